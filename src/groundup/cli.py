@@ -1,0 +1,76 @@
+"""The ``groundup`` command: parse, call one library function, print, map errors to one line.
+
+Each area registers its subcommands from a module in ``groundup.commands`` that defines
+``register(subparsers)``; a subcommand sets ``func`` (taking the parsed args, returning an exit
+code). Modules are imported only when listed here, and they import heavy libraries lazily inside
+their functions so that ``groundup --help`` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from . import __version__
+from .errors import GroundupError
+
+# One line per area. Each module defines register(subparsers).
+COMMAND_MODULES = [
+    "groundup.commands.lab",
+    "groundup.commands.data",
+    "groundup.commands.ngram",
+    "groundup.commands.word2vec",
+    "groundup.commands.lm",
+    "groundup.commands.rf",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="groundup",
+        description="Classic deep-learning and NLP building blocks, from the equations.")
+    parser.add_argument("--version", action="version", version=f"groundup {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name == name:  # that area is not built yet
+                continue
+            raise
+        mod.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except GroundupError as e:
+        print(f"groundup: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("groundup: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # e.g. `groundup ... | head`: exit quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except MemoryError:
+        print("groundup: error: out of memory", file=sys.stderr)
+        return 2
+    except OSError as e:
+        # Files that vanish or cannot be written: one line, not a traceback.
+        where = f" {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"groundup: error:{where} {e.strerror or e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""`groundup lab [NAME ...] [--quick|--full] --out DIR`"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("lab", help="run the experiments and write a report",
+                       description="Run lab experiments (all by default) and write DIR/report.html, "
+                                   "DIR/results.json and DIR/summary.md.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="experiments to run (default: all)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="quick mode (default; at most ~90 s each)")
+    mode.add_argument("--full", action="store_true", help="paper-scale runs (slow)")
+    p.add_argument("--out", default="lab-out", help="output folder (default: lab-out)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--list", action="store_true", help="list the experiments and exit")
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    from ..lab import registry
+    from ..lab.runner import run_lab
+
+    if args.list:
+        for n in registry.names():
+            mod = registry.load(n)
+            print(f"{n:20s} {getattr(mod, 'TITLE', '')}")
+        return 0
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        from ..errors import ConfigError
+
+        raise ConfigError(f"--out {out}: exists and is not a folder")
+    results = run_lab(args.names or None, out, full=args.full, seed=args.seed,
+                      log=lambda m: print(m, file=sys.stderr))
+    print(f"report: {out / 'report.html'}", file=sys.stderr)
+    failed = [r.name for r in results if not r.ok]
+    if failed:
+        print(f"groundup: error: experiments failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,1 @@
+"""Data layer: finding corpora (shared, bundled, downloaded), tokenizers, vocabularies."""

@@ -1,0 +1,24 @@
+"""The experiments ``groundup lab`` knows, in the order it runs them.
+
+Adding an experiment is one line here plus its module in ``groundup/lab/``.
+"""
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+EXPERIMENTS: dict[str, str] = {
+    "ngram": "groundup.lab.ngram",
+}
+
+
+def names() -> list[str]:
+    return list(EXPERIMENTS)
+
+
+def load(name: str) -> ModuleType:
+    from ..errors import ConfigError
+
+    if name not in EXPERIMENTS:
+        raise ConfigError(f"unknown experiment {name!r} (known: {', '.join(EXPERIMENTS)})")
+    return importlib.import_module(EXPERIMENTS[name])

@@ -1,0 +1,61 @@
+"""Small shared helpers: one way to seed, one progress bar, one JSON writer."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+from typing import Any, Iterable
+
+import numpy as np
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch (CPU and CUDA) from one integer."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    import torch
+
+    torch.manual_seed(seed)
+
+
+def progress(iterable: Iterable | None = None, *, total: int | None = None, desc: str = "",
+             unit: str = "it", disable: bool | None = None, **kwargs: Any):
+    """A tqdm progress bar on stderr (never stdout, which ``--json`` keeps for the result).
+
+    Disabled when ``GROUNDUP_PROGRESS=0`` is set.
+    """
+    from tqdm.auto import tqdm
+
+    if disable is None:
+        disable = os.environ.get("GROUNDUP_PROGRESS", "1") == "0"
+    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, file=sys.stderr,
+                dynamic_ncols=True, leave=False, **kwargs)
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy/torch scalars and arrays, Paths and dataclasses into JSON-friendly values."""
+    import dataclasses
+    from pathlib import Path
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if hasattr(obj, "detach") and hasattr(obj, "tolist"):
+        return obj.detach().cpu().tolist()
+    if isinstance(obj, float) and (obj != obj or obj in (float("inf"), float("-inf"))):
+        return str(obj)
+    return obj
+
+
+def dumps_json(obj: Any) -> str:
+    return json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False)
