@@ -1,0 +1,1 @@
+"""Optimizers: SGD, Adam/AdamW and stochastic approximation (Robbins-Monro and friends)."""

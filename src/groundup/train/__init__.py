@@ -1,0 +1,1 @@
+"""Training: the shared engine, checkpoints and metric losses."""
