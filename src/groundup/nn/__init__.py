@@ -1,0 +1,33 @@
+"""Neural-network building blocks written from their equations.
+
+Names are resolved lazily (PEP 562) so that ``import groundup.nn`` does not import torch or
+every model; add a line to ``_EXPORTS`` to export a new block.
+"""
+from importlib import import_module as _import_module
+
+_EXPORTS = {
+    # recurrent layers, torch.nn-compatible (nn/rnn.py, nn/rnn_cells.py)
+    "RNN": "rnn",
+    "LSTM": "rnn",
+    "GRU": "rnn",
+    "RNNCell": "rnn_cells",
+    "LSTMCell": "rnn_cells",
+    "GRUCell": "rnn_cells",
+    # recurrent variants beyond torch
+    "PaperGRU": "rnn",
+    "PaperGRUCell": "rnn_cells",
+    "LayerNormLSTM": "layernorm_lstm",
+    "LayerNormLSTMCell": "layernorm_lstm",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(_import_module(f"groundup.nn.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'groundup.nn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
