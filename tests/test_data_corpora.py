@@ -1,0 +1,160 @@
+"""The registry: bundled checksums, resolve() on names / paths / missing corpora, load_corpus."""
+from __future__ import annotations
+
+import pytest
+
+from groundup.data import corpora
+from groundup.data.batching import corpus_ids, encode_stream
+from groundup.data.corpora import load_corpus, resolve, resolve_files
+from groundup.data.stats import corpus_stats, file_sha256, verify_corpus
+from groundup.data.vocab import Vocab
+from groundup.errors import DataError
+
+
+@pytest.fixture
+def no_shared(monkeypatch, tmp_path):
+    """Pretend the shared data folder is absent and the cache is an empty temp folder."""
+    monkeypatch.setattr(corpora, "shared_data_dir", lambda: None)
+    monkeypatch.setenv("GROUNDUP_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_registry_entries_are_complete():
+    names = corpora.names()
+    for n in ("wikitext2", "ptb", "text8", "novels98", "tinyshakespeare", "questions-words", "wordsim353", "simlex999"):
+        assert n in names
+    for n in names:
+        c = corpora.get(n)
+        assert c.license and c.files and c.downloadable, n
+        for f in c.files:
+            assert f.sha256 is None or len(f.sha256) == 64, (n, f.name)
+    assert corpora.get("WT2") is corpora.get("wikitext2")  # aliases, case-insensitive
+    assert len(corpora.get("novels98").files) == 98
+    assert corpora.get("novels98").total("words") == 13_933_457  # SOURCES.md total
+    with pytest.raises(DataError, match="unknown corpus 'nope'"):
+        corpora.get("nope")
+
+
+def test_bundled_wikitext2_matches_registered_checksums(no_shared):
+    # the .xz copies inside the package decompress to exactly the canonical WikiText-2 files
+    c = corpora.get("wikitext2")
+    assert corpora.where(c) == "bundled"
+    results = verify_corpus(c)
+    assert [r["status"] for r in results] == ["ok", "ok", "ok"], results
+
+
+def test_bundled_wikitext2_counts(no_shared):
+    # the published counts with one <eos> per line (Merity et al. 2016)
+    valid = corpus_stats(load_corpus("wikitext2", "valid"))
+    assert (valid["lines"], valid["tokens"]) == (3760, 217_646)
+    test = corpus_stats(load_corpus("wikitext2", "test"))
+    assert test["tokens"] == 245_569
+
+
+def test_resolve_missing_corpus_says_how_to_download(no_shared):
+    with pytest.raises(DataError, match=r"corpus 'ptb' not found .*run 'groundup data download ptb'"):
+        resolve("ptb", "train")
+    with pytest.raises(DataError, match="no such file, and not a registered corpus"):
+        resolve("no/such/file.txt")
+    with pytest.raises(DataError, match="unknown split 'dev2'"):
+        resolve("wikitext2", "dev2")
+    with pytest.raises(DataError, match="has no split 'valid'"):
+        corpora.get("tinyshakespeare").split_files("valid")
+
+
+def test_resolve_finds_cache(no_shared):
+    d = no_shared / "data" / "ptb"
+    d.mkdir(parents=True)
+    for s in ("train", "valid", "test"):
+        (d / f"ptb.{s}.txt").write_text(f" a {s} <unk>\n")
+    assert resolve("ptb", "valid") == d / "ptb.valid.txt"
+    assert corpora.where("ptb") == "cache"
+    assert list(load_corpus("ptb", "test")) == [["a", "test", "<unk>", "<eos>"]]
+
+
+def test_resolve_user_paths(tmp_path):
+    f = tmp_path / "mine.txt"
+    f.write_text("hello world\n")
+    assert resolve(f) == f and resolve(str(f), "test") == f  # a file is used for any split
+    # a folder with split files
+    d = tmp_path / "corpus"
+    d.mkdir()
+    for s in ("train", "valid", "test"):
+        (d / f"{s}.txt").write_text(f"{s}\n")
+    assert resolve(d, "valid") == d / "valid.txt"
+    assert resolve(d, "dev") == d / "valid.txt"
+    # a folder without split names is a multi-file training corpus
+    m = tmp_path / "books"
+    m.mkdir()
+    (m / "b.txt").write_text("two\n")
+    (m / "a.txt").write_text("one\n")
+    (m / ".hidden").write_text("x\n")
+    assert resolve(m) == m and resolve_files(m) == [m / "a.txt", m / "b.txt"]
+    assert list(load_corpus(m)) == [["one", "<eos>"], ["two", "<eos>"]]
+    with pytest.raises(DataError, match="no file for split 'test'"):
+        resolve(m, "test")
+    e = tmp_path / "empty"
+    e.mkdir()
+    with pytest.raises(DataError, match="is a directory with no files"):
+        resolve(e)
+
+
+def test_user_path_wins_over_registered_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ptb").write_text("my own ptb\n")
+    assert resolve("ptb").resolve() == (tmp_path / "ptb").resolve()
+
+
+def test_load_corpus_tokenizers(tmp_path):
+    f = tmp_path / "zh.txt"
+    f.write_text("我爱NLP\n\n你好\n", encoding="utf-8")
+    assert list(load_corpus(f, tokenizer="cjk")) == [["我", "爱", "NLP", "<eos>"], ["<eos>"], ["你", "好", "<eos>"]]
+    assert list(load_corpus(f, tokenizer="char", eos=False)) == [["我", "爱", "N", "L", "P"], [], ["你", "好"]]
+    assert list(load_corpus(f, tokenizer="lines")) == ["我爱NLP", "", "你好"]
+    c = load_corpus(f, tokenizer="word", eos="</s>")
+    assert list(c) == list(c)  # re-iterable
+    assert list(c.tokens()) == ["我爱NLP", "</s>", "</s>", "你好", "</s>"]
+
+
+def test_encode_stream_and_corpus_ids(tmp_path):
+    f = tmp_path / "t.txt"
+    f.write_text("a b a\nc\n")
+    ids, vocab = corpus_ids(f)
+    # vocab: <unk>, a (2), <eos> (2, first seen after a), b, c
+    assert vocab.itos == ["<unk>", "a", "<eos>", "b", "c"]
+    assert ids.tolist() == [1, 3, 1, 2, 4, 2]
+    assert encode_stream([["a", "zz"]], vocab, as_tensor=False).tolist() == [1, 0]
+    with pytest.raises(DataError, match="no tokens"):
+        encode_stream([[]], vocab)
+
+
+def test_file_sha256_of_compressed(tmp_path):
+    import gzip
+
+    p = tmp_path / "x.gz"
+    p.write_bytes(gzip.compress(b"abc"))
+    assert file_sha256(p) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+@pytest.mark.data
+def test_shared_corpora_match_registry(shared_data):
+    # every registered file that the shared folder holds has the registered sha256 (PTB,
+    # tinyshakespeare and the eval sets; novels98 is 77 MB, so only its first file here)
+    for n in ("ptb", "tinyshakespeare", "questions-words", "wordsim353", "simlex999"):
+        c = corpora.get(n)
+        for f in c.files:
+            p = shared_data / c.folder / f.name
+            if p.exists():
+                assert file_sha256(p) == f.sha256, (n, f.name)
+                assert p.stat().st_size == f.bytes
+    f0 = corpora.get("novels98").files[0]
+    assert file_sha256(shared_data / "english-novels-98" / f0.name) == f0.sha256
+
+
+@pytest.mark.data
+def test_ptb_counts(shared_data):
+    if not (shared_data / "ptb" / "ptb.valid.txt").exists():
+        pytest.skip("PTB not in shared data")
+    ids, vocab = corpus_ids("ptb", "valid")
+    assert ids.shape[0] == 73_760  # 70,390 words + 3,370 <eos> (Zaremba et al.'s count)
+    assert isinstance(vocab, Vocab)
