@@ -86,8 +86,8 @@ class PowerStep(StepSize):
         if not (isinstance(k0, (int, float)) and k0 >= 0 and math.isfinite(k0)):
             raise ValueError(f"k0 must be a finite number >= 0, got {k0!r}")
         self.c, self.p, self.k0 = float(c), float(p), float(k0)
-        shift = f" + {self.k0:g}" if self.k0 else ""
-        self.name = f"{self.c:g}/(k{shift})^{self.p:g}"
+        base = f"(k + {self.k0:g})" if self.k0 else "k"
+        self.name = f"{self.c:g}/{base}" + ("" if self.p == 1 else f"^{self.p:g}")
 
     def __call__(self, k):
         if isinstance(k, np.ndarray):
