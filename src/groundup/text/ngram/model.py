@@ -1,0 +1,338 @@
+"""The n-gram language model: build, query, perplexity, ranking, sampling, save/load.
+
+Notation: N order, V vocabulary size, T tokens of a padded stream (``<s> w.. </s>`` per
+sentence), S sentences.
+
+Scoring follows KenLM's ``query`` exactly (lm/ngram_query.hh):
+
+* each sentence is scored with ``<s>`` as its first context word; ``<s>`` itself is never
+  scored; ``</s>`` is scored and counted as a token;
+* a word outside the vocabulary is scored as ``<unk>`` and counted as an OOV; a literal
+  ``<unk>`` in the text is the same word (so it counts as an OOV too, as in ``query``);
+* ``perplexity`` = 10^(-sum log10 p / tokens) over every token, OOVs included;
+  ``perplexity_excl_oov`` drops the OOV tokens from both the sum and the count.
+
+Lookup is vectorised over the whole stream: the id of the k-gram ending at t is found by
+binary search of ``id_{k-1}(t-1) * V + w_t`` in the sorted order-k keys, one order at a time;
+the score of w_t is the log-prob of the longest listed n-gram ending at t plus the log10
+backoffs of the contexts it skipped (the ARPA backoff rule, see :mod:`.tables`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from ...errors import ConfigError, ModelFormatError
+from .corpus import BOS_ID, EOS_ID, UNK_ID, EncodedCorpus, encode, encode_fixed, split_words
+from .counts import NgramCounts, count_encoded, ngram_words
+from .tables import BackoffTables
+
+SMOOTHING = ("mkn", "kn", "katz", "addk", "mle")
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Evaluation:
+    """What KenLM's ``query`` reports, plus per-sentence log10 probabilities."""
+
+    perplexity: float
+    perplexity_excl_oov: float
+    tokens: int  # scored tokens: words + one </s> per sentence
+    oov: int
+    sentences: int
+    log10_prob: float
+    sentence_log10: np.ndarray  # (S,)
+
+    def as_dict(self) -> dict:
+        return {"perplexity": self.perplexity, "perplexity_excl_oov": self.perplexity_excl_oov,
+                "tokens": self.tokens, "oov": self.oov, "sentences": self.sentences,
+                "log10_prob": self.log10_prob}
+
+
+def estimate(counts: NgramCounts, smoothing: str = "mkn", *, k: float = 1.0) -> BackoffTables:
+    """Backoff tables from counts with the named smoothing method."""
+    if smoothing == "mkn" or smoothing == "kn":
+        from . import kneser_ney
+        return kneser_ney.estimate(counts, modified=smoothing == "mkn")
+    if smoothing == "katz":
+        from . import katz
+        return katz.estimate(counts)
+    if smoothing == "addk":
+        from . import simple
+        return simple.estimate_addk(counts, k)
+    if smoothing == "mle":
+        from . import simple
+        return simple.estimate_mle(counts)
+    raise ConfigError(f"smoothing must be one of {', '.join(SMOOTHING)}, got {smoothing!r}")
+
+
+class NgramModel:
+    """A backoff n-gram model (any smoothing) with KenLM-compatible scoring.
+
+    Build from Python with :meth:`build` (token lists) or :meth:`build_from_text` (lines);
+    save with :meth:`save` (ARPA if the name ends in ``.arpa``, else a numpy ``.npz`` that is
+    loaded without pickle) and load with :meth:`load`.
+    """
+
+    def __init__(self, tables: BackoffTables):
+        tables.validate()
+        self.tables = tables
+        self.vocab = tables.vocab
+        self.index = {w: i for i, w in enumerate(self.vocab)}
+        self.order = tables.order
+        self.V = tables.V
+        self.info = tables.info
+
+    # ----------------------------------------------------------------------------- building
+    @classmethod
+    def build(cls, sentences: Iterable[Sequence[str]], order: int, smoothing: str = "mkn", *,
+              k: float = 1.0) -> "NgramModel":
+        """Count and smooth. ``sentences`` are token lists, one per sentence."""
+        if not isinstance(order, int) or order < 1:
+            raise ConfigError(f"order must be an integer >= 1, got {order!r}")
+        if smoothing not in SMOOTHING:
+            raise ConfigError(f"smoothing must be one of {', '.join(SMOOTHING)}, got {smoothing!r}")
+        corpus = encode(sentences)
+        if corpus.n_sentences == 0:
+            raise ConfigError("cannot build a model from an empty corpus")
+        return cls(estimate(count_encoded(corpus, order), smoothing, k=k))
+
+    @classmethod
+    def build_from_text(cls, lines: Iterable[str], order: int, smoothing: str = "mkn", *,
+                        chars: bool = False, k: float = 1.0) -> "NgramModel":
+        """Build from raw lines: whitespace tokens, or characters with ``chars=True``."""
+        from .corpus import split_chars
+
+        split = split_chars if chars else split_words
+        return cls.build((split(line) for line in lines), order, smoothing, k=k)
+
+    # ------------------------------------------------------------------------------ lookup
+    def encode(self, sentences: Iterable[Sequence[str]]) -> EncodedCorpus:
+        """Token lists -> padded ids with this model's vocabulary (unknown words -> <unk>)."""
+        return encode_fixed(sentences, self.vocab, self.index)
+
+    def token_log10(self, corpus: EncodedCorpus) -> np.ndarray:
+        """(T,) log10 p(w_t | context) at every position; 0 at the ``<s>`` positions."""
+        tok = corpus.tokens.astype(np.int64)
+        pos = corpus.pos
+        T, N, V = len(tok), self.order, self.V
+        keys, lp, bo = self.tables.keys, self.tables.logprob, self.tables.backoff
+        ids = tok.copy()  # order-1 ids are word ids (every word is a listed unigram)
+        score = lp[0][tok].copy()  # (T,) best listed log-prob so far
+        longest = np.ones(T, dtype=np.int64)  # order of the longest listed n-gram ending at t
+        ctx_bo = []  # ctx_bo[j-1]: (T,) log10 b of the j-gram ending at t-1 (0 if unlisted)
+        prev = np.full(T, -1, dtype=np.int64)
+        prev[1:] = ids[:-1]
+        prev[pos == 0] = -1
+        for k in range(2, N + 1):
+            # backoff of the (k-1)-gram context ending at t-1
+            b = np.zeros(T)
+            has = prev >= 0
+            b[has] = bo[k - 2][prev[has]]
+            ctx_bo.append(b)
+            # k-gram ending at t = (k-1)-gram ending at t-1 (listed) + w_t
+            at = np.flatnonzero(has & (pos >= k - 1))
+            key = prev[at] * V + tok[at]
+            j = np.searchsorted(keys[k - 1], key)
+            j_ok = np.minimum(j, len(keys[k - 1]) - 1)
+            found = keys[k - 1][j_ok] == key
+            new = np.full(T, -1, dtype=np.int64)
+            new[at[found]] = j[found]
+            # the longest match must be a chain of listed suffixes (KenLM stops at the first miss)
+            ext = at[found]
+            ext = ext[longest[ext] == k - 1]
+            longest[ext] = k
+            score[ext] = lp[k - 1][new[ext]]
+            ids = new
+            prev = np.full(T, -1, dtype=np.int64)
+            prev[1:] = ids[:-1]
+            prev[pos == 0] = -1
+        # charge the backoffs of the contexts longer than the match: orders longest..N-1
+        for j in range(1, N):
+            charge = longest <= j
+            score[charge] += ctx_bo[j - 1][charge]
+        score[pos == 0] = 0.0
+        return score
+
+    # ----------------------------------------------------------------------------- scoring
+    def evaluate(self, sentences: Iterable[Sequence[str]]) -> Evaluation:
+        """Perplexity with KenLM ``query``'s conventions (module docstring)."""
+        corpus = self.encode(sentences)
+        return self.evaluate_encoded(corpus)
+
+    def evaluate_encoded(self, corpus: EncodedCorpus) -> Evaluation:
+        s = self.token_log10(corpus)
+        scored = corpus.pos >= 1
+        oov_mask = scored & (corpus.tokens == UNK_ID)
+        tokens = int(scored.sum())
+        oov = int(oov_mask.sum())
+        total = float(s[scored].sum())
+        total_in = total - float(s[oov_mask].sum())
+        sent_id = np.cumsum(corpus.pos == 0) - 1
+        per_sent = np.bincount(sent_id, weights=s, minlength=corpus.n_sentences)
+        return Evaluation(
+            perplexity=_ppl(total, tokens), perplexity_excl_oov=_ppl(total_in, tokens - oov),
+            tokens=tokens, oov=oov, sentences=corpus.n_sentences, log10_prob=total,
+            sentence_log10=per_sent)
+
+    def perplexity(self, sentences: Iterable[Sequence[str]]) -> float:
+        return self.evaluate(sentences).perplexity
+
+    def score(self, sentence: Sequence[str] | str, *, eos: bool = True) -> float:
+        """log10 p(sentence) with ``<s>`` context (like ``kenlm.Model.score(s, bos=True)``)."""
+        toks = split_words(sentence) if isinstance(sentence, str) else list(sentence)
+        corpus = self.encode([toks])
+        s = self.token_log10(corpus)
+        return float(s.sum() if eos else s[:-1].sum())
+
+    def score_sentences(self, sentences: Iterable[Sequence[str]]) -> np.ndarray:
+        """(S,) log10 p of each sentence, ``</s>`` included, in one vectorised pass."""
+        return self.evaluate(sentences).sentence_log10
+
+    def rank(self, candidates: Sequence[Sequence[str] | str], *, per_token: bool = False
+             ) -> list[tuple[float, str]]:
+        """Candidates sorted from most to least plausible: [(log10 p, text)].
+
+        The article's use case: of several orderings of the same words, the language model
+        prefers the grammatical one. ``per_token`` divides by the token count (for candidates
+        of different lengths)."""
+        toks = [split_words(c) if isinstance(c, str) else list(c) for c in candidates]
+        scores = self.score_sentences(toks)
+        if per_token:
+            scores = scores / np.array([len(t) + 1 for t in toks])
+        out = [(float(s), " ".join(t)) for s, t in zip(scores, toks)]
+        return sorted(out, key=lambda x: -x[0])
+
+    # ---------------------------------------------------------------------------- sampling
+    def next_log10(self, context: Sequence[str]) -> np.ndarray:
+        """(V,) log10 p(w | context) for every word (``<s>`` gets -inf), from the backoff rule
+        applied bottom-up: q_1 = unigram, q_{j+1}(w) = listed(h_j w) or b(h_j) q_j(w)."""
+        ids = [self.index.get(w, UNK_ID) for w in context][-(self.order - 1):] if self.order > 1 else []
+        keys, lp, bo = self.tables.keys, self.tables.logprob, self.tables.backoff
+        q = lp[0].copy()
+        q[BOS_ID] = -np.inf
+        for j in range(1, len(ids) + 1):
+            h = self._find(ids[-j:])
+            if h < 0:
+                break
+            q += bo[j - 1][h]
+            lo = np.searchsorted(keys[j], h * self.V)
+            hi = np.searchsorted(keys[j], (h + 1) * self.V)
+            q[keys[j][lo:hi] % self.V] = lp[j][lo:hi]
+        return q
+
+    def _find(self, gram: Sequence[int]) -> int:
+        gid = gram[0]
+        for k in range(2, len(gram) + 1):
+            key = gid * self.V + gram[k - 1]
+            keys = self.tables.keys[k - 1]
+            j = int(np.searchsorted(keys, key))
+            if j >= len(keys) or keys[j] != key:
+                return -1
+            gid = j
+        return int(gid)
+
+    def generate(self, n: int = 1, *, max_words: int = 50, seed: int = 0,
+                 prefix: Sequence[str] = (), allow_unk: bool = False) -> list[list[str]]:
+        """Sample ``n`` sentences word by word from p(w | last N-1 words), starting after
+        ``<s>`` (and ``prefix``), stopping at ``</s>`` or after ``max_words``."""
+        if n < 0 or max_words < 1:
+            raise ConfigError(f"need n >= 0 and max_words >= 1, got n={n}, max_words={max_words}")
+        rng = np.random.default_rng(seed)
+        out = []
+        for _ in range(n):
+            words = list(prefix)
+            while len(words) < max_words:
+                q = self.next_log10(["<s>"] + words)
+                if not allow_unk:
+                    q[UNK_ID] = -np.inf
+                p = 10.0 ** (q - q.max())
+                w = int(rng.choice(self.V, p=p / p.sum()))
+                if w == EOS_ID:
+                    break
+                words.append(self.vocab[w])
+            out.append(words)
+        return out
+
+    # ------------------------------------------------------------------------- persistence
+    def save(self, path: str | Path) -> None:
+        """``.arpa`` -> ARPA text (atomic); anything else -> numpy ``.npz`` (no pickle)."""
+        path = Path(path)
+        if path.suffix == ".arpa":
+            from .arpa import write_arpa
+            write_arpa(self.tables, path)
+            return
+        from ...io import atomic_write
+        import json
+
+        t = self.tables
+        arrays = {"vocab": np.frombuffer("\n".join(t.vocab).encode("utf-8"), dtype=np.uint8),
+                  "format_version": np.array(FORMAT_VERSION),
+                  "info": np.frombuffer(json.dumps(_jsonable(t.info)).encode(), dtype=np.uint8)}
+        for k in range(1, t.order + 1):
+            arrays[f"keys{k}"] = t.keys[k - 1]
+            arrays[f"logprob{k}"] = t.logprob[k - 1]
+            arrays[f"backoff{k}"] = t.backoff[k - 1]
+        with atomic_write(path, "wb") as f:
+            np.savez(f, **arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "NgramModel":
+        path = Path(path)
+        if not path.exists():
+            raise ModelFormatError(f"{path}: no such file")
+        if path.is_dir():
+            raise ModelFormatError(f"{path}: is a directory, expected a model file")
+        with open(path, "rb") as f:
+            magic = f.read(4)
+        if magic != b"PK\x03\x04":
+            from .arpa import read_arpa
+            return cls(read_arpa(path))
+        import json
+        import zipfile
+
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                version = int(z["format_version"])
+                if version != FORMAT_VERSION:
+                    raise ModelFormatError(f"{path}: model format {version}, expected {FORMAT_VERSION}")
+                vocab = bytes(z["vocab"]).decode("utf-8").split("\n")
+                info = json.loads(bytes(z["info"]).decode())
+                order = sum(1 for name in z.files if name.startswith("keys"))
+                keys = [z[f"keys{k}"] for k in range(1, order + 1)]
+                lp = [z[f"logprob{k}"] for k in range(1, order + 1)]
+                bo = [z[f"backoff{k}"] for k in range(1, order + 1)]
+        except (KeyError, ValueError, zipfile.BadZipFile, OSError) as e:
+            raise ModelFormatError(f"{path}: not a valid groundup n-gram model ({e})") from None
+        try:
+            return cls(BackoffTables(vocab, keys, lp, bo, info))
+        except ValueError as e:
+            raise ModelFormatError(f"{path}: {e}") from None
+
+
+def _ppl(total_log10: float, n: int) -> float:
+    if n <= 0:
+        return float("nan")
+    return float(10.0 ** (-total_log10 / n)) if math.isfinite(total_log10) else float("inf")
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def ngrams_of(model: NgramModel, k: int) -> np.ndarray:
+    """(n_k, k) word ids of the listed k-grams."""
+    return ngram_words(model.tables.keys, model.V, k)
+
+
+__all__ = ["NgramModel", "Evaluation", "SMOOTHING", "estimate", "ngrams_of"]
