@@ -10,6 +10,7 @@ from types import ModuleType
 EXPERIMENTS: dict[str, str] = {
     "ngram": "groundup.lab.ngram",
     "stochastic-approximation": "groundup.lab.stochastic_approximation",
+    "metric-loss": "groundup.lab.metric_loss",
 }
 
 
