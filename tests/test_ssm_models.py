@@ -1,0 +1,156 @@
+"""HiPPO closed forms and memory, S4D convolution = recurrence, Mamba step = parallel,
+LRU scan = loop, RetNet's three retention forms agree."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from groundup.nn.ssm import hippo
+from groundup.nn.ssm.linear import (LRU, retention_chunkwise, retention_parallel, retention_recurrent,
+                                    retnet_gammas)
+from groundup.nn.ssm.mamba import MambaConfig, MambaLM
+from groundup.nn.ssm.s4 import S4D, S4Block, S4BlockConfig
+
+
+def test_legs_closed_form_entries():
+    A, B = hippo.transition("legs", 4)
+    # by hand from A_nk = sqrt(2n+1) sqrt(2k+1) (n>k), n+1 (n=k), 0 (n<k), negated
+    assert A[0, 0] == -1 and A[1, 1] == -2 and A[3, 3] == -4
+    assert A[1, 0] == pytest.approx(-math.sqrt(3))
+    assert A[2, 1] == pytest.approx(-math.sqrt(15))
+    assert A[3, 0] == pytest.approx(-math.sqrt(7))
+    assert torch.all(torch.triu(A, 1) == 0)
+    torch.testing.assert_close(B, torch.sqrt(torch.tensor([1.0, 3, 5, 7], dtype=torch.float64)))
+    for n in range(4):
+        for k in range(4):
+            want = -(math.sqrt(2 * n + 1) * math.sqrt(2 * k + 1) if n > k else (n + 1 if n == k else 0))
+            assert A[n, k].item() == pytest.approx(want)
+
+
+def _signal(L):
+    s = torch.linspace(0, 1, L + 1, dtype=torch.float64)[1:]
+    return s, torch.sin(6 * s) + 0.5 * torch.cos(13 * s**2)
+
+
+@pytest.mark.parametrize("measure", ["legs", "legt"])
+def test_reconstruction_error_falls_with_N(measure):
+    s, f = _signal(1000)
+    errs = []
+    for N in (4, 8, 16):
+        c = hippo.project_online(f, measure, N)[-1]
+        errs.append(((hippo.reconstruct(c, measure, s, t=1.0) - f) ** 2).mean().sqrt().item())
+    assert errs[0] > errs[1] > errs[2]
+    assert errs[2] < 0.05  # measured 0.0023 (legs), 0.027 (legt) at L=2000
+
+
+def test_lagt_weighted_error_falls_with_N():
+    s, f = _signal(1000)
+    w = torch.exp(-(1 - s))  # LagT's measure
+    errs = [(((hippo.reconstruct(hippo.project_online(f, "lagt", N)[-1], "lagt", s) - f) ** 2) * w).mean().item()
+            for N in (4, 16, 64)]
+    assert errs[0] > errs[1] > errs[2]
+
+
+def test_fout_recovers_fourier_coefficients_of_periodic_signal():
+    T, L = 20, 20000
+    s = torch.linspace(0, T, L + 1, dtype=torch.float64)[1:]
+    f = torch.sin(2 * math.pi * s) + 0.3 * torch.cos(4 * math.pi * s)
+    c = hippo.project_online(f, "fout", 9, dt=T / L)[-1]
+    # basis 1, sqrt2 cos 2pi y, sqrt2 sin 2pi y, sqrt2 cos 4pi y, ...: coefficients 0, 0, 1/sqrt2, 0.3/sqrt2
+    assert c[2].item() == pytest.approx(1 / math.sqrt(2), abs=2e-3)
+    assert c[3].item() == pytest.approx(0.3 / math.sqrt(2), abs=2e-3)
+    assert abs(c[0].item()) < 2e-3
+
+
+def test_legs_is_timescale_robust():
+    # the same signal over 500 and over 1000 samples: LegS sees the same history at t = end
+    _, f1 = _signal(500)
+    _, f2 = _signal(1000)
+    c1 = hippo.project_online(f1, "legs", 16)[-1]
+    c2 = hippo.project_online(f2, "legs", 16)[-1]
+    assert (c1 - c2).abs().max().item() < 5e-3
+    # while a fixed-step LegT with window 200 steps remembers a different stretch of the signal
+    l1 = hippo.project_online(f1, "legt", 16, dt=1 / 200)[-1]
+    l2 = hippo.project_online(f2, "legt", 16, dt=1 / 200)[-1]
+    assert (l1 - l2).abs().max().item() > 10 * (c1 - c2).abs().max().item()
+
+
+def test_discretizations():
+    A, B = hippo.transition("legt", 6)
+    Az, Bz = hippo.discretize(A, B, 1e-3, "zoh")
+    torch.testing.assert_close(Az, torch.linalg.matrix_exp(1e-3 * A))
+    torch.testing.assert_close(Bz, torch.linalg.solve(A, (Az - torch.eye(6, dtype=A.dtype)) @ B))
+    # all methods agree with the exact zoh to O(dt^2) per step (euler, backward euler) or
+    # O(dt^3) (bilinear): at dt = 1e-4 with |A| ~ 11 that is ~1e-6 and ~1e-11
+    Az, Bz = hippo.discretize(A, B, 1e-4, "zoh")
+    for m, tol in (("euler", 1e-5), ("backward_euler", 1e-5), ("bilinear", 1e-9)):
+        Ad, Bd = hippo.discretize(A, B, 1e-4, m)
+        assert (Ad - Az).abs().max() < tol and (Bd - Bz).abs().max() < tol, m
+    # bilinear keeps the stable LegS stable at any step
+    Ab, _ = hippo.discretize(*hippo.transition("legs", 32), 10.0, "bilinear")
+    assert torch.linalg.eigvals(Ab).abs().max() < 1
+    with pytest.raises(ValueError, match="measure must be one of"):
+        hippo.transition("legx", 4)
+    with pytest.raises(ValueError, match="method must be one of"):
+        hippo.discretize(A, B, 0.1, "rk4")
+
+
+@pytest.mark.parametrize("init", ["inv", "lin"])
+def test_s4d_convolution_equals_recurrence(init):
+    torch.manual_seed(0)
+    m = S4D(8, 16, init=init)
+    u = torch.randn(2, 8, 300)
+    y_conv = m(u)
+    torch.testing.assert_close(m.forward_recurrent(u), y_conv, rtol=1e-4, atol=1e-4)
+    state, ys = None, []
+    for t in range(u.shape[-1]):
+        y, state = m.step(u[:, :, t], state)
+        ys.append(y)
+    torch.testing.assert_close(torch.stack(ys, -1), y_conv, rtol=1e-4, atol=1e-4)
+
+
+def test_s4_block_shapes_and_grads():
+    torch.manual_seed(0)
+    blk = S4Block(S4BlockConfig(d_model=16, d_state=8))
+    x = torch.randn(2, 50, 16, requires_grad=True)
+    y = blk(x)
+    assert y.shape == x.shape
+    y.sum().backward()
+    assert torch.isfinite(x.grad).all() and blk.ssm.kernel.log_dt.grad is not None
+
+
+def test_mamba_recurrent_step_equals_parallel_forward():
+    torch.manual_seed(0)
+    m = MambaLM(MambaConfig(d_model=32, n_layer=2, vocab_size=50))
+    tok = torch.randint(0, 50, (2, 40))
+    logits = m(tok)
+    cache, outs = m.init_cache(2), []
+    for t in range(tok.shape[1]):
+        out, cache = m.step(tok[:, t], cache)
+        outs.append(out)
+    torch.testing.assert_close(torch.stack(outs, 1), logits, rtol=1e-4, atol=1e-4)
+    # constant-memory cache: conv window (B, E, K-1) and SSM state (B, E, N)
+    assert cache[0][0].shape == (2, 64, 3) and cache[0][1].shape == (2, 64, 16)
+
+
+def test_lru_scan_equals_loop_and_is_stable():
+    torch.manual_seed(0)
+    m = LRU(6, 10, r_min=0.5, r_max=0.99)
+    assert (m.lam().abs() < 1).all()
+    x = torch.randn(2, 30, 6)
+    torch.testing.assert_close(m(x), m(x, recurrent=True), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="r_min"):
+        LRU(4, 4, r_min=0.9, r_max=0.5)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 16, 64])
+def test_retention_three_forms_agree(chunk):
+    g = torch.Generator().manual_seed(chunk)
+    q, k = (torch.randn(2, 3, 50, 8, generator=g, dtype=torch.float64) for _ in range(2))
+    v = torch.randn(2, 3, 50, 5, generator=g, dtype=torch.float64)
+    gam = retnet_gammas(3).double()
+    par = retention_parallel(q, k, v, gam)
+    torch.testing.assert_close(retention_recurrent(q, k, v, gam), par)
+    torch.testing.assert_close(retention_chunkwise(q, k, v, gam, chunk=chunk), par)
