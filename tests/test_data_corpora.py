@@ -158,3 +158,48 @@ def test_ptb_counts(shared_data):
     ids, vocab = corpus_ids("ptb", "valid")
     assert ids.shape[0] == 73_760  # 70,390 words + 3,370 <eos> (Zaremba et al.'s count)
     assert isinstance(vocab, Vocab)
+
+
+def test_resolve_plain_decompresses_bundled_and_checks_sha(no_shared):
+    p = corpora.resolve_plain("wikitext2", "valid")
+    assert p.suffix == ".tokens" and p.parent == no_shared / "data" / "wikitext-2"
+    assert file_sha256(p) == corpora.get("wikitext2").split_files("valid")[0].sha256
+    assert corpora.resolve_plain("wikitext2", "valid") == p  # cached
+
+
+def test_resolve_plain_user_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("GROUNDUP_CACHE", str(tmp_path / "cache"))
+    f = tmp_path / "a.txt"
+    f.write_text("x\n")
+    assert corpora.resolve_plain(f) == f  # already plain: returned as is
+    d = tmp_path / "books"
+    d.mkdir()
+    (d / "1.txt").write_bytes("\ufeffone\r\ntwo".encode())
+    (d / "2.txt").write_bytes(b"three\n")
+    p = corpora.resolve_plain(d)
+    assert p.read_text(encoding="utf-8") == "one\ntwo\nthree\n"
+
+
+def test_export_tokens(tmp_path):
+    f = tmp_path / "n.txt"
+    f.write_text("It's 1864, Mr. Brown!\n\nThe end.\n")
+    c = load_corpus(f, tokenizer="text8")
+    assert corpora.export_tokens(c, tmp_path / "t8", one_line=True).read_text() == "it s mr brown the end\n"
+    assert corpora.export_tokens(c, tmp_path / "t8l").read_text() == "it s mr brown\nthe end\n"
+    (tmp_path / "p.txt").write_text("1864\n")
+    with pytest.raises(DataError, match="holds no tokens"):
+        corpora.export_tokens(load_corpus(tmp_path / "p.txt", tokenizer="text8"), tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.data
+def test_text8_normaliser_matches_regex_reference_on_a_novel(shared_data):
+    # independent route: Python's str.lower + re.sub over the whole decoded file; ours works on
+    # UTF-8 bytes line by line. Same words on a real novel (BOM, CRLF, accents, dashes, digits).
+    import re
+
+    c = corpora.get("novels98")
+    p = shared_data / c.folder / c.files[0].name
+    ref = re.sub("[^a-z]+", " ", p.read_text(encoding="utf-8-sig").lower()).split()
+    ours = list(load_corpus(p, tokenizer="text8").tokens())
+    assert ours == ref and len(ours) > 190_000

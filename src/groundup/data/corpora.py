@@ -364,6 +364,81 @@ def resolve(name_or_path: str | os.PathLike, split: str = "train") -> Path:
     return parents.pop()
 
 
+def resolve_plain(name_or_path: str | os.PathLike, split: str = "train") -> Path:
+    """Like :func:`resolve`, but always one uncompressed file, for external tools (KenLM's
+    ``lmplz``, gensim's ``LineSentence``) that cannot read ``.xz`` or a folder.
+
+    A compressed file is decompressed byte for byte into the cache (``<cache>/data/<folder>/``)
+    once; for a registered corpus the copy's sha256 is checked. A multi-file corpus becomes one
+    file of its lines (BOM and CR removed, one ``\\n`` per line).
+    """
+    import gzip
+    import hashlib
+    import lzma
+
+    from ..io import atomic_write
+
+    split = normalize_split(split)
+    files = resolve_files(name_or_path, split)
+    if len(files) == 1 and files[0].suffix not in (".xz", ".gz"):
+        return files[0]
+    p = Path(name_or_path).expanduser()
+    c = None if p.exists() else get(str(name_or_path))
+    single = len(files) == 1
+    if c is not None:
+        out = corpus_cache_dir(c) / (c.split_files(split)[0].name if single else f"{c.folder}.{split}.txt")
+        want = c.split_files(split)[0].sha256 if single else None
+    else:
+        stem = files[0].name.rsplit(".", 1)[0] if single else f"{p.name}.{split}.txt"
+        out, want = cache_dir() / "data" / "plain" / stem, None
+    if out.is_file() and out.stat().st_mtime >= max(f.stat().st_mtime for f in files):
+        return out
+    if single:
+        h = hashlib.sha256()
+        opener = lzma.open if files[0].suffix == ".xz" else gzip.open
+        with atomic_write(out, "wb") as fout, opener(files[0], "rb") as fin:
+            while block := fin.read(1 << 20):
+                h.update(block)
+                fout.write(block)
+            if want is not None and h.hexdigest() != want:
+                raise DataError(f"{files[0]}: decompressed sha256 {h.hexdigest()} does not match "
+                                f"the registered {want}")
+        return out
+    from .textfile import iter_lines
+
+    with atomic_write(out, "w") as fout:
+        for f in files:
+            for line in iter_lines(f):
+                fout.write(line + "\n")
+    return out
+
+
+def export_tokens(corpus: "TextCorpus", path: str | os.PathLike, *, one_line: bool = False) -> Path:
+    """Write a corpus as space-separated tokens, one line per input line, or everything on one
+    line (``one_line=True``: text8's layout, what word2vec's C tool and gensim's ``Text8Corpus``
+    read). E.g. the text8-style novels98: ``export_tokens(load_corpus("novels98"), p, one_line=True)``.
+    """
+    from ..io import atomic_write
+
+    path = Path(path)
+    n = 0
+    with atomic_write(path, "w") as f:
+        for toks in corpus:
+            if not toks:
+                continue
+            if one_line:
+                f.write((" " if n else "") + " ".join(toks))
+            else:
+                f.write(" ".join(toks) + "\n")
+            n += len(toks)
+        if one_line and n:
+            f.write("\n")
+    if n == 0:
+        path.unlink()
+        raise DataError(f"{corpus.name}: holds no tokens")
+    return path
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading.
 
