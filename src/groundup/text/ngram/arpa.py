@@ -18,6 +18,7 @@ without ``<unk>`` gets it with log10 p = -100, as KenLM does when it loads such 
 """
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -34,34 +35,132 @@ MISSING_UNK = -100.0
 
 
 def _fmt(x: np.ndarray) -> list[str]:
-    """Seven significant digits (lmplz prints float32 values), -inf as -99."""
+    """The reference formatter: six decimals, trailing zeros dropped, -inf as -99."""
     x = np.where(np.isfinite(x), x, NEG_INF_ARPA)
-    return [f"{v:.7g}" for v in x.tolist()]
+    return [_fmt1(v) for v in x.tolist()]
 
 
-def write_arpa(t: BackoffTables, path: str | os.PathLike, *, progress: bool = False) -> None:
+def _fmt1(v: float) -> str:
+    s = f"{v:.6f}".rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
+def _format_kernel():
+    from numba import njit
+
+    @njit(cache=True)
+    def put_float(buf, p, v):  # pragma: no cover - compiled; same text as _fmt1
+        if not (v > -99.0):
+            v = -99.0
+        scaled = np.int64(np.floor(abs(v) * 1e6 + 0.5))
+        if scaled == 0:
+            buf[p] = 48  # "0"
+            return p + 1
+        if v < 0:
+            buf[p] = 45  # "-"
+            p += 1
+        ip = scaled // 1000000
+        fp = scaled % 1000000
+        digits = np.empty(20, np.uint8)
+        nd = 0
+        while True:
+            digits[nd] = 48 + ip % 10
+            nd += 1
+            ip //= 10
+            if ip == 0:
+                break
+        for i in range(nd - 1, -1, -1):
+            buf[p] = digits[i]
+            p += 1
+        if fp:
+            buf[p] = 46  # "."
+            p += 1
+            width = 6
+            while fp % 10 == 0:
+                fp //= 10
+                width -= 1
+            for i in range(width - 1, -1, -1):
+                buf[p + i] = 48 + fp % 10
+                fp //= 10
+            p += width
+        return p
+
+    @njit(cache=True)
+    def kernel(W, lp, bo, with_bo, chars, offs, out):  # pragma: no cover - compiled
+        p = 0
+        n, k = W.shape
+        for i in range(n):
+            p = put_float(out, p, lp[i])
+            out[p] = 9
+            p += 1
+            for j in range(k):
+                if j:
+                    out[p] = 32
+                    p += 1
+                w = W[i, j]
+                for c in range(offs[w], offs[w + 1]):
+                    out[p] = chars[c]
+                    p += 1
+            if with_bo:
+                out[p] = 9
+                p += 1
+                p = put_float(out, p, bo[i])
+            out[p] = 10
+            p += 1
+        return p
+
+    return kernel
+
+
+_KERNEL = None
+
+
+def format_section(t: BackoffTables, k: int) -> bytes:
+    """The lines of the order-k section, formatted in one compiled pass (same text as the
+    :func:`_fmt` reference)."""
+    global _KERNEL
+    if _KERNEL is None:
+        _KERNEL = _format_kernel()
+    enc = [w.encode("utf-8") for w in t.vocab]
+    lens = np.fromiter((len(b) for b in enc), dtype=np.int64, count=len(enc))
+    offs = np.zeros(len(enc) + 1, dtype=np.int64)
+    np.cumsum(lens, out=offs[1:])
+    chars = np.frombuffer(b"".join(enc), dtype=np.uint8)
+    W = ngram_words(t.keys, t.V, k)  # (n_k, k)
+    size = int(lens[W].sum()) + len(W) * (k + 2 * 12 + 2)
+    out = np.empty(size, dtype=np.uint8)
+    n = _KERNEL(W, np.ascontiguousarray(t.logprob[k - 1], dtype=np.float64),
+                np.ascontiguousarray(t.backoff[k - 1], dtype=np.float64), k < t.order,
+                chars, offs, out)
+    return out[:n].tobytes()
+
+
+def write_arpa(t: BackoffTables, path: str | os.PathLike) -> None:
     """Write ``t`` as an ARPA file, atomically (a reader never sees half a file)."""
+    with atomic_write(path, "wb") as f:
+        f.write(b"\\data\\\n")
+        for k in range(1, t.order + 1):
+            f.write(f"ngram {k}={len(t.keys[k - 1])}\n".encode())
+        for k in range(1, t.order + 1):
+            f.write(f"\n\\{k}-grams:\n".encode())
+            f.write(format_section(t, k))
+        f.write(b"\n\\end\\\n")
+
+
+def write_arpa_reference(t: BackoffTables, path: str | os.PathLike) -> None:
+    """Slow pure-Python twin of :func:`write_arpa` (the tests check they write the same bytes)."""
     N, V = t.order, t.V
-    vocab = np.asarray(t.vocab, dtype=object)
     with atomic_write(path, "w") as f:
         f.write("\\data\\\n")
         for k in range(1, N + 1):
             f.write(f"ngram {k}={len(t.keys[k - 1])}\n")
-        strings = None
         for k in range(1, N + 1):
             f.write(f"\n\\{k}-grams:\n")
-            if k == 1:
-                strings = vocab[t.keys[0]].tolist()
-            else:
-                ctx = (t.keys[k - 1] // V).tolist()
-                last = vocab[t.keys[k - 1] % V].tolist()
-                strings = [f"{strings[c]} {w}" for c, w in zip(ctx, last)]
-            lp = _fmt(t.logprob[k - 1])
-            if k < N:
-                bo = _fmt(t.backoff[k - 1])
-                f.writelines(f"{p}\t{g}\t{b}\n" for p, g, b in zip(lp, strings, bo))
-            else:
-                f.writelines(f"{p}\t{g}\n" for p, g in zip(lp, strings))
+            W = ngram_words(t.keys, V, k).tolist()
+            lp, bo = _fmt(t.logprob[k - 1]), _fmt(t.backoff[k - 1])
+            for i, row in enumerate(W):
+                gram = " ".join(t.vocab[w] for w in row)
+                f.write(f"{lp[i]}\t{gram}\t{bo[i]}\n" if k < N else f"{lp[i]}\t{gram}\n")
         f.write("\n\\end\\\n")
 
 
@@ -113,43 +212,53 @@ def _parse(f, path: Path) -> BackoffTables:
     N = len(sizes)
     if N == 0:
         raise bad("no 'ngram K=COUNT' lines in \\data\\")
-    grams: list[list[str]] = []
-    probs: list[list[str]] = []
-    backs: list[list[str]] = []
+    build = _Builder(path, N)
     for k in range(1, N + 1):
         for line in f:
             lineno += 1
-            s = line.strip()
-            if s:
+            if line.strip():
                 break
         if line.strip() != f"\\{k}-grams:":
             raise bad(f"expected \\{k}-grams:, got {line.strip()[:60]!r}", lineno)
-        g, p, b = [], [], []
-        for _ in range(sizes[k - 1]):
-            line = f.readline()
-            lineno += 1
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) == 1:  # some writers use spaces: "p w1 .. wk [b]"
-                sp = line.split()
-                parts = [sp[0], " ".join(sp[1:k + 1])] + sp[k + 1:]
-            if len(parts) < 2 or len(parts[1].split()) != k or len(parts) > 3:
-                raise bad(f"expected a {k}-gram line, got {line.strip()[:60]!r}", lineno)
-            p.append(parts[0])
-            g.append(parts[1])
-            b.append(parts[2] if len(parts) == 3 else "0")
-        grams.append(g)
-        probs.append(p)
-        backs.append(b)
+        lines = list(itertools.islice(f, sizes[k - 1]))
+        if len(lines) < sizes[k - 1]:
+            raise bad(f"the file ends inside the {k}-grams ({len(lines)} of {sizes[k - 1]} lines)")
+        build.add(k, *_section(lines, k, k < N, lineno, bad))  # arrays now, strings freed
+        lineno += sizes[k - 1]
+        del lines
     rest = f.read().split()
     if rest[:1] != ["\\end\\"]:
         raise bad(f"expected \\end\\ after the {N}-grams, got {' '.join(rest[:3])[:60]!r}")
-    return _tables(grams, probs, backs, path)
+    return build.finish()
+
+
+def _section(lines: list[str], k: int, lower: bool, lineno: int, bad):
+    """(probabilities, k word columns, backoffs) of one section, as lists of strings.
+
+    Fast path: when every line has all its fields, one ``split()`` of the whole block gives a
+    fixed-width token list that is sliced column by column. Otherwise (e.g. SRILM omits a zero
+    backoff) the lines are parsed one by one."""
+    width = k + 1 + (1 if lower else 0)
+    toks = "".join(lines).split()
+    if len(toks) == width * len(lines) and all(line.count("\t") == width - k for line in lines[:100]):
+        cols = [toks[j::width] for j in range(width)]
+        return cols[0], cols[1:k + 1], (cols[k + 1] if lower else None)
+    probs, words, backs = [], [[] for _ in range(k)], []
+    for i, line in enumerate(lines):
+        parts = line.split()
+        if len(parts) not in (k + 1, k + 2) or (len(parts) == k + 2 and not lower):
+            raise bad(f"expected a {k}-gram line, got {line.strip()[:60]!r}", lineno + i + 1)
+        probs.append(parts[0])
+        for j in range(k):
+            words[j].append(parts[1 + j])
+        backs.append(parts[k + 1] if len(parts) == k + 2 else "0")
+    return probs, words, (backs if lower else None)
 
 
 def _floats(values: list[str], what: str, path: Path, *, prob: bool = True) -> np.ndarray:
     """Parse log10 values; -99 (or less) is the ARPA stand-in for log10 0."""
     try:
-        x = np.array(values, dtype=np.float64)
+        x = np.fromiter(map(float, values), dtype=np.float64, count=len(values))
     except ValueError:
         raise ModelFormatError(f"{path}: a {what} is not a number") from None
     if np.isnan(x).any() or (prob and (x > 1e-6).any()):
@@ -158,49 +267,70 @@ def _floats(values: list[str], what: str, path: Path, *, prob: bool = True) -> n
     return x
 
 
-def _tables(grams, probs, backs, path: Path) -> BackoffTables:
-    N = len(grams)
-    unigrams = grams[0]
-    if len(set(unigrams)) != len(unigrams):
-        raise ModelFormatError(f"{path}: duplicate unigrams")
-    for w in SPECIALS[1:]:
-        if w not in unigrams:
-            raise ModelFormatError(f"{path}: the unigrams lack {w}")
-    vocab = list(SPECIALS) + [w for w in unigrams if w not in SPECIALS]
-    index = {w: i for i, w in enumerate(vocab)}
-    V = len(vocab)
-    lp1 = np.full(V, MISSING_UNK)
-    bo1 = np.zeros(V)
-    ids1 = np.fromiter((index[w] for w in unigrams), dtype=np.int64, count=len(unigrams))
-    lp1[ids1] = _floats(probs[0], "1-gram log-probability", path)
-    bo1[ids1] = _floats(backs[0], "1-gram backoff", path, prob=False)
-    keys = [np.arange(V, dtype=np.int64)]
-    logprob, backoff = [lp1], [bo1]
-    for k in range(2, N + 1):
+class _Builder:
+    """Turns each parsed section into arrays as soon as it is read (the strings of one section
+    at a time are alive, not the whole file's)."""
+
+    def __init__(self, path: Path, N: int):
+        self.path, self.N = path, N
+        self.keys: list[np.ndarray] = []
+        self.logprob: list[np.ndarray] = []
+        self.backoff: list[np.ndarray] = []
+        self.warnings: list[str] = []
+
+    def add(self, k: int, probs: list[str], words: list[list[str]], backs: list[str] | None):
+        path = self.path
+        if k == 1:
+            self._unigrams(probs, words[0], backs)
+            return
+        n, V, keys = len(probs), self.V, self.keys
         try:
-            W = np.array([[index[w] for w in g.split()] for g in grams[k - 1]],
-                         dtype=np.int64).reshape(-1, k)  # (n_k, k)
+            W = [np.fromiter(map(self.index.__getitem__, col), dtype=np.int64, count=n) for col in words]
         except KeyError as e:
-            raise ModelFormatError(f"{path}: {k}-gram uses {e.args[0]!r}, which is no unigram") from None
-        prefix = W[:, 0]
+            raise ModelFormatError(f"{path}: a {k}-gram uses {e.args[0]!r}, which is no unigram") from None
+        prefix = W[0]
         for j in range(2, k):  # the id of w_1..w_{k-1}, found order by order
-            key = prefix * V + W[:, j - 1]
+            key = prefix * V + W[j - 1]
             pos = np.searchsorted(keys[j - 1], key)
             ok = (pos < len(keys[j - 1])) & (keys[j - 1][np.minimum(pos, len(keys[j - 1]) - 1)] == key)
             if not ok.all():
-                bad = " ".join(grams[k - 1][int(np.flatnonzero(~ok)[0])].split()[:j])
-                raise ModelFormatError(f"{path}: {k}-gram context {bad!r} is not listed as a {j}-gram")
+                i = int(np.flatnonzero(~ok)[0])
+                ctx = " ".join(words[m][i] for m in range(j))
+                raise ModelFormatError(f"{path}: {k}-gram context {ctx!r} is not listed as a {j}-gram")
             prefix = pos
-        key = prefix * V + W[:, -1]
+        key = prefix * V + W[-1]
         order = np.argsort(key, kind="stable")
         key = key[order]
-        if len(key) > 1 and not (np.diff(key) > 0).all():
+        if n > 1 and not (np.diff(key) > 0).all():
             raise ModelFormatError(f"{path}: duplicate {k}-grams")
         keys.append(key)
-        logprob.append(_floats(probs[k - 1], f"{k}-gram log-probability", path)[order])
-        backoff.append(_floats(backs[k - 1], f"{k}-gram backoff", path, prob=False)[order])
-    backoff[-1] = np.zeros(len(keys[-1]))
-    info = {"method": "arpa", "source": str(path), "warnings": []}
-    if UNK not in unigrams:
-        info["warnings"].append(f"{path}: no <unk> unigram; using log10 p(<unk>) = {MISSING_UNK}")
-    return BackoffTables(vocab, keys, logprob, backoff, info)
+        self.logprob.append(_floats(probs, f"{k}-gram log-probability", path)[order])
+        self.backoff.append(_floats(backs, f"{k}-gram backoff", path, prob=False)[order]
+                            if backs is not None else np.zeros(n))
+
+    def _unigrams(self, probs: list[str], unigrams: list[str], backs: list[str] | None):
+        path = self.path
+        if len(set(unigrams)) != len(unigrams):
+            raise ModelFormatError(f"{path}: duplicate unigrams")
+        for w in SPECIALS[1:]:
+            if w not in unigrams:
+                raise ModelFormatError(f"{path}: the unigrams lack {w}")
+        self.vocab = list(SPECIALS) + [w for w in unigrams if w not in SPECIALS]
+        self.index = {w: i for i, w in enumerate(self.vocab)}
+        self.V = V = len(self.vocab)
+        lp1 = np.full(V, MISSING_UNK)
+        bo1 = np.zeros(V)
+        ids1 = np.fromiter(map(self.index.__getitem__, unigrams), dtype=np.int64, count=len(unigrams))
+        lp1[ids1] = _floats(probs, "1-gram log-probability", path)
+        if backs is not None:
+            bo1[ids1] = _floats(backs, "1-gram backoff", path, prob=False)
+        if UNK not in unigrams:
+            self.warnings.append(f"{path}: no <unk> unigram; using log10 p(<unk>) = {MISSING_UNK}")
+        self.keys.append(np.arange(V, dtype=np.int64))
+        self.logprob.append(lp1)
+        self.backoff.append(bo1)
+
+    def finish(self) -> BackoffTables:
+        self.backoff[-1] = np.zeros(len(self.keys[-1]))
+        info = {"method": "arpa", "source": str(self.path), "warnings": self.warnings}
+        return BackoffTables(self.vocab, self.keys, self.logprob, self.backoff, info)

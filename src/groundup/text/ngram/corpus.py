@@ -17,6 +17,7 @@ Special words in the text:
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -78,8 +79,8 @@ def encode_fixed(sentences: Iterable[Sequence[str]], vocab: list[str],
                  index: dict[str, int]) -> EncodedCorpus:
     """Encode with a trained model's vocabulary: unknown words become ``<unk>`` (id 0)."""
     flat, lengths = _flatten(sentences)
-    get = index.get
-    words = np.fromiter((get(w, UNK_ID) for w in flat), dtype=np.int32, count=len(flat))
+    words = np.fromiter(map(index.get, flat, itertools.repeat(UNK_ID)), dtype=np.int32,
+                        count=len(flat))
     return _assemble(vocab, words, lengths)
 
 

@@ -86,6 +86,7 @@ class NgramModel:
         self.order = tables.order
         self.V = tables.V
         self.info = tables.info
+        self._index = None  # hash tables for fast scoring, built on first use
 
     # ----------------------------------------------------------------------------- building
     @classmethod
@@ -116,7 +117,20 @@ class NgramModel:
         return encode_fixed(sentences, self.vocab, self.index)
 
     def token_log10(self, corpus: EncodedCorpus) -> np.ndarray:
-        """(T,) log10 p(w_t | context) at every position; 0 at the ``<s>`` positions."""
+        """(T,) log10 p(w_t | context) at every position; 0 at the ``<s>`` positions.
+
+        Compiled hash-table pass (:mod:`.lookup`); :meth:`token_log10_reference` is its twin."""
+        if len(corpus.tokens) < 64:
+            return self.token_log10_reference(corpus)
+        if self._index is None:
+            from .lookup import HashIndex
+
+            t = self.tables
+            self._index = HashIndex(t.keys, t.logprob, t.backoff)
+        return self._index.token_log10(corpus.tokens, corpus.pos, self.V)
+
+    def token_log10_reference(self, corpus: EncodedCorpus) -> np.ndarray:
+        """Vectorised numpy twin: binary search of each order over the whole stream."""
         tok = corpus.tokens.astype(np.int64)
         pos = corpus.pos
         T, N, V = len(tok), self.order, self.V
