@@ -155,7 +155,7 @@ class SAResult:
 
 
 def _run(observe, w0, steps, *, step_size, average, seed, burn_in, stop, project, callback,
-         observe_k=False) -> SAResult:
+         keep_trajectory=True, observe_k=False) -> SAResult:
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ValueError(f"steps must be an int >= 1, got {steps!r}")
     if average and burn_in >= steps:
@@ -167,9 +167,10 @@ def _run(observe, w0, steps, *, step_size, average, seed, burn_in, stop, project
     state, stopped_by = None, None
     for state in sa_iterates(observe, w0, step_size=step_size, seed=seed, burn_in=burn_in,
                              project=project, _observe_k=observe_k):
-        traj.append(state.w)
-        if average:
-            avg_traj.append(state.w if state.w_bar is None else state.w_bar)
+        if keep_trajectory:
+            traj.append(state.w)
+            if average:
+                avg_traj.append(state.w if state.w_bar is None else state.w_bar)
         if callback is not None:
             callback(state)
         fired = [r for r in rules if r(state)]
@@ -179,14 +180,15 @@ def _run(observe, w0, steps, *, step_size, average, seed, burn_in, stop, project
         if state.k >= steps:
             break
     w = state.w_bar if average and state.w_bar is not None else state.w
-    return SAResult(w=_finish(w, scalar_input), trajectory=_stack(traj),
-                    average_trajectory=_stack(avg_traj) if average else None,
+    return SAResult(w=_finish(w, scalar_input),
+                    trajectory=_stack(traj) if keep_trajectory else None,
+                    average_trajectory=_stack(avg_traj) if average and keep_trajectory else None,
                     steps=state.k, stopped_by=stopped_by)
 
 
 def robbins_monro(observe: Callable, w0, steps: int, step_size=None, average: bool = False,
                   seed=None, *, burn_in: int = 0, stop=None, project: Callable | None = None,
-                  callback: Callable | None = None) -> SAResult:
+                  callback: Callable | None = None, keep_trajectory: bool = True) -> SAResult:
     """Find the root of g(w) = E[observe(w, rng)] by w_(k+1) = w_k - a_k Y_k (Robbins & Monro
     1951, eq. 3 with M(x) - alpha as g).
 
@@ -201,9 +203,12 @@ def robbins_monro(observe: Callable, w0, steps: int, step_size=None, average: bo
         stop: a stopping rule or a list of them (``rule(state) -> bool``).
         project: optional map back into the feasible set after each step.
         callback: called with each :class:`SAState`.
+        keep_trajectory: False stores no trajectory (long runs; record what you need in
+            ``callback``), and ``trajectory`` is None.
     """
     return _run(observe, w0, steps, step_size=step_size, average=average, seed=seed,
-                burn_in=burn_in, stop=stop, project=project, callback=callback)
+                burn_in=burn_in, stop=stop, project=project, callback=callback,
+                keep_trajectory=keep_trajectory)
 
 
 def sgd(stochastic_gradient: Callable, w0, steps: int, step_size=None, average: bool = False,
@@ -220,7 +225,8 @@ def sgd(stochastic_gradient: Callable, w0, steps: int, step_size=None, average: 
 
 def kiefer_wolfowitz(observe: Callable, w0, steps: int, step_size=None, width=None,
                      average: bool = False, seed=None, *, burn_in: int = 0, stop=None,
-                     project: Callable | None = None, callback: Callable | None = None) -> SAResult:
+                     project: Callable | None = None, callback: Callable | None = None,
+                     keep_trajectory: bool = True) -> SAResult:
     """Minimise f from noisy values only (Kiefer & Wolfowitz 1952), gradient-free.
 
     ``observe(w, rng)`` returns a noisy f(w). Each step spends 2d observations on the central
@@ -243,7 +249,8 @@ def kiefer_wolfowitz(observe: Callable, w0, steps: int, step_size=None, width=No
         return grad.reshape(w.shape)
 
     return _run(observe_gradient, w0, steps, step_size=step_size, average=average, seed=seed,
-                burn_in=burn_in, stop=stop, project=project, callback=callback, observe_k=True)
+                burn_in=burn_in, stop=stop, project=project, callback=callback,
+                keep_trajectory=keep_trajectory, observe_k=True)
 
 
 # --- averaging and stopping -------------------------------------------------------------------
