@@ -1,0 +1,145 @@
+"""`groundup lm train|eval|generate|plot`: word-level language models on the shared engine.
+
+    groundup lm train --model lstm --data ptb --preset ptb-small [--epochs 1 ...] --out DIR
+    groundup lm eval DIR/best.pt --data ptb --json
+    groundup lm generate DIR/best.pt --tokens 50 --temperature 0.8
+    groundup lm plot DIR
+
+Every field of :class:`groundup.train.config.LMConfig` is an option (``--hidden-size 650``);
+options override ``--config FILE`` which overrides ``--preset``. Under ``torchrun`` the same
+command trains with DistributedDataParallel.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _one_line_errors(parser: argparse.ArgumentParser) -> None:
+    """Usage errors as one line `groundup: error: ...` and exit 2, like every other error."""
+
+    def error(message: str):
+        print(f"groundup: error: {parser.prog}: {message}", file=sys.stderr)
+        sys.exit(2)
+
+    parser.error = error  # type: ignore[method-assign]
+
+
+def register(sub) -> None:
+    p = sub.add_parser("lm", help="train, evaluate and sample word-level language models",
+                       description="Word-level language models (RNN, LSTM, GRU) trained with "
+                                   "groundup's shared engine.")
+    lm = p.add_subparsers(dest="lm_command", metavar="SUBCOMMAND")
+    _one_line_errors(p)
+
+    t = lm.add_parser("train", help="train a model into --out DIR (resumes if DIR has a checkpoint)")
+    t.add_argument("--preset", default=None, help="ptb-small, ptb-medium or quick")
+    t.add_argument("--config", default=None, metavar="FILE", help="TOML or JSON config file")
+    t.add_argument("--out", required=True, metavar="DIR")
+    t.add_argument("--json", action="store_true", help="print final.json on stdout")
+    _add_config_options(t)
+    t.set_defaults(func=_train)
+    _one_line_errors(t)
+
+    e = lm.add_parser("eval", help="perplexity of a checkpoint on valid and test")
+    e.add_argument("checkpoint", help="a best.pt / checkpoint.pt, or the run folder")
+    e.add_argument("--data", default=None, help="ptb, wikitext2 or a folder (default: the training data)")
+    e.add_argument("--eval-tokens", type=int, default=None, help="use only the first N tokens")
+    e.add_argument("--device", default="cpu")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=_eval)
+    _one_line_errors(e)
+
+    g = lm.add_parser("generate", help="sample text from a checkpoint")
+    g.add_argument("checkpoint")
+    g.add_argument("--tokens", type=int, default=50)
+    g.add_argument("--temperature", type=float, default=1.0)
+    g.add_argument("--prompt", default="")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--device", default="cpu")
+    g.add_argument("--json", action="store_true")
+    g.set_defaults(func=_generate)
+    _one_line_errors(g)
+
+    pl = lm.add_parser("plot", help="draw DIR/metrics.jsonl to DIR/curves.png")
+    pl.add_argument("run_dir", metavar="DIR")
+    pl.add_argument("--out", default=None, help="PNG path (default DIR/curves.png)")
+    pl.set_defaults(func=_plot)
+    _one_line_errors(pl)
+    p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    import dataclasses
+
+    from ..train.config import LMConfig
+
+    for f in dataclasses.fields(LMConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in (bool, "bool"):
+            parser.add_argument(flag, dest=f.name, nargs="?", const="true", default=argparse.SUPPRESS,
+                                metavar="BOOL", help=f"(default {f.default})")
+        else:
+            parser.add_argument(flag, dest=f.name, default=argparse.SUPPRESS,
+                                help=f"(default {f.default})")
+
+
+def _overrides(args) -> dict:
+    import dataclasses
+
+    from ..train.config import LMConfig
+
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(LMConfig) if hasattr(args, f.name)}
+
+
+def _train(args) -> int:
+    from ..train.config import make_config
+    from ..train.engine import train
+    from .common import print_json
+
+    cfg = make_config(args.preset, args.config, _overrides(args))
+    final = train(cfg, args.out)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 speaks for the run
+        return 0
+    if args.json:
+        print_json({k: v for k, v in final.items() if k != "history"})
+    else:
+        print(f"valid perplexity {final['valid_perplexity']:.2f}, test perplexity "
+              f"{final['test_perplexity']:.2f} after {final['epochs']} epochs "
+              f"({final['tokens_per_second']:.0f} tokens/s); {args.out}/final.json")
+    return 0
+
+
+def _eval(args) -> int:
+    from ..train.engine import evaluate_checkpoint
+    from .common import print_json
+
+    res = evaluate_checkpoint(args.checkpoint, args.data, device=args.device,
+                              eval_tokens=args.eval_tokens)
+    if args.json:
+        print_json(res)
+    else:
+        print(f"valid perplexity {res['valid_perplexity']:.2f}, test perplexity {res['test_perplexity']:.2f}")
+    return 0
+
+
+def _generate(args) -> int:
+    from ..train.engine import generate
+    from .common import print_json
+
+    text = generate(args.checkpoint, args.tokens, temperature=args.temperature, seed=args.seed,
+                    prompt=args.prompt, device=args.device)
+    if args.json:
+        print_json({"text": text, "tokens": args.tokens, "temperature": args.temperature})
+    else:
+        print(text)
+    return 0
+
+
+def _plot(args) -> int:
+    from ..train.plot import plot_run
+
+    path = plot_run(args.run_dir, args.out)
+    print(path)
+    return 0
