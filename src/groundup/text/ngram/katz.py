@@ -76,7 +76,7 @@ def estimate(c: NgramCounts, K: int = 5) -> BackoffTables:
     p1 = discounted(1) / c.counts[0].sum()  # <s> has count 0
     p1 += (1.0 - p1.sum()) / Vu
     p1[BOS_ID] = 1.0
-    logprob = [np.log10(p1)]
+    logprob = [log10_or_ninf(p1)]
     backoff = []
     for k in range(2, N + 1):
         ck = discounted(k)
