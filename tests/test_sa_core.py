@@ -217,3 +217,13 @@ def test_stopping_rules_and_iterator():
     assert [s.k for s in states] == [1, 2, 3] and states[0].a == 1.0
     assert states[2].n_avg == 3 and states[2].w_bar == pytest.approx(
         np.mean([s.w for s in states]))
+
+
+def test_kiefer_wolfowitz_with_a_torch_iterate():
+    def noisy_f(w, rng):  # f(w) = ||w - (0.5, 0.5)||^2 + N(0, 0.05^2), torch in, float out
+        return float(((w - 0.5) ** 2).sum()) + rng.normal(0, 0.05)
+
+    res = kiefer_wolfowitz(noisy_f, torch.zeros(2, dtype=torch.float64), 1000,
+                           step_size=PowerStep(0.5, 1.0), seed=8)
+    assert isinstance(res.w, torch.Tensor)
+    torch.testing.assert_close(res.w, torch.full((2,), 0.5, dtype=torch.float64), atol=0.05, rtol=0)
