@@ -1,0 +1,208 @@
+"""Word2Vec: groundup vs gensim 4.4, same corpus, same settings, same run.
+
+Corpora: english-novels-98 made text8-like (lowercase, everything outside a-z a space, one
+stream: 14.1M words, the stand-in for text8, which is not on these machines) and WikiText-2
+train (whitespace tokens, one sentence per line). Settings (the issue's): vector_size 100,
+window 5, negative 5, sample 1e-3, min_count 5, 2 worker threads, 5 epochs, alpha 0.025.
+
+Each (system, corpus, arch) trains in its own subprocess, so peak RSS (``ru_maxrss``, read right
+after training, before evaluation) is that system's alone; runs alternate gensim / ours to share
+the machine's noise. Reported per run:
+  * effective words/s = words kept after sub-sampling, all epochs / training-loop seconds
+    (gensim: ``train()``'s trained word count over its wall time; ours: the same count from the
+    kernel over ``train_seconds``), and the end-to-end wall (vocabulary + encoding + training);
+  * analogy accuracy (questions-words.txt, restrict_vocab 30000), WS353 and SimLex-999 Spearman
+    — gensim's vectors scored by gensim's evaluator, ours by ours (tests/test_word2vec_eval.py
+    checks the two evaluators agree on the same vectors).
+
+    .venv/bin/python benchmarks/bench_word2vec.py                  # everything, 5 epochs
+    .venv/bin/python benchmarks/bench_word2vec.py --epochs 1 --corpora wikitext2
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def novels_text8like(cache: Path) -> Path:
+    """Build (once) the text8-like novels98 stream from the shared data."""
+    from groundup.data.locate import shared_file
+
+    src = shared_file("english-novels-98")
+    if src is None:
+        raise SystemExit("shared data english-novels-98 not found (set GROUNDUP_DATA)")
+    if cache.exists():
+        return cache
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        first = True
+        for f in sorted(src.glob("*.txt")):
+            s = re.sub("[^a-z]+", " ", f.read_text(encoding="utf-8").lower()).strip()
+            out.write(("" if first else " ") + s)
+            first = False
+    tmp.replace(cache)
+    return cache
+
+
+def corpus_path(name: str, cache_dir: Path) -> tuple[Path, str]:
+    from groundup.data.locate import shared_file
+
+    if name == "novels98":
+        return novels_text8like(cache_dir / "novels98.text8like"), "text8"
+    p = shared_file("wikitext-2", "wiki.train.tokens")
+    if p is None:
+        raise SystemExit("shared data wikitext-2 not found")
+    return p, "lines"
+
+
+def eval_files():
+    from groundup.data.locate import shared_file
+
+    return (shared_file("word-eval", "questions-words.txt"), shared_file("word-eval", "wordsim353.tsv"),
+            shared_file("word-eval", "simlex999.txt"))
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def one_gensim(path: Path, kind: str, arch: str, epochs: int) -> dict:
+    from gensim.models import Word2Vec
+    from gensim.models.word2vec import LineSentence, Text8Corpus
+
+    t0 = time.perf_counter()
+    corpus = Text8Corpus(str(path)) if kind == "text8" else LineSentence(str(path))
+    m = Word2Vec(vector_size=100, window=5, negative=5, hs=0, sample=1e-3, min_count=5, workers=2,
+                 sg=int(arch == "sg"), seed=1, epochs=epochs)
+    m.build_vocab(corpus)
+    t1, c1 = time.perf_counter(), time.process_time()
+    trained, raw = m.train(corpus, total_examples=m.corpus_count, epochs=epochs)
+    t2, c2 = time.perf_counter(), time.process_time()
+    rss = peak_mb()
+    q, ws, sl = eval_files()
+    acc = m.wv.evaluate_word_analogies(str(q), restrict_vocab=30000)
+    sem = [s for s in acc[1][:-1] if not s["section"].startswith("gram")]
+    syn = [s for s in acc[1][:-1] if s["section"].startswith("gram")]
+    frac = lambda ss: (sum(len(s["correct"]) for s in ss) /
+                       max(sum(len(s["correct"]) + len(s["incorrect"]) for s in ss), 1))
+    w = m.wv.evaluate_word_pairs(str(ws))
+    s = m.wv.evaluate_word_pairs(str(sl))
+    return {"vocab": len(m.wv), "effective_words": trained, "train_s": t2 - t1, "total_s": t2 - t0,
+            "eff_words_per_s": trained / (t2 - t1), "train_cpu_s": c2 - c1,
+            "eff_words_per_cpu_s": trained / (c2 - c1), "peak_rss_mb": rss, "analogy": acc[0],
+            "analogy_sem": frac(sem), "analogy_syn": frac(syn),
+            "ws353": w[1][0], "ws353_oov": w[2], "simlex": s[1][0], "simlex_oov": s[2]}
+
+
+def one_ours(path: Path, kind: str, arch: str, epochs: int, deterministic: bool = False) -> dict:
+    from groundup.text.word2vec import TextCorpus, Word2VecConfig, train
+    from groundup.text.word2vec.evaluate import evaluate_analogies, evaluate_word_pairs
+
+    os.environ.setdefault("GROUNDUP_PROGRESS", "0")
+    t0 = time.perf_counter()
+    corpus = TextCorpus(path)
+    cfg = Word2VecConfig(arch=arch, dim=100, window=5, negative=5, sample=1e-3, min_count=5,
+                         threads=2, seed=1, epochs=epochs, deterministic=deterministic)
+    m = train(corpus, cfg, show_progress=False)
+    t2 = time.perf_counter()
+    rss = peak_mb()
+    q, ws, sl = eval_files()
+    wv = m.wv
+    acc = evaluate_analogies(wv, q, restrict_vocab=30000)
+    w = evaluate_word_pairs(wv, ws)
+    s = evaluate_word_pairs(wv, sl)
+    kinds = acc.by_kind()
+    st = m.stats
+    return {"vocab": len(wv), "effective_words": st["effective_words"], "train_s": st["train_seconds"],
+            "total_s": t2 - t0, "eff_words_per_s": st["effective_words_per_s"], "peak_rss_mb": rss,
+            "train_cpu_s": st["train_cpu_seconds"],
+            "eff_words_per_cpu_s": st["effective_words"] / st["train_cpu_seconds"],
+            "analogy": acc.accuracy, "analogy_sem": kinds["semantic"], "analogy_syn": kinds["syntactic"],
+            "ws353": w.spearman, "ws353_oov": w.oov_ratio, "simlex": s.spearman, "simlex_oov": s.oov_ratio,
+            "epoch_loss": m.epoch_loss}
+
+
+def run_child(system: str, corpus: str, arch: str, epochs: int, cache: Path, log) -> dict:
+    cmd = [sys.executable, __file__, "--child", system, corpus, arch, "--epochs", str(epochs),
+           "--cache", str(cache)]
+    log(f"  running {system} {corpus} {arch} ...")
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"{system} {corpus} {arch} failed:\n{r.stderr[-3000:]}")
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    log(f"    {res['eff_words_per_s']:,.0f} eff w/s, train {res['train_s']:.1f}s, "
+        f"analogy {res['analogy']:.4f}, ws353 {res['ws353']:.3f}, rss {res['peak_rss_mb']:.0f} MB")
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--corpora", default="novels98,wikitext2")
+    ap.add_argument("--archs", default="sg,cbow")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "word2vec.json"))
+    ap.add_argument("--cache", default=str(ROOT / "benchmarks" / "out"))
+    ap.add_argument("--child", nargs=3, metavar=("SYSTEM", "CORPUS", "ARCH"))
+    args = ap.parse_args()
+    cache = Path(args.cache)
+    if args.child:
+        system, corpus, arch = args.child
+        path, kind = corpus_path(corpus, cache)
+        if system == "gensim":
+            res = one_gensim(path, kind, arch, args.epochs)
+        else:
+            res = one_ours(path, kind, arch, args.epochs, deterministic=system == "ours-det")
+        print(json.dumps(res))
+        return
+
+    log = lambda m: print(m, file=sys.stderr, flush=True)
+    load_before = os.getloadavg()
+    rows, results = [], []
+    for corpus in args.corpora.split(","):
+        corpus_path(corpus, cache)          # build the cache once, outside the timed children
+        for arch in args.archs.split(","):
+            g = run_child("gensim", corpus, arch, args.epochs, cache, log)
+            o = run_child("ours", corpus, arch, args.epochs, cache, log)
+            results.append({"corpus": corpus, "arch": arch, "epochs": args.epochs, "gensim": g, "ours": o})
+            what = f"{corpus} {arch.upper()} e{args.epochs}"
+            rows += [
+                [what, "effective words/s", f"{o['eff_words_per_s']:,.0f}", f"{g['eff_words_per_s']:,.0f}",
+                 f"{o['eff_words_per_s'] / g['eff_words_per_s']:.2f}"],
+                [what, "effective words per CPU-second", f"{o['eff_words_per_cpu_s']:,.0f}",
+                 f"{g['eff_words_per_cpu_s']:,.0f}", f"{o['eff_words_per_cpu_s'] / g['eff_words_per_cpu_s']:.2f}"],
+                [what, "end-to-end wall s (vocab+train)", f"{o['total_s']:.1f}", f"{g['total_s']:.1f}",
+                 f"{g['total_s'] / o['total_s']:.2f} (speed)"],
+                [what, "analogy acc (restrict 30k)", f"{o['analogy']:.4f}", f"{g['analogy']:.4f}",
+                 f"{100 * (o['analogy'] - g['analogy']):+.2f} pt"],
+                [what, "WS353 Spearman", f"{o['ws353']:.3f}", f"{g['ws353']:.3f}", f"{o['ws353'] - g['ws353']:+.3f}"],
+                [what, "SimLex-999 Spearman", f"{o['simlex']:.3f}", f"{g['simlex']:.3f}", f"{o['simlex'] - g['simlex']:+.3f}"],
+                [what, "peak RSS MB", f"{o['peak_rss_mb']:.0f}", f"{g['peak_rss_mb']:.0f}",
+                 f"{o['peak_rss_mb'] / g['peak_rss_mb']:.2f}x"],
+            ]
+    load_after = os.getloadavg()
+    lines = ["| run | what | ours | gensim 4.4 | ratio / diff |", "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    print("\n".join(lines))
+    print(f"\nload average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
+          f"(2-core machine shared with other jobs)")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    from groundup.io import write_text
+
+    write_text(out, json.dumps({"results": results, "load_before": load_before, "load_after": load_after,
+                               "machine": os.uname().nodename}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

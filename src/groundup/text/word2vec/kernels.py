@@ -1,0 +1,260 @@
+"""The compiled hot loop: one call trains on a chunk of sentences, releasing the GIL.
+
+Notation: V vocabulary, D vector size; ``syn0`` (V, D) input vectors v_w, ``syn1neg`` (V, D)
+output vectors v'_w of negative sampling, ``syn1`` (V-1, D) vectors of the Huffman tree's inner
+nodes. sigma(x) = 1 / (1 + exp(-x)). All updates are plain SGD with learning rate alpha, applied
+at once (Hogwild, as word2vec.c and gensim: threads write the shared arrays without locks).
+
+Skip-gram (Mikolov et al. 2013a/b), for each centre w_I and each context word w_C within the
+randomly shrunk window, word2vec.c trains the pair with the *context* word as input, predicting
+the centre (``l1 = syn0[w_C]``, target w_I); the sum over pairs is the same objective.
+
+Negative sampling, eq. (4) of 2013b: for input vector h and target w_O,
+    L = -log sigma(v'_{w_O} . h) - sum_{k=1..K} log sigma(-v'_{w_k} . h),  w_k ~ P_n
+    dL/dv'_t = -(l_t - sigma(v'_t . h)) h,   dL/dh = -sum_t (l_t - sigma(v'_t . h)) v'_t
+with label l_t = 1 for w_O and 0 for noise words; ``g = (l - sigma) * alpha`` is the step.
+Like word2vec.c, a score beyond +-MAX_EXP (6) uses the saturated sigmoid (0 or 1).
+
+Hierarchical softmax, section 2.1: for each inner node n_k on w_O's path with code bit c_k,
+    L = -sum_k log sigma((1 - 2 c_k) v'_{n_k} . h)    i.e. label l_k = 1 - c_k,
+and as in word2vec.c a node whose |score| >= MAX_EXP is skipped (no update).
+
+CBOW: h = sum (or mean) of the context input vectors; the error ``neu1e = -dL/dh / 1`` is added
+to every context vector. For the mean this is word2vec.c's rule (the 1/|C| of the true
+gradient is *not* applied); for the sum it is the exact gradient. (gensim divides the error by
+|C| in sum mode; we follow the chain rule there.)
+
+The per-epoch loss is accumulated in float64 from the exact objective (log-sigmoid of the
+unclipped score), beyond gensim, whose running loss is a float32 total.
+
+Random numbers: one xorshift64* stream per thread, carried in ``rng[0]`` across calls; it drives
+sub-sampling, the window shrink b ~ U{0..window-1} and the noise draws.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+MAX_EXP = 6.0
+
+_M = np.uint64(0x2545F4914F6CDD1D)
+_S12, _S25, _S27 = np.uint64(12), np.uint64(25), np.uint64(27)
+_S33, _S40 = np.uint64(33), np.uint64(40)
+
+
+@njit(inline="always")
+def _next(x):
+    x ^= x >> _S12
+    x ^= x << _S25
+    x ^= x >> _S27
+    return x
+
+
+@njit(inline="always")
+def _randint(x, n):
+    """(new state, integer uniform in 0..n-1)"""
+    x = _next(x)
+    return x, np.int64(((x * _M) >> _S33) % np.uint64(n))
+
+
+@njit(inline="always")
+def _uniform(x):
+    """(new state, float in [0, 1))"""
+    x = _next(x)
+    return x, np.float64((x * _M) >> _S40) * (1.0 / 16777216.0)
+
+
+@njit(inline="always")
+def _softplus(z):
+    """log(1 + exp(z)), stable: the loss -log sigma(x) is softplus(-x)."""
+    if z > 0:
+        return z + np.log1p(np.exp(-z))
+    return np.log1p(np.exp(z))
+
+
+@njit(inline="always")
+def _noise(x, alias_prob, alias_idx):
+    x, k = _randint(x, alias_prob.shape[0])
+    x, u = _uniform(x)
+    if u < alias_prob[k]:
+        return x, k
+    return x, np.int64(alias_idx[k])
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def _ns_step(h, target, label, syn1neg, neu1e, alpha, want_loss):
+    """One term of the NS objective with input h (D,): updates syn1neg[target] and neu1e.
+    Returns the term's loss."""
+    D = h.shape[0]
+    f = np.float32(0.0)
+    for d in range(D):
+        f += h[d] * syn1neg[target, d]
+    if f > MAX_EXP:
+        sig = 1.0
+    elif f < -MAX_EXP:
+        sig = 0.0
+    else:
+        sig = 1.0 / (1.0 + np.exp(-f))
+    g = np.float32((label - sig) * alpha)
+    for d in range(D):
+        neu1e[d] += g * syn1neg[target, d]
+    for d in range(D):
+        syn1neg[target, d] += g * h[d]
+    if not want_loss:
+        return 0.0
+    return _softplus(-f) if label > 0 else _softplus(f)
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def _hs_step(h, node, code, syn1, neu1e, alpha, want_loss):
+    """One inner node of the HS path: label 1 - code. Returns the term's loss."""
+    D = h.shape[0]
+    f = np.float32(0.0)
+    for d in range(D):
+        f += h[d] * syn1[node, d]
+    loss = 0.0
+    if want_loss:
+        loss = _softplus(f) if code else _softplus(-f)
+    if f <= -MAX_EXP or f >= MAX_EXP:
+        return loss
+    sig = 1.0 / (1.0 + np.exp(-f))
+    g = np.float32((1.0 - code - sig) * alpha)
+    for d in range(D):
+        neu1e[d] += g * syn1[node, d]
+    for d in range(D):
+        syn1[node, d] += g * h[d]
+    return loss
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def _predict(h, target, syn1neg, syn1, alias_prob, alias_idx, codes, points, code_lens,
+             hs, negative, neu1e, alpha, x, want_loss):
+    """All output-layer terms for input h predicting ``target``; returns (rng, loss)."""
+    loss = 0.0
+    if hs:
+        for k in range(code_lens[target]):
+            loss += _hs_step(h, points[target, k], codes[target, k], syn1, neu1e, alpha, want_loss)
+    if negative > 0:
+        loss += _ns_step(h, target, 1.0, syn1neg, neu1e, alpha, want_loss)
+        for _ in range(negative):
+            x, w = _noise(x, alias_prob, alias_idx)
+            if w == target:
+                continue
+            loss += _ns_step(h, w, 0.0, syn1neg, neu1e, alpha, want_loss)
+    return x, loss
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def train_chunk(ids, starts, s0, s1, syn0, syn1neg, syn1, keep_prob, alias_prob, alias_idx,
+                codes, points, code_lens, sg, hs, negative, window, cbow_mean,
+                alpha_begin, alpha_end, rng, stats, want_loss=True):
+    """Train on sentences s0..s1-1 (tokens ``ids[starts[s]:starts[s+1]]``).
+
+    alpha falls linearly from ``alpha_begin`` to ``alpha_end`` over the chunk's tokens.
+    ``rng`` (1,) uint64 is the thread's random state. Adds to ``stats`` (4,) float64:
+    [effective words (kept after sub-sampling), loss sum, predictions, raw words].
+    """
+    D = syn0.shape[1]
+    x = rng[0]
+    neu1e = np.empty(D, dtype=np.float32)
+    neu1 = np.empty(D, dtype=np.float32)
+    maxlen = 0
+    for s in range(s0, s1):
+        maxlen = max(maxlen, starts[s + 1] - starts[s])
+    buf = np.empty(maxlen, dtype=np.int64)
+    raw_total = max(starts[s1] - starts[s0], 1)
+    raw_done = 0
+    eff = 0
+    loss = 0.0
+    npred = 0
+    for s in range(s0, s1):
+        alpha = alpha_begin + (alpha_end - alpha_begin) * (raw_done / raw_total)
+        n = 0
+        for p in range(starts[s], starts[s + 1]):
+            w = ids[p]
+            kp = keep_prob[w]
+            if kp < 1.0:
+                x, u = _uniform(x)
+                if u >= kp:
+                    continue
+            buf[n] = w
+            n += 1
+        raw_done += starts[s + 1] - starts[s]
+        eff += n
+        for i in range(n):
+            x, b = _randint(x, window)
+            lo = max(0, i - window + b)
+            hi = min(n, i + window + 1 - b)
+            if sg:
+                for j in range(lo, hi):
+                    if j == i:
+                        continue
+                    c = buf[j]
+                    for d in range(D):
+                        neu1e[d] = 0.0
+                    x, l = _predict(syn0[c], buf[i], syn1neg, syn1, alias_prob, alias_idx,
+                                    codes, points, code_lens, hs, negative, neu1e, alpha, x, want_loss)
+                    loss += l
+                    npred += 1
+                    for d in range(D):
+                        syn0[c, d] += neu1e[d]
+            else:
+                cw = 0
+                for d in range(D):
+                    neu1[d] = 0.0
+                for j in range(lo, hi):
+                    if j == i:
+                        continue
+                    c = buf[j]
+                    for d in range(D):
+                        neu1[d] += syn0[c, d]
+                    cw += 1
+                if cw == 0:
+                    continue
+                if cbow_mean:
+                    inv = np.float32(1.0 / cw)
+                    for d in range(D):
+                        neu1[d] *= inv
+                for d in range(D):
+                    neu1e[d] = 0.0
+                x, l = _predict(neu1, buf[i], syn1neg, syn1, alias_prob, alias_idx,
+                                codes, points, code_lens, hs, negative, neu1e, alpha, x, want_loss)
+                loss += l
+                npred += 1
+                for j in range(lo, hi):
+                    if j == i:
+                        continue
+                    c = buf[j]
+                    for d in range(D):
+                        syn0[c, d] += neu1e[d]
+    rng[0] = x
+    stats[0] += eff
+    stats[1] += loss
+    stats[2] += npred
+    stats[3] += raw_done
+
+
+@njit(nogil=True, cache=True)
+def merge_replicas(shared, replicas):
+    """Deterministic merge of T thread replicas (T, N) into ``shared`` (N,):
+    shared + sum_t (replica_t - shared), then every replica is reset to the result.
+    The sum runs in thread order, so the result does not depend on timing."""
+    T = replicas.shape[0]
+    for i in range(shared.shape[0]):
+        s = shared[i]
+        tot = s
+        for t in range(T):
+            tot += replicas[t, i] - s
+        shared[i] = tot
+        for t in range(T):
+            replicas[t, i] = tot
+
+
+@njit(nogil=True, cache=True)
+def draw_noise(n, alias_prob, alias_idx, seed):
+    """``n`` noise words drawn exactly as the training loop draws them (for tests)."""
+    x = np.uint64(seed)
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        x, out[i] = _noise(x, alias_prob, alias_idx)
+    return out
