@@ -44,6 +44,29 @@ def test_ids_stable_and_mapping_input():
     assert c.itos == ["<unk>", "x", "y", "z"]
 
 
+def test_tie_break_rules():
+    assert Vocab.build(CORPUS, tie_break="last", specials=(), unk=None).itos == ["a", "c", "b", "e", "d"]
+    assert Vocab.build([["z", "y", "x", "x"]], tie_break="alpha", specials=(), unk=None).itos == ["x", "y", "z"]
+    with pytest.raises(DataError, match="tie_break must be"):
+        Vocab.build(CORPUS, tie_break="random")
+
+
+def test_tie_break_last_matches_gensim_id_order():
+    # gensim 4 is the oracle: Word2Vec.build_vocab keeps the same words, counts and ids
+    gensim = pytest.importorskip("gensim")
+    import random
+
+    rng = random.Random(0)
+    words = [f"w{i}" for i in range(60)]
+    sents = [[rng.choice(words[: rng.randint(5, 60)]) for _ in range(rng.randint(1, 12))] for _ in range(300)]
+    for min_count in (1, 3):
+        m = gensim.models.Word2Vec(vector_size=4, min_count=min_count, sample=0, workers=1)
+        m.build_vocab(corpus_iterable=sents)
+        v = Vocab.build(sents, min_count=min_count, specials=(), unk=None, tie_break="last")
+        assert v.itos == list(m.wv.index_to_key)
+        assert v.counts.tolist() == [m.wv.get_vecattr(w, "count") for w in v.itos]
+
+
 def test_unk_in_corpus_keeps_its_count():
     # PTB and WikiText contain <unk> literally; it stays id 0 and keeps its count
     v = Vocab.build([["the", "<unk>", "<unk>", "cat", "<eos>"]])

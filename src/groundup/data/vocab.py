@@ -3,9 +3,11 @@
 Order of ids (so that the same corpus always gives the same ids):
 
 1. the special tokens, in the order given (``specials``, default ``("<unk>",)``);
-2. every other token with ``count >= min_count``, by descending count; ties keep the order in
-   which the tokens were first counted (for a corpus: first occurrence; Python's sort is
-   stable). Give a lexicographically sorted mapping to get alphabetical tie-breaking instead.
+2. every other token with ``count >= min_count``, by descending count; ties (``tie_break``):
+   ``"first"`` (default) keeps the order in which the tokens were first counted (for a corpus:
+   first occurrence; Python's sort is stable), ``"last"`` reverses it, which is gensim 4's
+   order (``KeyedVectors.sort_by_descending_frequency`` lexsorts on (-count, -index)), and
+   ``"alpha"`` sorts tied tokens alphabetically (torchtext's choice).
 3. ``max_size`` (specials included) cuts the tail of that order.
 
 ``encode`` maps a token not in the vocabulary to the ``unk`` id (``<unk>`` by default, which
@@ -100,7 +102,7 @@ class Vocab:
     @classmethod
     def build(cls, data: Mapping[str, int] | Iterable[Iterable[str]], *, min_count: int = 1,
               max_size: int | None = None, specials: Sequence[str] = (UNK,),
-              unk: str | None = UNK) -> "Vocab":
+              unk: str | None = UNK, tie_break: str = "first") -> "Vocab":
         """Build from token counts (a mapping) or from an iterable of token lists (a corpus).
 
         ``unk``, when not None and not already in ``specials``, is added as the first special.
@@ -121,8 +123,12 @@ class Vocab:
             for toks in data:
                 counts.update(toks)
         spec = set(specials)
+        if tie_break not in ("first", "last", "alpha"):
+            raise DataError(f"tie_break must be 'first', 'last' or 'alpha', got {tie_break!r}")
         rest = [(t, c) for t, c in counts.items() if t not in spec and c >= min_count]
-        rest.sort(key=lambda tc: -tc[1])  # stable: ties keep first-counted order
+        if tie_break == "last":
+            rest.reverse()
+        rest.sort(key=(lambda tc: (-tc[1], tc[0])) if tie_break == "alpha" else (lambda tc: -tc[1]))
         if max_size is not None:
             rest = rest[: max_size - len(specials)]
         tokens = specials + [t for t, _ in rest]
