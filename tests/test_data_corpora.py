@@ -62,6 +62,16 @@ def test_resolve_missing_corpus_says_how_to_download(no_shared):
         corpora.get("tinyshakespeare").split_files("valid")
 
 
+def test_eval_sets_resolve_without_split(shared_data):
+    c = corpora.get("questions-words")
+    if corpora.where(c) == "missing":
+        pytest.skip("word-eval not present")
+    p = resolve("questions-words")
+    assert p.name == "questions-words.txt" and resolve("analogy", "test") == p
+    first = next(iter(load_corpus("questions-words")))
+    assert first == ": capital-common-countries"  # the 'lines' tokenizer yields raw lines
+
+
 def test_resolve_finds_cache(no_shared):
     d = no_shared / "data" / "ptb"
     d.mkdir(parents=True)

@@ -85,6 +85,14 @@ def test_encode_decode():
         v.decode([6])
 
 
+def test_strings_instead_of_token_lists_are_refused():
+    # Counter.update("a b") would silently count characters
+    with pytest.raises(DataError, match="expects token lists"):
+        Vocab.build(["a b", "c"])
+    with pytest.raises(DataError, match="expects a sequence of tokens"):
+        Vocab.build(CORPUS).encode("abc")
+
+
 def test_no_unk_raises_on_oov():
     v = Vocab.build(CORPUS, specials=(), unk=None)
     assert v.itos == ["a", "b", "c", "d", "e"]

@@ -29,7 +29,8 @@ def register(sub) -> None:
 
     q = dsub.add_parser("info", help="lines, tokens and types of a corpus or a text file")
     q.add_argument("target", metavar="NAME|PATH")
-    q.add_argument("--split", default="train", help="train, valid or test (default: train)")
+    q.add_argument("--split", default=None, help="train, valid or test (default: train, or an "
+                                                 "evaluation set's only file)")
     q.add_argument("--tokenizer", choices=["word", "char", "cjk", "text8"],
                    help="default: the corpus' own (word for a user file)")
     q.add_argument("--no-eos", action="store_true", help="do not count an end-of-line token per line")
@@ -91,7 +92,7 @@ def _info(args) -> int:
 
     corpus = load_corpus(args.target, args.split, tokenizer=args.tokenizer, eos=not args.no_eos)
     stats = corpus_stats(corpus)
-    out = {"corpus": corpus.name, "split": args.split, "tokenizer": corpus.tokenizer, "eos": corpus.eos,
+    out = {"corpus": corpus.name, "split": args.split or "train", "tokenizer": corpus.tokenizer, "eos": corpus.eos,
            **stats, "files": [str(f) for f in corpus.files]}
     from pathlib import Path
 

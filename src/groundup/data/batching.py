@@ -41,7 +41,7 @@ def encode_stream(token_lists: Iterable[Iterable[str]], vocab: Vocab, *, as_tens
     return torch.from_numpy(ids)
 
 
-def corpus_ids(name_or_path, split: str = "train", vocab: Vocab | None = None, *,
+def corpus_ids(name_or_path, split: str | None = None, vocab: Vocab | None = None, *,
                tokenizer: str | None = None, min_count: int = 1, max_size: int | None = None):
     """Load ``split`` of a corpus as one id tensor, building the vocabulary from it if not given.
 

@@ -76,8 +76,9 @@ class Corpus:
     def splits(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(f.split for f in self.files))
 
-    def split_files(self, split: str) -> tuple[CorpusFile, ...]:
-        split = normalize_split(split)
+    def split_files(self, split: str | None = None) -> tuple[CorpusFile, ...]:
+        """The files of ``split``; None = the first split (``train``, or an eval set's only one)."""
+        split = self.splits[0] if split is None else normalize_split(split)
         fs = tuple(f for f in self.files if f.split == split)
         if not fs:
             raise DataError(f"corpus {self.name!r} has no split {split!r} (it has: {', '.join(self.splits)})")
@@ -330,12 +331,16 @@ def _folder_files(folder: Path, split: str) -> list[Path]:
     return files
 
 
-def resolve_files(name_or_path: str | os.PathLike, split: str = "train") -> list[Path]:
-    """All files making up ``split`` of a corpus name or user path (see the module docstring)."""
-    split = normalize_split(split)
+def resolve_files(name_or_path: str | os.PathLike, split: str | None = None) -> list[Path]:
+    """All files making up ``split`` of a corpus name or user path (see the module docstring).
+
+    ``split=None`` means the training split (an evaluation set's only split).
+    """
+    if split is not None:
+        split = normalize_split(split)
     p = Path(name_or_path).expanduser()
     if p.exists():
-        return _folder_files(p, split) if p.is_dir() else [p]
+        return _folder_files(p, split or "train") if p.is_dir() else [p]
     key = str(name_or_path)
     if not is_registered(key):
         raise DataError(f"{key}: no such file, and not a registered corpus "
@@ -350,7 +355,7 @@ def resolve_files(name_or_path: str | os.PathLike, split: str = "train") -> list
     return found
 
 
-def resolve(name_or_path: str | os.PathLike, split: str = "train") -> Path:
+def resolve(name_or_path: str | os.PathLike, split: str | None = None) -> Path:
     """The path of ``split`` of a corpus: a file, or the folder of a multi-file corpus.
 
     A user path (file or folder) wins over a registered name of the same spelling.
@@ -364,7 +369,7 @@ def resolve(name_or_path: str | os.PathLike, split: str = "train") -> Path:
     return parents.pop()
 
 
-def resolve_plain(name_or_path: str | os.PathLike, split: str = "train") -> Path:
+def resolve_plain(name_or_path: str | os.PathLike, split: str | None = None) -> Path:
     """Like :func:`resolve`, but always one uncompressed file, for external tools (KenLM's
     ``lmplz``, gensim's ``LineSentence``) that cannot read ``.xz`` or a folder.
 
@@ -378,7 +383,6 @@ def resolve_plain(name_or_path: str | os.PathLike, split: str = "train") -> Path
 
     from ..io import atomic_write
 
-    split = normalize_split(split)
     files = resolve_files(name_or_path, split)
     if len(files) == 1 and files[0].suffix not in (".xz", ".gz"):
         return files[0]
@@ -386,10 +390,11 @@ def resolve_plain(name_or_path: str | os.PathLike, split: str = "train") -> Path
     c = None if p.exists() else get(str(name_or_path))
     single = len(files) == 1
     if c is not None:
-        out = corpus_cache_dir(c) / (c.split_files(split)[0].name if single else f"{c.folder}.{split}.txt")
-        want = c.split_files(split)[0].sha256 if single else None
+        reg = c.split_files(split)
+        out = corpus_cache_dir(c) / (reg[0].name if single else f"{c.folder}.{reg[0].split}.txt")
+        want = reg[0].sha256 if single else None
     else:
-        stem = files[0].name.rsplit(".", 1)[0] if single else f"{p.name}.{split}.txt"
+        stem = files[0].name.rsplit(".", 1)[0] if single else f"{p.name}.{split or 'train'}.txt"
         out, want = cache_dir() / "data" / "plain" / stem, None
     if out.is_file() and out.stat().st_mtime >= max(f.stat().st_mtime for f in files):
         return out
@@ -482,9 +487,10 @@ class TextCorpus:
             yield from toks
 
 
-def load_corpus(name_or_path: str | os.PathLike, split: str = "train", *,
+def load_corpus(name_or_path: str | os.PathLike, split: str | None = None, *,
                 tokenizer: str | None = None, eos: str | None | bool = True) -> TextCorpus:
-    """Open ``split`` of a corpus as a re-iterable :class:`TextCorpus` of token lists.
+    """Open ``split`` of a corpus as a re-iterable :class:`TextCorpus` of token lists
+    (``split=None``: the training split, or an evaluation set's only file).
 
     ``tokenizer`` defaults to the corpus' own (word for WikiText-2/PTB, char for Tiny
     Shakespeare, text8 for text8/novels98, word for a user file). ``eos=True`` appends the

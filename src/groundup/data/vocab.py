@@ -121,6 +121,9 @@ class Vocab:
         else:
             counts = Counter()
             for toks in data:
+                if isinstance(toks, str):
+                    raise DataError("Vocab.build expects token lists (or a token->count mapping), got a "
+                                    f"string {toks[:30]!r}: tokenize the lines first")
                 counts.update(toks)
         spec = set(specials)
         if tie_break not in ("first", "last", "alpha"):
@@ -164,6 +167,8 @@ class Vocab:
 
     def encode(self, tokens: Sequence[str] | Iterable[str]) -> np.ndarray:
         """Token ids as an int64 array (L,). Unknown tokens map to the unk id."""
+        if isinstance(tokens, str):
+            raise DataError(f"encode expects a sequence of tokens, got the string {tokens[:30]!r}")
         get = self.stoi.get
         unk = self.unk_id
         if unk is None:
