@@ -373,13 +373,12 @@ def _fx_graph(gm, shape, ndim, unknown) -> _Builder:
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.fx.passes.shape_prop import ShapeProp
 
-    try:  # ShapeProp prints a traceback of its own before raising: keep the CLI to one line
-        with contextlib.redirect_stderr(io.StringIO()):
+    try:  # ShapeProp and FakeTensorMode print tracebacks of their own: keep the CLI to one line
+        with _quiet():
             ShapeProp(gm, fake_mode=FakeTensorMode(allow_non_fake_inputs=True)).propagate(
                 torch.empty(shape, device=_device(gm)))
     except Exception as e:
-        raise ConfigError(f"the model does not run on an input of shape {tuple(shape)}: "
-                          f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+        raise _does_not_run(shape, e) from None
     b = _Builder(ndim, unknown)
     where: dict[Any, int] = {}
 
@@ -433,6 +432,28 @@ def _fx_graph(gm, shape, ndim, unknown) -> _Builder:
         if idx is not None:
             where[node] = idx
     return b
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence the stderr output and error logs of fx/fake-tensor internals for a moment."""
+    import logging
+
+    log = logging.getLogger("torch._subclasses.fake_tensor")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        log.setLevel(level)
+
+
+def _does_not_run(shape, e: Exception) -> ConfigError:
+    cause = e.__cause__ or e
+    text = str(cause).strip().splitlines()
+    return ConfigError(f"the model does not run on an input of shape {tuple(shape)}: "
+                       f"{type(cause).__name__}: {text[0] if text else ''}")
 
 
 def _device(model):
@@ -508,7 +529,7 @@ def _run_graph(model, shape, ndim, unknown) -> _Builder:
     model.eval()  # batch statistics would update running buffers; fields do not depend on it
     try:
         try:
-            with FakeTensorMode(allow_non_fake_inputs=True):
+            with _quiet(), FakeTensorMode(allow_non_fake_inputs=True):
                 x = torch.empty(shape, device=_device(model))
                 with Recorder():
                     result = model(x)
@@ -519,8 +540,7 @@ def _run_graph(model, shape, ndim, unknown) -> _Builder:
             with torch.no_grad(), Recorder():
                 result = model(x)
     except Exception as e:
-        raise ConfigError(f"the model does not run on an input of shape {tuple(shape)}: "
-                          f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+        raise _does_not_run(shape, e) from None
     finally:
         for h in handles:
             h.remove()
