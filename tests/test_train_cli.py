@@ -1,0 +1,97 @@
+"""`groundup lm ...`: the interface other tools rely on, and one-line errors for bad input."""
+import json
+
+import pytest
+
+from groundup.cli import main
+from groundup.train.config import PRESETS, make_config
+
+
+def _toy(folder):
+    import random
+
+    r = random.Random(2)
+    words = "the cat a dog sees likes eats fish ball apple bread red".split()
+    folder.mkdir(exist_ok=True)
+    for name, n in [("train.txt", 80), ("valid.txt", 20), ("test.txt", 20)]:
+        (folder / name).write_text("\n".join(" ".join(r.choices(words, k=5)) for _ in range(n)) + "\n")
+    return folder
+
+
+SMALL = ["--model", "gru", "--emb-size", "8", "--hidden-size", "8", "--num-layers", "1",
+         "--batch-size", "4", "--bptt", "6", "--epochs", "1", "--threads", "1"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("lmcli")
+    data = _toy(tmp / "data")
+    out = tmp / "run"
+    assert main(["lm", "train", "--data", str(data), *SMALL, "--out", str(out)]) == 0
+    return data, out
+
+
+def test_train_writes_the_promised_files(trained, capsys, tmp_path):
+    data, out = trained
+    final = json.loads((out / "final.json").read_text())
+    for key in ("valid_perplexity", "test_perplexity", "tokens_per_second", "epochs"):
+        assert key in final
+    assert (out / "metrics.jsonl").exists() and (out / "checkpoint.pt").exists()
+    capsys.readouterr()
+    assert main(["lm", "train", "--data", str(data), *SMALL, "--out", str(tmp_path / "r"), "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)                 # exactly one JSON object
+    assert obj["epochs"] == 1 and obj["config"]["model"] == "gru"
+
+
+def test_eval_reproduces_the_final_perplexities(trained, capsys):
+    data, out = trained
+    capsys.readouterr()
+    assert main(["lm", "eval", str(out / "best.pt"), "--data", str(data), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    final = json.loads((out / "final.json").read_text())
+    assert got["valid_perplexity"] == pytest.approx(final["valid_perplexity"], rel=1e-9)
+    assert got["test_perplexity"] == pytest.approx(final["test_perplexity"], rel=1e-9)
+
+
+def test_generate_and_plot(trained, capsys):
+    _, out = trained
+    capsys.readouterr()
+    assert main(["lm", "generate", str(out), "--tokens", "7", "--temperature", "0.5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tokens"] == 7
+    assert main(["lm", "plot", str(out)]) == 0
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["lm", "train", "--bptt", "0", "--out", "{tmp}/x"], "bptt must be >= 1, got 0"),
+    (["lm", "train", "--data", "{tmp}/nowhere", "--out", "{tmp}/x"], "not ptb, wikitext2 or an existing folder"),
+    (["lm", "train", "--preset", "huge", "--out", "{tmp}/x"], "unknown preset 'huge'"),
+    (["lm", "train", "--epochs", "two", "--out", "{tmp}/x"], "epochs must be an integer"),
+    (["lm", "eval", "{tmp}/nothing.pt"], "no such checkpoint"),
+    (["lm", "eval", "{tmp}/bad.pt"], "not a groundup checkpoint"),
+    (["lm", "plot", "{tmp}"], "metrics.jsonl: no such file"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
+    (tmp_path / "bad.pt").write_bytes(b"garbage\n")
+    code = main([a.replace("{tmp}", str(tmp_path)) for a in argv])
+    err = capsys.readouterr()
+    assert code == 2 and err.out == ""
+    lines = err.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("groundup: error:") and message in lines[0]
+
+
+def test_unknown_options_are_errors(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["lm", "train", "--hiden-size", "3", "--out", "x"])
+    assert e.value.code == 2
+    assert "--hiden-size" in capsys.readouterr().err
+
+
+def test_command_line_overrides_file_which_overrides_preset(tmp_path):
+    cfg = make_config("ptb-small", overrides={"epochs": "1"})
+    assert cfg.epochs == 1 and cfg.hidden_size == 200 and cfg.lr_decay == 0.5
+    f = tmp_path / "c.toml"
+    f.write_text('epochs = 3\ndropout = 0.25\n')
+    cfg = make_config("ptb-medium", str(f), {"dropout": "0.1"})
+    assert (cfg.epochs, cfg.dropout, cfg.hidden_size) == (3, 0.1, 650)
+    assert PRESETS["ptb-small"].tokens_per_step == 700
