@@ -9,6 +9,7 @@ from types import ModuleType
 
 EXPERIMENTS: dict[str, str] = {
     "ngram": "groundup.lab.ngram",
+    "activations": "groundup.lab.activations",
     "stochastic-approximation": "groundup.lab.stochastic_approximation",
     "metric-loss": "groundup.lab.metric_loss",
 }
