@@ -12,6 +12,7 @@ EXPERIMENTS: dict[str, str] = {
     "activations": "groundup.lab.activations",
     "stochastic-approximation": "groundup.lab.stochastic_approximation",
     "metric-loss": "groundup.lab.metric_loss",
+    "receptive-field": "groundup.lab.receptive_field",
 }
 
 
