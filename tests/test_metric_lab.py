@@ -46,3 +46,12 @@ def test_cli_writes_the_f1_accuracy_table_to_results_json(tmp_path, monkeypatch)
     for m in ("ce", "ce_threshold", "soft_f1", "soft_f1_threshold", "reinforce_f1"):
         assert 0.0 <= res["summary"][f"{m}_test_f1_mean"] <= 1.0
     assert res["verdict"] and (tmp_path / "metric-loss" / "training_curves.png").exists()
+
+
+def test_a_missing_bundled_table_is_a_data_error(tmp_path, monkeypatch):
+    from groundup.data import locate
+    from groundup.errors import DataError
+
+    monkeypatch.setattr(locate, "BUNDLED", tmp_path)
+    with pytest.raises(DataError, match="digits"):
+        metric_loss.load_digits()
