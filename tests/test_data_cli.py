@@ -113,6 +113,16 @@ def test_download_to_dest_from_file_url(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.data
+def test_info_eval_set_counts_words(shared_data, capsys):
+    if not (shared_data / "word-eval" / "wordsim353.tsv").exists():
+        pytest.skip("word-eval not in shared data")
+    assert main(["data", "info", "wordsim353", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    # SOURCES.md: 355 lines, 1,072 words (wc -w)
+    assert (out["split"], out["lines"], out["tokens"]) == ("test", 355, 1072)
+
+
+@pytest.mark.data
 def test_verify_ptb(shared_data, capsys):
     if not (shared_data / "ptb" / "ptb.test.txt").exists():
         pytest.skip("PTB not in shared data")

@@ -86,17 +86,19 @@ def _download(args) -> int:
 
 
 def _info(args) -> int:
+    from pathlib import Path
+
     from ..data.corpora import get, is_registered, load_corpus
     from ..data.stats import corpus_stats
     from .common import print_json
 
     corpus = load_corpus(args.target, args.split, tokenizer=args.tokenizer, eos=not args.no_eos)
     stats = corpus_stats(corpus)
-    out = {"corpus": corpus.name, "split": args.split or "train", "tokenizer": corpus.tokenizer, "eos": corpus.eos,
+    registered = not Path(args.target).expanduser().exists() and is_registered(args.target)
+    split = get(args.target).split_files(args.split)[0].split if registered else (args.split or "train")
+    out = {"corpus": corpus.name, "split": split, "tokenizer": corpus.tokenizer, "eos": corpus.eos,
            **stats, "files": [str(f) for f in corpus.files]}
-    from pathlib import Path
-
-    if not Path(args.target).expanduser().exists() and is_registered(args.target):
+    if registered:
         out["license"] = get(args.target).license
     if args.json:
         print_json(out)

@@ -12,12 +12,14 @@ from .tokenize import UNK
 
 def corpus_stats(corpus: TextCorpus) -> dict:
     """Lines, tokens (end-of-line tokens included when the corpus appends them), types, the
-    number of literal ``<unk>`` tokens and the bytes on disk. Streams the files once."""
+    number of literal ``<unk>`` tokens and the bytes on disk. Streams the files once.
+    A ``"lines"`` corpus (raw lines, e.g. an evaluation set) is counted in whitespace tokens."""
     counts: Counter = Counter()
     lines = 0
+    raw = corpus.tokenizer == "lines"
     for toks in corpus:
         lines += 1
-        counts.update(toks)
+        counts.update(toks.split() if raw else toks)
     if lines == 0:
         raise DataError(f"{corpus.name}: no lines")
     tokens = sum(counts.values())
