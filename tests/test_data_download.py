@@ -101,12 +101,13 @@ def test_plain_download_and_skip_when_present(server, tmp_path):
     assert len(server.requests) == n
 
 
-def test_resume_from_partial_file(server, tmp_path):
+@pytest.mark.parametrize("cut", [1, 40_000, 65_536, len(PAYLOAD) - 1])
+def test_resume_from_partial_file(server, tmp_path, cut):
     dest = tmp_path / "data.bin"
-    dest.with_name("data.bin.part").write_bytes(PAYLOAD[:40_000])
-    download(f"{server.url}/data.bin", dest, sha256=SHA, progress=False)
+    dest.with_name("data.bin.part").write_bytes(PAYLOAD[:cut])
+    download(f"{server.url}/data.bin", dest, sha256=SHA, progress=True)  # bar off: GROUNDUP_PROGRESS=0
     assert dest.read_bytes() == PAYLOAD
-    assert server.requests[-1] == ("/data.bin", "bytes=40000-")  # only the rest was asked for
+    assert server.requests[-1] == ("/data.bin", f"bytes={cut}-")  # only the rest was asked for
 
 
 def test_server_ignoring_range_restarts(server, tmp_path):

@@ -159,3 +159,22 @@ def test_load_missing_and_empty(tmp_path):
     (tmp_path / "e.txt").write_text("")
     with pytest.raises(DataError, match="file is empty"):
         Vocab.load(tmp_path / "e.txt")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+# any token a tokenizer can produce from valid text: non-empty, no NUL (iter_lines refuses NUL)
+_tok = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), min_size=1, max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_tok, st.integers(0, 10**12)), max_size=25, unique_by=lambda tc: tc[0]))
+def test_save_load_round_trip_any_tokens(tmp_path_factory, items):
+    d = tmp_path_factory.mktemp("v")
+    tokens = ["<unk>"] + [t for t, _ in items if t != "<unk>"]
+    counts = [0] + [c for t, c in items if t != "<unk>"]
+    v = Vocab(tokens, counts)
+    for suffix in (".txt", ".json"):
+        w = Vocab.load(v.save(d / f"v{suffix}"))
+        assert w.itos == v.itos and w.counts.tolist() == v.counts.tolist() and w.unk == "<unk>"
