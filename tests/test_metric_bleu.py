@@ -92,3 +92,29 @@ def test_validation():
         corpus_bleu([H1, H2], [[R1]])
     with pytest.raises(ValueError, match="candidate_tokens"):
         bleu("a string", R1)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+# Random token lists over a 5-word vocabulary (so 1- to 4-gram matches are common), each at
+# least 4 tokens long: the range where nltk's conventions and ours coincide.
+_sent = st.lists(st.integers(0, 4), min_size=4, max_size=12)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(hyp=_sent, refs=st.lists(_sent, min_size=1, max_size=3),
+       method=st.sampled_from([None, "method1", "method2", "method3", "method4"]))
+def test_sentence_bleu_matches_nltk_on_random_sentences(hyp, refs, method):
+    assert sentence_bleu(hyp, refs, smooth=method) == pytest.approx(
+        _nltk("sentence", hyp, refs, method), rel=1e-12, abs=1e-60)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(pairs=st.lists(st.tuples(_sent, st.lists(_sent, min_size=1, max_size=2)), min_size=1,
+                      max_size=5),
+       method=st.sampled_from([None, "method1", "method2", "method3", "method4"]))
+def test_corpus_bleu_matches_nltk_on_random_corpora(pairs, method):
+    hyps, refs = [p[0] for p in pairs], [p[1] for p in pairs]
+    assert corpus_bleu(hyps, refs, smooth=method) == pytest.approx(
+        _nltk("corpus", hyps, refs, method), rel=1e-12, abs=1e-60)

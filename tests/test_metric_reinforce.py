@@ -130,3 +130,19 @@ def test_minimum_risk_training_raises_bleu_on_a_toy_sequence_model():
         opt.step()
     after = expected_bleu()
     assert before < 0.1 and after > 0.6, (before, after)
+
+
+@pytest.mark.parametrize("baseline", ["none", "greedy"])
+def test_sample_level_bernoulli_reinforce_is_unbiased(baseline):
+    # (B,) logits: a Bernoulli policy per example; reward r[i, a_i]; J = mean_i E[r[i, a_i]].
+    g = torch.Generator().manual_seed(7)
+    theta = torch.randn(4, generator=g, dtype=torch.float64, requires_grad=True)
+    r = torch.rand(4, 2, generator=g, dtype=torch.float64)
+    q = torch.sigmoid(theta)
+    exact, = torch.autograd.grad(((1 - q) * r[:, 0] + q * r[:, 1]).mean(), theta)
+    loss, d = reinforce_loss(theta, lambda a: r[torch.arange(4), a], baseline=baseline,
+                             num_samples=N, generator=torch.Generator().manual_seed(8),
+                             return_details=True)
+    est = -torch.autograd.grad(loss, theta)[0]
+    per = (d["rewards"] - d["baseline"]) * (d["actions"].double() - q.detach()) / 4  # (S, B)
+    _check_unbiased(est, per, exact)

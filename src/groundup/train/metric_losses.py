@@ -192,12 +192,17 @@ def _sample(logits: torch.Tensor, n: int, generator: torch.Generator | None):
     """Draw n action sets from the policy: (n, B) class ids, and their log-probs (n, B)."""
     if logits.dim() == 1:  # a Bernoulli policy per example
         p1 = torch.sigmoid(logits.detach())
-        a = (torch.rand((n, logits.shape[0]), generator=generator, dtype=p1.dtype) < p1).long()
+        u = torch.rand((n, logits.shape[0]), generator=generator, dtype=p1.dtype,
+                       device=generator.device if generator is not None else p1.device)
+        a = (u.to(p1.device) < p1).long()
         logp = -F.binary_cross_entropy_with_logits(
             logits.expand(n, -1), a.to(logits.dtype), reduction="none")
         return a, logp
     probs = torch.softmax(logits.detach(), dim=-1)  # (B, C)
-    a = torch.multinomial(probs, n, replacement=True, generator=generator).T  # (n, B)
+    if generator is not None and generator.device != probs.device:  # a CPU generator, GPU logits
+        a = torch.multinomial(probs.cpu(), n, replacement=True, generator=generator).T.to(probs.device)
+    else:
+        a = torch.multinomial(probs, n, replacement=True, generator=generator).T  # (n, B)
     logp = torch.log_softmax(logits, -1).gather(-1, a.T).T  # (n, B)
     return a, logp
 
@@ -236,7 +241,7 @@ def reinforce_loss(logits: torch.Tensor, reward_fn: Callable[[torch.Tensor], tor
     want = (logits.shape[0],) if level == "sample" else ()
     rewards = []
     for a in actions:
-        r = torch.as_tensor(reward_fn(a), dtype=logp.dtype).detach()
+        r = torch.as_tensor(reward_fn(a), dtype=logp.dtype, device=logp.device).detach()
         if tuple(r.shape) != want:
             raise ValueError(f"reward_fn must return shape {want} at level={level!r}, got {tuple(r.shape)}")
         rewards.append(r)
@@ -248,13 +253,13 @@ def reinforce_loss(logits: torch.Tensor, reward_fn: Callable[[torch.Tensor], tor
         elif baseline == "mean":
             b = (R.sum(0, keepdim=True) - R) / (num_samples - 1)
         elif baseline == "greedy":
-            rg = torch.as_tensor(reward_fn(_greedy(logits)), dtype=logp.dtype).detach()
+            rg = torch.as_tensor(reward_fn(_greedy(logits)), dtype=logp.dtype, device=logp.device).detach()
             b = rg.expand_as(R)
         else:
             raise ValueError(f"baseline must be 'none', 'mean', 'greedy', a number or a callable, "
                              f"got {baseline!r}")
     elif callable(baseline):
-        b = torch.as_tensor(baseline(R), dtype=logp.dtype).expand_as(R)
+        b = torch.as_tensor(baseline(R), dtype=logp.dtype, device=logp.device).expand_as(R)
     elif isinstance(baseline, (int, float)):
         b = torch.full_like(R, float(baseline))
     else:
