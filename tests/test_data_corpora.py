@@ -213,3 +213,31 @@ def test_text8_normaliser_matches_regex_reference_on_a_novel(shared_data):
     ref = re.sub("[^a-z]+", " ", p.read_text(encoding="utf-8-sig").lower()).split()
     ours = list(load_corpus(p, tokenizer="text8").tokens())
     assert ours == ref and len(ours) > 190_000
+
+
+@pytest.mark.parametrize("tokenizer,eos", [("text8", None), ("word", "<eos>"), ("char", "\n"), ("cjk", "<eos>")])
+def test_max_len_pieces_equal_whole_lines(tmp_path, monkeypatch, tokenizer, eos):
+    # a text8-like single long line plus short lines: with max_len the pieces, concatenated,
+    # are exactly the whole-line tokens, every piece <= max_len, the end token only at the end
+    import random
+
+    rng = random.Random(0)
+    words = ["alpha", "Beta", "中文", "x", "nine9", "@-@", "\t"]
+    long_line = " ".join(rng.choice(words) for _ in range(5000))
+    f = tmp_path / "t.txt"
+    f.write_text(long_line + "\nshort line\n\n", encoding="utf-8")
+    monkeypatch.setattr(corpora.TextCorpus, "_SLICE", 997)  # many slices, cut points inside words
+    whole = list(load_corpus(f, tokenizer=tokenizer, eos=eos or False))
+    pieces = list(load_corpus(f, tokenizer=tokenizer, eos=eos or False, max_len=64))
+    assert [t for p in pieces for t in p] == [t for w in whole for t in w]
+    assert all(0 < len(p) <= 64 for p in pieces)
+    assert len(pieces) > len(whole)
+    if eos:  # the long line's end token closes its last piece, ceil(len / 64) pieces in
+        first_end = next(i for i, p in enumerate(pieces) if p[-1] == eos)
+        assert first_end == -(-len(whole[0]) // 64) - 1
+
+
+def test_text8_corpus_default_max_len():
+    assert corpora.get("text8").max_len == 10_000
+    with pytest.raises(DataError, match="max_len must be >= 1"):
+        corpora.TextCorpus(files=[], max_len=0)

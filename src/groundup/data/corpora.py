@@ -71,6 +71,7 @@ class Corpus:
     notes: str = ""
     aliases: tuple[str, ...] = ()
     kind: str = "corpus"        # "corpus" or "eval" (word-similarity / analogy sets)
+    max_len: int | None = None  # default TextCorpus.max_len (text8: one 100 MB line)
 
     @property
     def splits(self) -> tuple[str, ...]:
@@ -159,7 +160,7 @@ def _build_registry() -> dict[str, Corpus]:
         Corpus(
             name="text8", title="text8 (first 10^8 bytes of cleaned English Wikipedia)",
             license="Wikipedia text, CC BY-SA (Matt Mahoney's cleaned dump)", folder="text8",
-            tokenizer="text8", eos=None,
+            tokenizer="text8", eos=None, max_len=10_000,
             files=(CorpusFile("text8", "train", None, 100_000_000, 0, 17_005_207),),
             archive=Archive("http://mattmahoney.net/dc/text8.zip", "text8.zip", None, 31_344_016, {"text8": "text8"}),
             homepage="http://mattmahoney.net/dc/textdata.html",
@@ -454,17 +455,27 @@ class TextCorpus:
     Iterating opens the files again each time, so a trainer can make several passes without
     holding the corpus in memory. ``tokenizer`` is a name in
     :data:`groundup.data.tokenize.TOKENIZERS` (``"lines"`` yields the raw lines instead).
+
+    ``max_len`` (None = whole lines) caps the length of a yielded list: a longer line comes out
+    in pieces of ``max_len`` tokens, its end token after the last piece, and it is tokenized
+    slice by slice (cut at spaces), so text8's single 17M-word line never becomes one list.
+    gensim's ``LineSentence``/``Text8Corpus`` cut the same way at 10,000 words.
     """
 
     files: list[Path]
     tokenizer: str = "word"
     eos: str | None = "<eos>"
     name: str = ""
+    max_len: int | None = None
     _tok: Callable[[str], list[str]] | None = field(default=None, repr=False)
+
+    _SLICE = 1 << 20  # characters tokenized at a time inside a long line
 
     def __post_init__(self) -> None:
         from .tokenize import get_tokenizer
 
+        if self.max_len is not None and (isinstance(self.max_len, bool) or self.max_len < 1):
+            raise DataError(f"max_len must be >= 1 or None, got {self.max_len!r}")
         self._tok = None if self.tokenizer == "lines" else get_tokenizer(self.tokenizer, eos=self.eos)
 
     def lines(self) -> Iterator[str]:
@@ -477,9 +488,35 @@ class TextCorpus:
         if self._tok is None:
             yield from self.lines()
             return
-        tok = self._tok
+        tok, n = self._tok, self.max_len
         for line in self.lines():
-            yield tok(line)
+            if n is None:
+                yield tok(line)
+            elif len(line) <= n:  # a token has >= 1 character, so at most len(line) + eos tokens
+                toks = tok(line)
+                for i in range(0, len(toks), n):
+                    yield toks[i:i + n]
+            else:
+                yield from self._long_line(line)
+
+    def _long_line(self, line: str) -> Iterator[list[str]]:
+        from .tokenize import get_tokenizer
+
+        bare, n, pos, buf = get_tokenizer(self.tokenizer), self.max_len, 0, []
+        while pos < len(line):
+            end = min(pos + self._SLICE, len(line))
+            if end < len(line):  # cut after a space so that no token is split in two
+                cut = max(line.rfind(" ", pos, end), line.rfind("\t", pos, end))
+                end = cut + 1 if cut >= pos else end
+            buf.extend(bare(line[pos:end]))
+            pos = end
+            while len(buf) >= n:
+                yield buf[:n]
+                buf = buf[n:]
+        if self.eos is not None:
+            buf.append(self.eos)
+        for i in range(0, len(buf), n):
+            yield buf[i:i + n]
 
     def tokens(self) -> Iterator[str]:
         """All tokens as one flat stream (what an LM's BPTT batcher consumes)."""
@@ -488,14 +525,16 @@ class TextCorpus:
 
 
 def load_corpus(name_or_path: str | os.PathLike, split: str | None = None, *,
-                tokenizer: str | None = None, eos: str | None | bool = True) -> TextCorpus:
+                tokenizer: str | None = None, eos: str | None | bool = True,
+                max_len: int | None | bool = True) -> TextCorpus:
     """Open ``split`` of a corpus as a re-iterable :class:`TextCorpus` of token lists
     (``split=None``: the training split, or an evaluation set's only file).
 
     ``tokenizer`` defaults to the corpus' own (word for WikiText-2/PTB, char for Tiny
     Shakespeare, text8 for text8/novels98, word for a user file). ``eos=True`` appends the
     corpus' end-of-line token (``<eos>`` for word corpora, ``"\\n"`` for char corpora),
-    ``eos=False``/``None`` appends nothing, a string appends that string.
+    ``eos=False``/``None`` appends nothing, a string appends that string. ``max_len=True``
+    takes the corpus' default (10,000 for text8, else whole lines); see :class:`TextCorpus`.
     """
     files = resolve_files(name_or_path, split)
     p = Path(name_or_path).expanduser()
@@ -507,4 +546,7 @@ def load_corpus(name_or_path: str | os.PathLike, split: str | None = None, *,
         eos_tok = c.eos if c is not None and tok_name == c.tokenizer else DEFAULT_EOS.get(tok_name)
     else:
         eos_tok = eos or None
-    return TextCorpus(files=files, tokenizer=tok_name, eos=eos_tok, name=c.name if c else str(p))
+    if max_len is True:
+        max_len = c.max_len if c is not None else None
+    return TextCorpus(files=files, tokenizer=tok_name, eos=eos_tok, name=c.name if c else str(p),
+                      max_len=max_len or None)
