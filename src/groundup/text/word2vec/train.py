@@ -136,12 +136,12 @@ class _Jobs:
 
     @staticmethod
     def _gen(source, job_words, id_dtype) -> Iterator[tuple]:
-        if isinstance(source, tuple):            # in memory: (ids, starts)
-            ids, starts = source
+        if source[0] == "memory":                # ("memory", ids, starts)
+            _, ids, starts = source
             for s0, s1 in _chunk_bounds(starts, job_words):
                 yield ids, starts, s0, s1, int(starts[s0])
             return
-        corpus, key_to_index = source            # streaming: re-read and encode per job
+        _, corpus, key_to_index = source         # ("stream", ...): re-read and encode per job
         offset, batch, n = 0, [], 0
         for sent in corpus:
             batch.append(sent)
@@ -181,9 +181,9 @@ def train(corpus: Iterable[list[str]], config: Word2VecConfig = Word2VecConfig()
         ids, starts, raw = encode_sentences(corpus, vocab.key_to_index, N, id_dtype)
         if raw != N:
             raise TrainingError(f"the corpus changed between passes ({N} then {raw} in-vocabulary tokens)")
-        source = (ids, starts)
+        source = ("memory", ids, starts)
     else:
-        source = (corpus, vocab.key_to_index)
+        source = ("stream", corpus, vocab.key_to_index)
     t_prep = time.perf_counter() - t_start
 
     rng = np.random.default_rng(cfg.seed)
