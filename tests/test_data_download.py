@@ -37,6 +37,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (http.server's naming)
         srv = self.server
         srv.requests.append((self.path, self.headers.get("Range")))
+        if self.path.startswith("/redirect/"):  # like http -> https or a mirror hop
+            self.send_response(302)
+            self.send_header("Location", "/" + self.path[len("/redirect/"):])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         data = srv.files.get(self.path.lstrip("/"))
         if data is None:
             self.send_error(404, "Not Found")
@@ -108,6 +114,14 @@ def test_resume_from_partial_file(server, tmp_path, cut):
     download(f"{server.url}/data.bin", dest, sha256=SHA, progress=True)  # bar off: GROUNDUP_PROGRESS=0
     assert dest.read_bytes() == PAYLOAD
     assert server.requests[-1] == ("/data.bin", f"bytes={cut}-")  # only the rest was asked for
+
+
+def test_resume_through_a_redirect(server, tmp_path):
+    dest = tmp_path / "data.bin"
+    dest.with_name("data.bin.part").write_bytes(PAYLOAD[:1000])
+    download(f"{server.url}/redirect/data.bin", dest, sha256=SHA, progress=False)
+    assert dest.read_bytes() == PAYLOAD
+    assert server.requests[-2:] == [("/redirect/data.bin", "bytes=1000-"), ("/data.bin", "bytes=1000-")]
 
 
 def test_server_ignoring_range_restarts(server, tmp_path):

@@ -79,3 +79,47 @@ def test_tokenize_and_lines():
     assert get_tokenizer("char", eos="\n")("ab") == ["a", "b", "\n"]
     with pytest.raises(ConfigError, match="unknown tokenizer 'bpe'"):
         get_tokenizer("bpe")
+
+
+# A slow, obviously correct twin of cjk_tokens: code-point ranges written out by hand, one
+# character at a time. The fast version is one regex; they must agree on any text.
+_CJK_RANGES = [(0x3001, 0x303F), (0x3040, 0x30FF), (0x3100, 0x312F), (0x31A0, 0x31BF), (0x31F0, 0x31FF),
+               (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFE30, 0xFE4F), (0xFF01, 0xFF0F),
+               (0xFF1A, 0xFF20), (0xFF3B, 0xFF40), (0xFF5B, 0xFF65), (0x20000, 0x3FFFD)]
+
+
+def _cjk_reference(line: str) -> list[str]:
+    out: list[str] = []
+    run = ""
+    for ch in line:
+        if ch.isspace() or any(lo <= ord(ch) <= hi for lo, hi in _CJK_RANGES):
+            if run:
+                out.append(run)
+                run = ""
+            if not ch.isspace():
+                out.append(ch)
+        else:
+            run += ch
+    if run:
+        out.append(run)
+    return out
+
+
+_MIXED = st.text(st.one_of(
+    st.characters(min_codepoint=0x20, max_codepoint=0x7E),         # ASCII
+    st.characters(min_codepoint=0x2FF0, max_codepoint=0x4E10),     # around the CJK block edges
+    st.characters(min_codepoint=0x9FF0, max_codepoint=0xFB00),
+    st.characters(min_codepoint=0xFE20, max_codepoint=0xFF70),
+    st.characters(min_codepoint=0x1FFF0, max_codepoint=0x20010),
+    st.sampled_from(["\u3000", "\t", "\u00a0", "é", "한"])), max_size=30)
+
+
+@given(_MIXED)
+def test_cjk_tokens_match_slow_reference(line):
+    assert cjk_tokens(line) == _cjk_reference(line)
+
+
+def test_text8_is_ascii_only():
+    # Python's lower() maps 'İ' (U+0130) to 'i' + a combining dot and the Kelvin sign to 'k';
+    # text8 works on bytes, so every non-ASCII character is a separator, whatever it lowercases to
+    assert text8_tokens("\u0130 \u212a ok") == ["ok"]
