@@ -1,0 +1,196 @@
+"""`groundup ngram build|eval|score|generate`: the n-gram language model from the shell.
+
+    groundup ngram build TRAIN.txt --order N [--smoothing mkn|kn|katz|addk|mle] -o MODEL.arpa
+    groundup ngram eval MODEL.arpa TEST.txt [--json]
+    groundup ngram score MODEL.arpa [FILE] [-s SENTENCE ...] [--rank] [--permute "w1 w2 .."]
+    groundup ngram generate MODEL.arpa [-n 5] [--seed 0] [--prefix "..."]
+
+Text is one sentence per line; ``<s>``/``</s>`` are added as KenLM does. ``--chars`` makes every
+character a token (Chinese text). A literal ``<unk>`` in training text is the unknown word.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+
+def register(sub) -> None:
+    p = sub.add_parser("ngram", help="n-gram language models (build, eval, score, generate)",
+                       description="N-gram language models: counting, smoothing (modified Kneser-Ney "
+                                   "matches KenLM's lmplz), ARPA files, KenLM-compatible perplexity.")
+    s = p.add_subparsers(dest="ngram_command", metavar="SUBCOMMAND")
+
+    b = s.add_parser("build", help="count and smooth a corpus, write the model",
+                     description="Build a model from TRAIN.txt (one sentence per line). The output "
+                                 "is ARPA if its name ends in .arpa, else a binary .npz.")
+    b.add_argument("train", metavar="TRAIN.txt")
+    b.add_argument("--order", "-N", type=int, required=True, help="model order N (>= 1)")
+    b.add_argument("--smoothing", default="mkn", choices=["mkn", "kn", "katz", "addk", "mle"],
+                   help="default: mkn (interpolated modified Kneser-Ney, as lmplz)")
+    b.add_argument("--k", type=float, default=1.0, help="the k of add-k (default 1: Laplace)")
+    b.add_argument("--chars", action="store_true", help="character tokens (e.g. Chinese text)")
+    b.add_argument("-o", "--output", required=True, metavar="MODEL")
+    b.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    b.set_defaults(func=_build)
+
+    e = s.add_parser("eval", help="perplexity of a test file (KenLM query's conventions)",
+                     description="Perplexity with </s> counted as a token; OOV words are scored as "
+                                 "<unk> and counted in 'oov'; perplexity_excl_oov drops them.")
+    e.add_argument("model", metavar="MODEL")
+    e.add_argument("test", metavar="TEST.txt")
+    e.add_argument("--chars", action="store_true", help="character tokens (e.g. Chinese text)")
+    e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    e.set_defaults(func=_eval)
+
+    c = s.add_parser("score", help="log10 probability of sentences; rank candidates",
+                     description="Score sentences (from FILE, -s, or all orderings of --permute) and "
+                                 "print log10 p per sentence; --rank sorts them, most plausible first.")
+    c.add_argument("model", metavar="MODEL")
+    c.add_argument("file", nargs="?", metavar="FILE", help="sentences, one per line")
+    c.add_argument("-s", "--sentence", action="append", default=[], help="a sentence (repeatable)")
+    c.add_argument("--permute", metavar="WORDS", help="rank every ordering of these words (<= 8)")
+    c.add_argument("--rank", action="store_true", help="sort from most to least plausible")
+    c.add_argument("--top", type=int, default=0, help="show only the best TOP (with --rank)")
+    c.add_argument("--chars", action="store_true", help="character tokens (e.g. Chinese text)")
+    c.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    c.set_defaults(func=_score)
+
+    g = s.add_parser("generate", help="sample sentences from the model")
+    g.add_argument("model", metavar="MODEL")
+    g.add_argument("-n", type=int, default=5, help="number of sentences (default 5)")
+    g.add_argument("--max-words", type=int, default=40)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--prefix", default="", help="words to start every sentence with")
+    g.add_argument("--chars", action="store_true", help="character tokens (e.g. Chinese text)")
+    g.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    g.set_defaults(func=_generate)
+    p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
+
+
+def _splitter(chars: bool):
+    from ..text.ngram.corpus import split_chars, split_words
+
+    return split_chars if chars else split_words
+
+
+def _read(path: str, chars: bool, desc: str) -> list[list[str]]:
+    from ..data.textfile import iter_lines
+    from ..utils import progress
+
+    split = _splitter(chars)
+    return [split(line) for line in progress(iter_lines(path), desc=desc, unit=" lines")]
+
+
+def _load(path: str):
+    from ..text.ngram import NgramModel
+
+    return NgramModel.load(path)
+
+
+def _warn(caught) -> None:
+    for w in caught:
+        print(f"groundup: warning: {w.message}", file=sys.stderr)
+
+
+def _build(args) -> int:
+    import warnings
+
+    from ..errors import ConfigError, DataError
+    from ..text.ngram import NgramModel
+    from .common import print_json
+
+    if args.order < 1:
+        raise ConfigError(f"--order must be >= 1, got {args.order}")
+    if args.smoothing == "addk" and not args.k > 0:
+        raise ConfigError(f"--k must be > 0, got {args.k}")
+    t0 = time.perf_counter()
+    sents = _read(args.train, args.chars, "reading")
+    words = sum(len(s) for s in sents)
+    if words < args.order:
+        raise DataError(f"{args.train}: {words} tokens, fewer than the model order {args.order}")
+    print(f"counting and smoothing {words:,} tokens ({args.smoothing}, order {args.order}) ...",
+          file=sys.stderr)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = NgramModel.build(sents, args.order, args.smoothing, k=args.k)
+    _warn(caught)
+    del sents
+    model.info["tokens"] = "chars" if args.chars else "words"
+    model.save(args.output)
+    sizes = [len(k) for k in model.tables.keys]
+    summary = {"model": args.output, "order": args.order, "smoothing": args.smoothing,
+               "train_tokens": words, "ngrams": sizes, "seconds": round(time.perf_counter() - t0, 3),
+               "warnings": model.info.get("warnings", [])}
+    if "discounts" in model.info:
+        summary["discounts"] = model.info["discounts"]
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"wrote {args.output}: n-grams {' / '.join(f'{n:,}' for n in sizes)} "
+              f"in {summary['seconds']:.2f} s", file=sys.stderr)
+    return 0
+
+
+def _eval(args) -> int:
+    from .common import print_json
+
+    model = _load(args.model)
+    sents = _read(args.test, args.chars, "scoring")
+    ev = model.evaluate(sents)
+    out = {"model": args.model, "test": args.test, **ev.as_dict(), "order": model.order}
+    if args.json:
+        print_json(out)
+    else:
+        print(f"perplexity {ev.perplexity:.4f} (excluding OOVs {ev.perplexity_excl_oov:.4f}); "
+              f"{ev.tokens:,} tokens incl. </s>, {ev.oov:,} OOV, {ev.sentences:,} sentences")
+    return 0
+
+
+def _score(args) -> int:
+    import itertools
+
+    from ..errors import ConfigError
+    from .common import print_json
+
+    split = _splitter(args.chars)
+    cands = [split(s) for s in args.sentence]
+    if args.file:
+        cands += _read(args.file, args.chars, "scoring")
+    if args.permute:
+        words = split(args.permute)
+        if not 1 <= len(words) <= 8:
+            raise ConfigError(f"--permute takes 1 to 8 tokens, got {len(words)}")
+        cands += [list(p) for p in dict.fromkeys(itertools.permutations(words))]
+    if not cands:
+        raise ConfigError("nothing to score: give FILE, -s SENTENCE or --permute WORDS")
+    model = _load(args.model)
+    joiner = "" if args.chars else " "
+    scores = model.score_sentences(cands)
+    rows = [(float(s), joiner.join(c)) for s, c in zip(scores, cands)]
+    if args.rank:
+        rows.sort(key=lambda r: -r[0])
+        if args.top > 0:
+            rows = rows[:args.top]
+    if args.json:
+        print_json({"model": args.model, "ranked": bool(args.rank),
+                    "sentences": [{"text": t, "log10_prob": s} for s, t in rows]})
+    else:
+        for s, t in rows:
+            print(f"{s:.4f}\t{t}")
+    return 0
+
+
+def _generate(args) -> int:
+    from .common import print_json
+
+    model = _load(args.model)
+    split = _splitter(args.chars)
+    out = model.generate(args.n, max_words=args.max_words, seed=args.seed,
+                         prefix=split(args.prefix))
+    joiner = "" if args.chars else " "
+    texts = [joiner.join(s) for s in out]
+    if args.json:
+        print_json({"model": args.model, "seed": args.seed, "sentences": texts})
+    else:
+        print("\n".join(texts))
+    return 0

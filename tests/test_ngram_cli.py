@@ -1,0 +1,126 @@
+"""The `groundup ngram` command-line contract. Two tests run it as a subprocess like a user
+would (stdout holds exactly one JSON object; bad input gives one line and exit 2); the rest call
+``groundup.cli.main`` in-process, since every interpreter start costs seconds here."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+ENV = {**os.environ, "GROUNDUP_PROGRESS": "0"}
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "groundup.cli", "ngram", *map(str, args)],
+                          capture_output=True, text=True, env=ENV, timeout=300)
+
+
+class Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def cli(capsys):
+    from groundup.cli import main
+
+    def call(*args):
+        code = main(["ngram", *map(str, args)])
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
+    return call
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    from groundup.cli import main
+
+    out = tmp_path_factory.mktemp("cli") / "m.arpa"
+    assert main(["ngram", "build", str(DATA / "ngram_shakespeare.txt"), "--order", "3",
+                 "-o", str(out)]) == 0
+    return out
+
+
+def test_build_writes_the_lmplz_model(model):
+    gold = (DATA / "ngram_shakespeare.o3.arpa").read_text().splitlines()
+    ours = model.read_text().splitlines()
+    assert [l for l in ours if l.startswith("ngram ")] == [l for l in gold if l.startswith("ngram ")]
+
+
+def test_eval_json_is_one_object(model):
+    r = run("eval", model, DATA / "ngram_shakespeare60.txt", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)  # exactly one JSON document on stdout
+    assert {"perplexity", "perplexity_excl_oov", "tokens", "oov"} <= set(out)
+    lines = (DATA / "ngram_shakespeare60.txt").read_text().splitlines()
+    assert out["tokens"] == sum(len(l.split()) + 1 for l in lines)
+    assert 1 < out["perplexity"] < 100
+
+
+def test_score_rank_and_generate(model, cli):
+    r = cli("score", model, "--permute", "speak , speak .", "--rank", "--top", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    best = json.loads(r.stdout)["sentences"]
+    assert len(best) == 1 and best[0]["text"] == "speak , speak ."
+    r = cli("generate", model, "-n", 3, "--seed", 4, "--json")
+    assert r.returncode == 0 and len(json.loads(r.stdout)["sentences"]) == 3
+
+
+def test_chinese_characters(tmp_path, cli):
+    train = tmp_path / "zh.txt"
+    train.write_text("学而时习之\n不亦说乎\n有朋自远方来\n不亦乐乎\n", encoding="utf-8")
+    m = tmp_path / "zh.npz"
+    assert cli("build", train, "--order", 2, "--chars", "-o", m).returncode == 0
+    r = cli("score", m, "-s", "学而时习之", "-s", "之习时而学", "--rank", "--chars", "--json")
+    assert json.loads(r.stdout)["sentences"][0]["text"] == "学而时习之"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["build", "MISSING.txt", "--order", 3, "-o", "x.arpa"], "no such file"),
+    (["build", DATA, "--order", 3, "-o", "x.arpa"], "is a directory"),
+    (["build", DATA / "ngram_toy.txt", "--order", 0, "-o", "x.arpa"], "--order must be >= 1"),
+    (["build", DATA / "ngram_toy.txt", "--order", 9, "-o", "x.arpa"], "fewer than the model order"),
+    (["eval", DATA / "ngram_toy.txt", DATA / "ngram_toy.txt"], "not an ARPA file"),
+    (["score", DATA / "ngram_toy.o2.arpa"], "nothing to score"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path, cli):
+    args = [tmp_path / a if a in ("x.arpa", "MISSING.txt") else a for a in args]
+    r = cli(*args)
+    assert r.returncode == 2
+    err = r.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("groundup: error:") and message in err[0]
+    assert "Traceback" not in r.stderr
+
+
+def test_binary_input_one_line_exit_2_in_a_real_process(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"good line\n\xff\xfe bad\n")
+    r = run("build", bad, "--order", 2, "-o", tmp_path / "m.arpa")
+    assert r.returncode == 2 and r.stdout == ""
+    err = r.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("groundup: error:") and "offset 10" in err[0]
+
+
+def parse_arpa_plain(path):
+    out, k = {}, 0
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.startswith("\\") and line.endswith("-grams:"):
+            k = int(line[1:line.index("-")])
+        elif k and line and not line.startswith("\\"):
+            f = line.split("\t")
+            out[tuple(f[1].split())] = (float(f[0]), float(f[2]) if len(f) > 2 else 0.0)
+    return out
+
+
+def test_degenerate_counts_warn_but_build(tmp_path, cli):
+    r = cli("build", DATA / "ngram_toy.txt", "--order", 2, "-o", tmp_path / "m.arpa")
+    assert r.returncode == 0
+    assert "groundup: warning: order 1: no 1-gram has adjusted count 3" in r.stderr
+    ours, gold = parse_arpa_plain(tmp_path / "m.arpa"), parse_arpa_plain(DATA / "ngram_toy.o2.arpa")
+    assert ours.keys() == gold.keys()
+    assert all(abs(ours[g][0] - v[0]) < 1e-6 and abs(ours[g][1] - v[1]) < 1e-6 for g, v in gold.items())
