@@ -175,6 +175,24 @@ def test_http_error_and_network_failure_are_one_line(server, tmp_path):
     assert "\n" not in str(e.value)
 
 
+def test_concurrent_download_into_the_same_part_is_refused(server, tmp_path):
+    import fcntl
+
+    dest = tmp_path / "data.bin"
+    with open(dest.with_name("data.bin.part"), "a+b") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # "another process" is downloading
+        with pytest.raises(DataError, match="another download into this file is in progress"):
+            download(f"{server.url}/data.bin", dest, sha256=SHA, progress=False)
+    download(f"{server.url}/data.bin", dest, sha256=SHA, progress=False)  # lock released: works
+    assert dest.read_bytes() == PAYLOAD
+
+
+def test_failed_first_attempt_leaves_no_empty_part(server, tmp_path):
+    with pytest.raises(DataError, match="HTTP 404"):
+        download(f"{server.url}/missing.bin", tmp_path / "m.bin", progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_file_url(tmp_path):
     src = tmp_path / "src.bin"
     src.write_bytes(PAYLOAD)

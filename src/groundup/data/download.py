@@ -8,6 +8,8 @@
 * Only a verified file is renamed onto ``DEST`` (``os.replace``, atomic on one filesystem), so
   ``DEST`` is either absent or complete and correct, never half written.
 * A network failure is one line (DataError) and keeps the ``.part`` for the next try.
+* The ``.part`` is ``flock``-ed while bytes flow: a second process fetching the same file is
+  told so instead of interleaving its writes.
 * Archives (zip, tar, tar.gz/bz2/xz) are unpacked member by member, refusing absolute paths,
   ``..`` components, links and devices (path traversal), each member written atomically.
 
@@ -50,18 +52,47 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, si
 
     Returns ``dest``. If ``dest`` already exists and matches ``sha256`` (or ``size`` when no
     checksum is known), nothing is fetched. Raises DataError on a network failure, a short
-    transfer (``.part`` kept: run again to resume) or a checksum/size mismatch (``.part`` removed).
+    transfer (``.part`` kept: run again to resume), a checksum/size mismatch (``.part``
+    removed), or when another process is downloading into the same ``.part`` (it is locked).
     """
     dest = Path(dest)
     if dest.is_file() and _matches(dest, sha256, size):
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
-    have = part.stat().st_size if part.is_file() else 0
-    if size is not None and have > size:  # a stale .part from another file: start over
-        part.unlink()
-        have = 0
+    with open(part, "a+b") as f:  # a+: created if absent, never truncated by opening
+        _lock(f, part)
+        if dest.is_file() and _matches(dest, sha256, size):  # another process just finished it
+            part.unlink()
+            return dest
+        have = os.fstat(f.fileno()).st_size
+        if size is not None and have > size:  # a stale .part from another file: start over
+            f.truncate(0)
+            have = 0
+        try:
+            _fetch(url, f, part, have, size, progress, timeout, desc or dest.name)
+        except DataError:
+            if os.fstat(f.fileno()).st_size == 0:  # nothing to resume from: leave no trace
+                part.unlink(missing_ok=True)
+            raise
+        return _finish(part, dest, url, sha256, size)
 
+
+def _lock(f, part: Path) -> None:
+    """An exclusive advisory lock on the open ``.part`` (POSIX; a no-op where fcntl is absent)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover (Windows)
+        return
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise DataError(f"{part}: another download into this file is in progress") from None
+
+
+def _fetch(url: str, f, part: Path, have: int, size: int | None, progress: bool, timeout: float,
+           desc: str) -> None:
+    """Append the missing bytes of ``url`` to the open ``.part`` ``f`` (which holds ``have``)."""
     req = urllib.request.Request(url, headers={"User-Agent": f"groundup/{__version__}"})
     if have:
         req.add_header("Range", f"bytes={have}-")
@@ -69,7 +100,7 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, si
         resp = urllib.request.urlopen(req, timeout=timeout)
     except urllib.error.HTTPError as e:
         if e.code == 416 and have:  # nothing left to send: the .part may already be whole
-            return _finish(part, dest, url, sha256, size)
+            return
         raise DataError(f"download of {url} failed: HTTP {e.code} {e.reason}") from None
     except (urllib.error.URLError, OSError, ValueError) as e:
         reason = getattr(e, "reason", None) or e
@@ -83,36 +114,34 @@ def download(url: str, dest: str | os.PathLike, *, sha256: str | None = None, si
             if start != have:
                 raise DataError(f"download of {url} failed: asked for bytes from {have}, "
                                 f"server sent a range starting at {start}")
-            mode = "ab"
         else:
-            have, mode = 0, "wb"  # no range support (200): restart from zero
+            f.truncate(0)  # no range support (200): restart from zero
+            have = 0
         length = headers.get("Content-Length")
         expected_total = have + int(length) if length is not None and length.isdigit() else size
-        bar = _progress_bar(progress, expected_total, have, desc or dest.name)
+        bar = _progress_bar(progress, expected_total, have, desc)
         got = 0
         try:
-            with open(part, mode) as f:
-                while True:
-                    try:
-                        block = resp.read(_BLOCK)
-                    except (OSError, urllib.error.URLError, ValueError) as e:
-                        raise DataError(f"download of {url} interrupted after {have + got:,} bytes ({e}); "
-                                        f"partial file kept in {part}: run again to resume") from None
-                    if not block:
-                        break
-                    f.write(block)
-                    got += len(block)
-                    if bar is not None:
-                        bar.update(len(block))
-                f.flush()
-                os.fsync(f.fileno())
+            while True:
+                try:
+                    block = resp.read(_BLOCK)
+                except (OSError, urllib.error.URLError, ValueError) as e:
+                    raise DataError(f"download of {url} interrupted after {have + got:,} bytes ({e}); "
+                                    f"partial file kept in {part}: run again to resume") from None
+                if not block:
+                    break
+                f.write(block)  # "a+b": always at the end
+                got += len(block)
+                if bar is not None:
+                    bar.update(len(block))
+            f.flush()
+            os.fsync(f.fileno())
         finally:
             if bar is not None:
                 bar.close()
     if length is not None and length.isdigit() and got < int(length):
         raise DataError(f"download of {url} interrupted: got {have + got:,} of {expected_total:,} bytes; "
                         f"partial file kept in {part}: run again to resume")
-    return _finish(part, dest, url, sha256, size)
 
 
 def _content_range_start(value: str | None) -> int | None:
