@@ -47,9 +47,10 @@ def _inputs(bsz=2, d=6, n=4, L=53, selective=True, seed=0):
     return u, delta, A, B, C, D, z, bias
 
 
-@pytest.mark.parametrize("selective", [True, False])
+# the CPU kernel covers the selective case; time-invariant B, C always use the chunked scan
+@pytest.mark.parametrize("impl,selective", [("cpu", True), ("chunked", True), ("chunked", False)])
 @pytest.mark.parametrize("with_extras", [True, False])
-def test_selective_scan_matches_reference_values_and_grads(selective, with_extras):
+def test_selective_scan_matches_reference_values_and_grads(selective, with_extras, impl):
     u, delta, A, B, C, D, z, bias = _inputs(selective=selective)
     if not with_extras:
         D = z = bias = None
@@ -60,8 +61,9 @@ def test_selective_scan_matches_reference_values_and_grads(selective, with_extra
         xs = [t.clone().requires_grad_() for t in leaves]
         it = iter(xs)
         args = [next(it) if t is not None else None for t in (u, delta, A, B, C, D, z, bias)]
+        kw = {"impl": impl} if fn is selective_scan else {}
         y, last = fn(*args[:5], D=args[5], z=args[6], delta_bias=args[7], delta_softplus=with_extras,
-                     return_last_state=True)
+                     return_last_state=True, **kw)
         (y.pow(2).sum() + last.sum()).backward()
         outs.append((y.detach(), last.detach(), [x.grad for x in xs]))
     (y1, s1, g1), (y2, s2, g2) = outs

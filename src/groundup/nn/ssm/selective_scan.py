@@ -58,9 +58,23 @@ def _finish(y: Tensor, u: Tensor, D: Tensor | None, z: Tensor | None) -> Tensor:
 
 def selective_scan(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: Tensor | None = None,
                    z: Tensor | None = None, delta_bias: Tensor | None = None, delta_softplus: bool = False,
-                   return_last_state: bool = False):
-    """Fast selective scan; same arguments and results as :func:`selective_scan_ref`."""
+                   return_last_state: bool = False, impl: str = "auto"):
+    """Fast selective scan; same arguments and results as :func:`selective_scan_ref`.
+
+    ``impl``: ``"cpu"`` the fused numba kernel (CPU, float32/64, selective B and C),
+    ``"chunked"`` the device-generic chunked scan, ``"auto"`` the kernel where it applies.
+    """
+    if impl not in ("auto", "cpu", "chunked"):
+        raise ValueError(f"impl must be 'auto', 'cpu' or 'chunked', got {impl!r}")
     delta = _prepare(u, delta, A, B, C, delta_bias, delta_softplus)
+    from . import selective_scan_cpu as cpu
+
+    if impl == "cpu" or (impl == "auto" and cpu.available(u, B, C)):
+        if not cpu.available(u, B, C):
+            raise ValueError("impl='cpu' needs CPU float tensors with B, C of shape (batch, n, L)")
+        y, last = cpu.SelectiveScanCPU.apply(u, delta, A, B, C)
+        out = _finish(y, u, D, z)
+        return (out, last) if return_last_state else out
     # Everything time-major, (L, b, d, n), so the scan reads contiguous slices.
     dt = delta.permute(2, 0, 1)  # (L, b, d)
     a = torch.exp(dt.unsqueeze(-1) * A)  # (L, b, d, n): A_bar_t = exp(delta_t A)
