@@ -93,13 +93,16 @@ def test_resolve_user_paths(tmp_path):
         (d / f"{s}.txt").write_text(f"{s}\n")
     assert resolve(d, "valid") == d / "valid.txt"
     assert resolve(d, "dev") == d / "valid.txt"
+    # words of the name count, substrings do not
+    assert corpora._names_split("training_set.txt", "train") and corpora._names_split("dev.tsv", "valid")
+    assert not corpora._names_split("The_Contest.txt", "test") and not corpora._names_split("x.txt", "train")
     # a folder without split names is a multi-file training corpus
     m = tmp_path / "books"
     m.mkdir()
-    (m / "b.txt").write_text("two\n")
+    (m / "b_contest.txt").write_text("two\n")
     (m / "a.txt").write_text("one\n")
     (m / ".hidden").write_text("x\n")
-    assert resolve(m) == m and resolve_files(m) == [m / "a.txt", m / "b.txt"]
+    assert resolve(m) == m and resolve_files(m) == [m / "a.txt", m / "b_contest.txt"]
     assert list(load_corpus(m)) == [["one", "<eos>"], ["two", "<eos>"]]
     with pytest.raises(DataError, match="no file for split 'test'"):
         resolve(m, "test")

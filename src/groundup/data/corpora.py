@@ -312,7 +312,14 @@ def _missing_error(c: Corpus) -> DataError:
                      f"or pass your own file with --data PATH")
 
 
-_TEXT_SUFFIXES = ("", ".txt", ".tokens", ".raw", ".xz", ".gz", ".tsv")
+def _names_split(filename: str, split: str) -> bool:
+    """Does a file name name ``split``? A word of the name (split at non-alphanumerics) starts
+    with the split or an alias: ``ptb.train.txt``, ``training_set.txt``, ``dev.tsv``, but not
+    ``The_Contest.txt``."""
+    import re
+
+    aliases = [split] + [a for a, s in _SPLIT_ALIASES.items() if s == split and a != "all"]
+    return any(w.startswith(a) for w in re.split(r"[^0-9a-z]+", filename.lower()) for a in aliases)
 
 
 def _folder_files(folder: Path, split: str) -> list[Path]:
@@ -320,12 +327,10 @@ def _folder_files(folder: Path, split: str) -> list[Path]:
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     if not files:
         raise DataError(f"{folder}: is a directory with no files, expected a text file or a corpus folder")
-    aliases = [split] + [a for a, s in _SPLIT_ALIASES.items() if s == split and a != "all"]
-    named = [p for p in files if any(a in p.name.lower().replace("_", ".").replace("-", ".").split(".")
-                                     for a in aliases)]
+    named = [p for p in files if _names_split(p.name, split)]
     if named:
         return named
-    any_split = [p for p in files if any(s in p.name.lower() for s in SPLITS)]
+    any_split = [p for p in files if any(_names_split(p.name, s) for s in SPLITS)]
     if split != "train" or any_split:
         raise DataError(f"{folder}: no file for split {split!r} (expected a name like '{split}.txt' "
                         f"or 'x.{split}.txt'; found {', '.join(p.name for p in files[:5])})")
