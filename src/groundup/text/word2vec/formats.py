@@ -105,6 +105,9 @@ def _read_binary(data: bytes, V: int, D: int, pos: int, path: Path) -> WordVecto
             if pos >= n:
                 raise ModelFormatError(f"{path}: truncated: header says {V} words, file ends after "
                                        f"{i} (byte offset {pos})")
+            if n - pos < 10_000:
+                raise ModelFormatError(f"{path}: truncated at byte offset {n}: word #{i + 1} starting at "
+                                       f"offset {pos} has no terminating space")
             raise ModelFormatError(f"{path}: byte offset {pos}: word #{i + 1} has no terminating space")
         try:
             w = data[pos:sp].decode("utf-8")
@@ -148,7 +151,7 @@ def _read_text(data: bytes, V: int, D: int, path: Path) -> WordVectors:
         parts = line.rstrip().split(" ")
         if len(parts) != D + 1:
             raise ModelFormatError(f"{path}: line {i + 2}: expected a word and {D} numbers, got "
-                                   f"{len(parts)} fields")
+                                   f"{len(parts) - 1} numbers")
         try:
             vecs[i] = np.array(parts[1:], dtype=np.float32)
         except ValueError:
