@@ -13,6 +13,8 @@ EXPERIMENTS: dict[str, str] = {
     "stochastic-approximation": "groundup.lab.stochastic_approximation",
     "metric-loss": "groundup.lab.metric_loss",
     "receptive-field": "groundup.lab.receptive_field",
+    "rnn": "groundup.lab.rnn",
+    "hippo": "groundup.lab.hippo",
 }
 
 
