@@ -164,12 +164,25 @@ def test_shared_corpora_match_registry(shared_data):
     assert file_sha256(shared_data / "english-novels-98" / f0.name) == f0.sha256
 
 
+def test_wikitext2_train_published_counts(no_shared):
+    # Merity et al. 2016: 2,088,628 training tokens and a 33,278-word vocabulary with <eos>
+    ids, vocab = corpus_ids("wikitext2", "train")
+    assert ids.shape[0] == 2_088_628 and len(vocab) == 33_278
+    assert vocab.itos[0] == "<unk>" and ids.dtype.is_floating_point is False
+
+
 @pytest.mark.data
 def test_ptb_counts(shared_data):
-    if not (shared_data / "ptb" / "ptb.valid.txt").exists():
+    if not (shared_data / "ptb" / "ptb.train.txt").exists():
         pytest.skip("PTB not in shared data")
-    ids, vocab = corpus_ids("ptb", "valid")
-    assert ids.shape[0] == 73_760  # 70,390 words + 3,370 <eos> (Zaremba et al.'s count)
+    # Zaremba et al. / Mikolov: 929,589 train and 73,760 valid tokens with <eos>, 10,000 words
+    ids, vocab = corpus_ids("ptb", "train")
+    assert ids.shape[0] == 929_589 and len(vocab) == 10_000
+    assert int(vocab.counts[vocab.stoi["<unk>"]]) == 45_020
+    valid, _ = corpus_ids("ptb", "valid", vocab)
+    # valid has no word outside the train vocabulary, so the unk ids are exactly its 3,485
+    # literal <unk> tokens (grep -o '<unk>' ptb.valid.txt | wc -l)
+    assert valid.shape[0] == 73_760 and int((valid == vocab.unk_id).sum()) == 3_485
     assert isinstance(vocab, Vocab)
 
 

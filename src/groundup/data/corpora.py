@@ -7,8 +7,9 @@ to download it from when groundup does not ship it. Counts and checksums come fr
 
 :func:`resolve` turns what a user typed (``--data NAME_OR_PATH``) into a path:
 
-* an existing path wins: a file is used as is; a folder is searched for the split's file
-  (``*train*``, ``*valid*``, ``*test*``) and, failing that, taken as a multi-file corpus;
+* an existing path wins: a file is used as is; a folder is searched for the split's file (a
+  word of the name starts with ``train``, ``valid``/``dev``/``val``, ``test``) and, when no
+  file names any split, taken as a multi-file training corpus;
 * otherwise a registered name (or alias) is looked up in order: the copy bundled inside the
   package, the shared data folder (``$GROUNDUP_DATA``, see :mod:`groundup.data.locate`), the
   user cache (``$GROUNDUP_CACHE``, else ``~/.cache/groundup``), and if none has it a
