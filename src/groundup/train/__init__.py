@@ -1,1 +1,36 @@
-"""Training: the shared engine, checkpoints and metric losses."""
+"""Training: the shared engine, checkpoints and metric losses.
+
+The language-model engine (``engine.train(cfg, out_dir)``) knows models only through
+``nn.Module`` and :class:`LMConfig`; a model family plugs in with
+``@register_model("name")`` on a ``factory(cfg, vocab_size)`` (see :mod:`.models`).
+Names are resolved lazily so that ``import groundup.train`` does not import torch.
+"""
+from importlib import import_module as _import_module
+
+_EXPORTS = {
+    "LMConfig": "config",
+    "PRESETS": "config",
+    "make_config": "config",
+    "train": "engine",
+    "evaluate": "engine",
+    "evaluate_checkpoint": "engine",
+    "generate": "engine",
+    "load_model": "engine",
+    "MODELS": "models",
+    "register_model": "models",
+    "build_model": "models",
+    "save_checkpoint": "checkpoint_io",
+    "load_checkpoint": "checkpoint_io",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(_import_module(f"groundup.train.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'groundup.train' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
