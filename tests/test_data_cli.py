@@ -85,6 +85,24 @@ def test_info_json_on_a_chinese_file(tmp_path, capsys):
     assert out["tokenizer"] == "cjk" and out["eos"] == "<eos>"
 
 
+def test_info_oov_against_train(tmp_path, capsys):
+    d = tmp_path / "c"
+    d.mkdir()
+    (d / "train.txt").write_text("a b <unk>\nb c\n")
+    (d / "test.txt").write_text("a z <unk>\nz y\n")
+    assert main(["data", "info", str(d), "--split", "test", "--oov", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    # test tokens: a z <unk> <eos> z y <eos> = 7; unseen in train: z, z, y -> 3 tokens, 2 types
+    assert (out["tokens"], out["oov_tokens"], out["oov_types"]) == (7, 3, 2)
+    assert out["oov_rate"] == pytest.approx(3 / 7)
+
+
+def test_download_of_a_bundled_corpus_is_a_no_op(capsys):
+    assert main(["data", "download", "wikitext2"]) == 0
+    cap = capsys.readouterr()
+    assert "already available (bundled" in cap.err and cap.out.strip().endswith("wikitext-2")
+
+
 def test_info_bundled_wikitext2_valid(capsys):
     assert main(["data", "info", "wikitext2", "--split", "valid", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

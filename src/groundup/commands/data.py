@@ -25,6 +25,8 @@ def register(sub) -> None:
     q.add_argument("name", metavar="NAME")
     q.add_argument("--dest", metavar="DIR", help="target folder (default: the user cache, "
                                                  "$GROUNDUP_CACHE or ~/.cache/groundup)")
+    q.add_argument("--force", action="store_true",
+                   help="download into the cache even when a copy is bundled or in the shared data")
     q.set_defaults(func=_download)
 
     q = dsub.add_parser("info", help="lines, tokens and types of a corpus or a text file")
@@ -34,6 +36,8 @@ def register(sub) -> None:
     q.add_argument("--tokenizer", choices=["word", "char", "cjk", "text8"],
                    help="default: the corpus' own (word for a user file)")
     q.add_argument("--no-eos", action="store_true", help="do not count an end-of-line token per line")
+    q.add_argument("--oov", action="store_true",
+                   help="also count this split's tokens and types unseen in the train split")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=_info)
 
@@ -76,9 +80,13 @@ def _download(args) -> int:
     from ..data.download import download_corpus
 
     c = corpora.get(args.name)
-    if args.dest is None and corpora.where(c) in ("bundled", "shared"):
-        print(f"{c.name}: already available ({corpora.where(c)}); downloading a copy into the cache anyway",
-              file=sys.stderr)
+    place = corpora.where(c)
+    if args.dest is None and place in ("bundled", "shared") and not args.force:
+        folder = corpora.resolve_files(c.name, c.splits[0])[0].parent
+        print(f"{c.name}: already available ({place}, {folder}); nothing to download "
+              f"(--force fetches a copy into the cache)", file=sys.stderr)
+        print(folder)
+        return 0
     folder = download_corpus(c, args.dest, log=lambda m: print(m, file=sys.stderr))
     print(f"{c.name}: ok ({folder})", file=sys.stderr)
     print(folder)
@@ -94,6 +102,11 @@ def _info(args) -> int:
 
     corpus = load_corpus(args.target, args.split, tokenizer=args.tokenizer, eos=not args.no_eos)
     stats = corpus_stats(corpus)
+    if args.oov:
+        from ..data.stats import oov_stats
+
+        train = load_corpus(args.target, "train", tokenizer=corpus.tokenizer, eos=corpus.eos or False)
+        stats.update(oov_stats(corpus, train))
     registered = not Path(args.target).expanduser().exists() and is_registered(args.target)
     split = get(args.target).split_files(args.split)[0].split if registered else (args.split or "train")
     out = {"corpus": corpus.name, "split": split, "tokenizer": corpus.tokenizer, "eos": corpus.eos,

@@ -29,6 +29,27 @@ def corpus_stats(corpus: TextCorpus) -> dict:
             "bytes": sum(Path(f).stat().st_size for f in corpus.files)}
 
 
+def oov_stats(corpus: TextCorpus, reference: TextCorpus) -> dict:
+    """Tokens and types of ``corpus`` never seen in ``reference`` (e.g. test against train).
+
+    A literal ``<unk>`` counts as seen when the reference has it too (PTB and WikiText mark
+    their rare words that way, so their valid and test sets have no OOV at all)."""
+    raw = reference.tokenizer == "lines"
+    seen: set = set()
+    for toks in reference:
+        seen.update(toks.split() if raw else toks)
+    oov_tokens = total = 0
+    new: set = set()
+    for toks in corpus:
+        for t in (toks.split() if raw else toks):
+            total += 1
+            if t not in seen:
+                oov_tokens += 1
+                new.add(t)
+    return {"oov_tokens": oov_tokens, "oov_types": len(new),
+            "oov_rate": oov_tokens / total if total else 0.0}
+
+
 def file_sha256(path: Path) -> str:
     """sha256 of the file's content, decompressing ``.xz``/``.gz`` (bundled copies are xz)."""
     import gzip
