@@ -139,6 +139,8 @@ def test_encode_stream_and_corpus_ids(tmp_path):
     assert encode_stream([["a", "zz"]], vocab, as_tensor=False).tolist() == [1, 0]
     with pytest.raises(DataError, match="no tokens"):
         encode_stream([[]], vocab)
+    with pytest.raises(DataError, match="expects token lists"):
+        encode_stream(load_corpus(f, tokenizer="lines"), vocab)
 
 
 def test_file_sha256_of_compressed(tmp_path):

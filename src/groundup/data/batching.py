@@ -25,6 +25,8 @@ def encode_stream(token_lists: Iterable[Iterable[str]], vocab: Vocab, *, as_tens
     chunks: list[np.ndarray] = []
     buf: list[str] = []
     for toks in token_lists:
+        if isinstance(toks, str):
+            raise DataError(f"encode_stream expects token lists, got the string {toks[:30]!r}: tokenize first")
         buf.extend(toks)
         if len(buf) >= _CHUNK:
             chunks.append(vocab.encode(buf))
