@@ -473,7 +473,7 @@ class TextCorpus:
     eos: str | None = "<eos>"
     name: str = ""
     max_len: int | None = None
-    _tok: Callable[[str], list[str]] | None = field(default=None, repr=False)
+    _tok: Callable[[str], list[str]] | None = field(default=None, init=False, repr=False, compare=False)
 
     _SLICE = 1 << 20  # characters tokenized at a time inside a long line
 
