@@ -10,6 +10,7 @@ from types import ModuleType
 EXPERIMENTS: dict[str, str] = {
     "ngram": "groundup.lab.ngram",
     "activations": "groundup.lab.activations",
+    "upsampling": "groundup.lab.upsampling",
     "stochastic-approximation": "groundup.lab.stochastic_approximation",
     "metric-loss": "groundup.lab.metric_loss",
     "receptive-field": "groundup.lab.receptive_field",
