@@ -18,23 +18,22 @@ from typing import Iterable, Sequence
 import torch
 
 from ..data.textfile import iter_lines
+from ..data.tokenize import EOS, UNK, word_tokens
+from ..data.vocab import Vocab
 from ..errors import DataError
 
-EOS = "<eos>"
-UNK = "<unk>"
 SPLITS = ("train", "valid", "test")
 
 
-@dataclass(frozen=True)
 class WordVocab:
-    """Word <-> id; ids ordered by training frequency (ties by first appearance)."""
+    """Word <-> id for the engine: ids ordered by training frequency (ties by first appearance),
+    ``<eos>`` and ``<unk>`` taking their place by count like any word. The mapping itself is
+    :class:`groundup.data.vocab.Vocab` (constructed from the ordered list); ``words`` is what
+    checkpoints store."""
 
-    words: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_index", {w: i for i, w in enumerate(self.words)})
-        if len(self._index) != len(self.words):
-            raise DataError("vocabulary has duplicate words")
+    def __init__(self, words: Sequence[str]) -> None:
+        self.words: tuple[str, ...] = tuple(words)
+        self.vocab = Vocab(list(self.words), unk=UNK, specials=(EOS,))
 
     @classmethod
     def build(cls, tokens: Iterable[str]) -> "WordVocab":
@@ -42,28 +41,26 @@ class WordVocab:
         counts.setdefault(EOS, 0)
         counts.setdefault(UNK, 0)
         # Counter keeps first-appearance order; sorted() is stable, so ties keep it too.
-        return cls(tuple(w for w, _ in sorted(counts.items(), key=lambda kv: -kv[1])))
+        return cls([w for w, _ in sorted(counts.items(), key=lambda kv: -kv[1])])
 
     def __len__(self) -> int:
         return len(self.words)
 
     def __contains__(self, word: str) -> bool:
-        return word in self._index
+        return word in self.vocab
 
     def encode(self, tokens: Sequence[str]) -> torch.Tensor:
-        unk = self._index[UNK]
-        return torch.tensor([self._index.get(t, unk) for t in tokens], dtype=torch.long)
+        return torch.from_numpy(self.vocab.encode(list(tokens)))   # (N,) int64
 
     def decode(self, ids: Iterable[int]) -> list[str]:
-        return [self.words[int(i)] for i in ids]
+        return self.vocab.decode(list(ids))
 
 
 def tokenize_file(path: Path, limit: int = 0) -> list[str]:
     """Words of a file with ``<eos>`` after each line; at most ``limit`` tokens (0 = all)."""
     out: list[str] = []
     for line in iter_lines(path):
-        out.extend(line.split())
-        out.append(EOS)
+        out.extend(word_tokens(line, eos=EOS))
         if limit and len(out) >= limit:
             return out[:limit]
     return out
