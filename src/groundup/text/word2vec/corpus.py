@@ -5,9 +5,10 @@ in 1 MiB blocks, so a text8-style file that is one 100 MB line never becomes one
 a line longer than ``max_sentence_length`` tokens is cut into sentences of that length, as
 gensim's ``Text8Corpus``/``LineSentence`` do (their ``MAX_WORDS_IN_BATCH`` is 10,000).
 
-Tokenisers (``tokenizer=``):
+Tokenisers (``tokenizer=``; the data layer's :mod:`groundup.data.tokenize` does the work):
   * ``"whitespace"`` — split on whitespace: English, or Chinese already segmented into words;
-  * ``"char"`` — every non-space character is a token: character-level Chinese/Japanese.
+  * ``"char"`` — every non-space character is a token: character-level Chinese/Japanese;
+  * ``"cjk"`` — whitespace split, then every CJK character its own token (mixed text).
 Normalisers: ``lowercase=True``; ``text8=True`` (lowercase, every character outside a-z
 becomes a space — how Mahoney's text8 was made from Wikipedia).
 """
@@ -25,14 +26,15 @@ from ...data.textfile import check_text_file
 from ...errors import DataError
 
 MAX_SENTENCE_LENGTH = 10_000
-TOKENIZERS = ("whitespace", "char")
-_NOT_AZ = re.compile(r"[^a-z]+")
+TOKENIZERS = ("whitespace", "char", "cjk")
 _SPACE = re.compile(r"\s+")
 
 
 def text8_normalize(text: str) -> str:
-    """text8's normaliser: lowercase, then every character outside a-z becomes one space."""
-    return _NOT_AZ.sub(" ", text.lower())
+    """text8's normaliser: ASCII letters lowercased, every other character a space."""
+    from ...data.tokenize import text8_normalize as t8
+
+    return t8(text)
 
 
 def corpus_files(path: str | os.PathLike) -> list[Path]:
@@ -84,20 +86,18 @@ def _iter_text_blocks(path: Path, block_size: int) -> Iterator[str]:
 
 def make_tokenizer(tokenizer: str = "whitespace", *, lowercase: bool = False,
                    text8: bool = False) -> Callable[[str], list[str]]:
-    """A function from one line of text to its tokens."""
+    """A function from one line of text to its tokens (built on :mod:`groundup.data.tokenize`)."""
+    from ...data import tokenize as tk
+
     if tokenizer not in TOKENIZERS:
         raise DataError(f"tokenizer must be one of {', '.join(TOKENIZERS)}, got {tokenizer!r}")
-
-    def tok(line: str) -> list[str]:
-        if text8:
-            line = text8_normalize(line)
-        elif lowercase:
-            line = line.lower()
-        if tokenizer == "char":
-            return [c for c in _SPACE.sub("", line)]
-        return line.split()
-
-    return tok
+    if text8:
+        return tk.text8_tokens
+    base = {"whitespace": tk.word_tokens, "cjk": tk.cjk_tokens,
+            "char": lambda line: _SPACE.sub("", line)}[tokenizer]   # char: list() below
+    if tokenizer == "char":
+        return (lambda line: list(base(line.lower()))) if lowercase else (lambda line: list(base(line)))
+    return (lambda line: base(line.lower())) if lowercase else base
 
 
 class TextCorpus:
