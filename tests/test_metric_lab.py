@@ -36,7 +36,8 @@ def test_threshold_tuning_picks_the_f1_maximiser():
 def test_cli_writes_the_f1_accuracy_table_to_results_json(tmp_path, monkeypatch):
     from groundup.cli import main
 
-    tiny = metric_loss.MetricLossConfig(seeds=2, steps=20, eval_every=10, reinforce_samples=4)
+    tiny = metric_loss.MetricLossConfig(seeds=2, steps=20, eval_every=10, reinforce_samples=4,
+                                         lrs=(1e-2, 3e-2))
     monkeypatch.setitem(metric_loss.PRESETS, "quick", tiny)
     assert main(["lab", "metric-loss", "--out", str(tmp_path)]) == 0
     res = json.loads((tmp_path / "results.json").read_text())["experiments"]["metric-loss"]

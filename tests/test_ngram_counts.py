@@ -6,8 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from groundup.text.ngram.corpus import encode, split_chars
-from groundup.text.ngram.counts import (count_ngrams, count_ngrams_reference, group_numpy,
-                                        group_radix)
+from groundup.text.ngram.counts import count_encoded, count_ngrams, count_ngrams_reference
 
 words = st.sampled_from(["a", "b", "c", "d", "<unk>", "<s>", "</s>", "猫", "狗"])
 corpora = st.lists(st.lists(words, max_size=9), min_size=1, max_size=12)
@@ -21,15 +20,22 @@ def test_counts_match_reference(sents, order):
     for k in range(1, order + 1):
         assert fast.as_dict(k) == dict(ref[k]), k
         assert (np.diff(fast.keys[k - 1]) > 0).all()  # sorted, unique trie keys
+    # counting once at order N and truncating equals counting at the lower order
+    low = count_ngrams(sents, 1 + (order - 1) // 2)
+    cut = fast.truncated(low.order)
+    assert cut.last_full == low.last_full
+    for k in range(1, low.order + 1):
+        np.testing.assert_array_equal(cut.keys[k - 1], low.keys[k - 1])
 
 
 @settings(max_examples=40, deadline=None)
-@given(data=st.lists(st.tuples(st.integers(0, 30), st.integers(0, 12)), min_size=1, max_size=300))
-def test_radix_grouping_matches_numpy_unique(data):
-    prefix = np.array([d[0] for d in data])
-    word = np.array([d[1] for d in data])
-    for a, b in zip(group_radix(prefix, word, 31, 13), group_numpy(prefix, word, 31, 13)):
-        np.testing.assert_array_equal(a, b)
+@given(sents=corpora, order=st.integers(1, 5))
+def test_compiled_counting_matches_numpy(sents, order):
+    enc = encode(sents)
+    fast, ref = count_encoded(enc, order, method="fast"), count_encoded(enc, order, method="numpy")
+    for k in range(order):
+        for a, b in ((fast.keys, ref.keys), (fast.counts, ref.counts), (fast.suffix, ref.suffix)):
+            np.testing.assert_array_equal(a[k], b[k])
 
 
 def test_padding_and_specials():

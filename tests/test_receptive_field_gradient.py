@@ -211,3 +211,55 @@ def test_erf_random_relu_stack_is_small_and_grows_like_sqrt_depth():
     assert 0.4 < slope < 0.7, (sigmas, slope)
     # 95% of the mass fits in a shrinking fraction of the theoretical box (under half at n=32)
     assert fractions == sorted(fractions, reverse=True) and fractions[-1] < 0.5, fractions
+
+
+# --- random 1-D stacks: the exact interval pass against the gradient -------------------------
+
+from hypothesis import assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def random_1d_net(draw):
+    layers, c = [], 2
+    for _ in range(draw(st.integers(1, 5))):
+        kind = draw(st.sampled_from(["conv", "conv", "pool", "transposed", "nearest", "linear"]))
+        k, s = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+        d = draw(st.integers(1, 3))
+        if kind == "conv":
+            layers.append(nn.Conv1d(c, 3, k, s, draw(st.integers(0, (d * (k - 1)) // 2)), dilation=d))
+        elif kind == "pool":
+            layers.append(nn.MaxPool1d(k, s, draw(st.integers(0, k // 2))))
+            continue
+        elif kind == "transposed":
+            p = draw(st.integers(0, (d * (k - 1)) // 2))
+            layers.append(nn.ConvTranspose1d(c, 3, k, s, p, output_padding=draw(st.integers(0, s - 1)) if s > 1 else 0,
+                                             dilation=d))
+        else:
+            layers.append(nn.Upsample(scale_factor=s, mode=kind))
+            continue
+        c = 3
+    return nn.Sequential(*layers)
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_1d_net())
+def test_random_1d_stacks_match_the_gradient(net):
+    n = 96
+    lin = linearise(net)
+    x = torch.ones(1, 2, n)
+    try:
+        with torch.no_grad():
+            y = lin(x)
+    except RuntimeError:
+        assume(False)  # the map shrank to nothing
+    assume(y.shape[2] >= 1)
+    rf = receptive_field(net, (1, 2, n))
+    for u in {y.shape[2] // 2, y.shape[2] // 3}:
+        (box,) = rf.region(u)
+        if box is None:  # a transposed conv's empty phase: only the bias reaches this unit
+            assert float(gradient_map(lin, x, (u,)).abs().sum()) == 0
+            continue
+        lo, hi = box
+        assume(0 <= lo and hi < n)  # away from the borders (padding would be clipped)
+        assert support_box(gradient_map(lin, x, (u,))[0]) == ((lo, hi),), (net, u)

@@ -61,17 +61,15 @@ def _format_kernel():
             p += 1
         ip = scaled // 1000000
         fp = scaled % 1000000
-        digits = np.empty(20, np.uint8)
-        nd = 0
-        while True:
-            digits[nd] = 48 + ip % 10
+        nd = 1  # digits of the integer part, written right to left
+        t = ip // 10
+        while t:
             nd += 1
-            ip //= 10
-            if ip == 0:
-                break
+            t //= 10
         for i in range(nd - 1, -1, -1):
-            buf[p] = digits[i]
-            p += 1
+            buf[p + i] = 48 + ip % 10
+            ip //= 10
+        p += nd
         if fp:
             buf[p] = 46  # "."
             p += 1

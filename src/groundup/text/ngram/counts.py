@@ -70,6 +70,15 @@ class NgramCounts:
         """(n_k, k) the word ids of each k-gram."""
         return ngram_words(self.keys, self.V, k)
 
+    def truncated(self, order: int) -> "NgramCounts":
+        """The counts of a lower-order model: its orders are the first ``order`` of these, and
+        lmplz's last padded n-gram is the suffix of ours (suffix order compares the end first)."""
+        if not 1 <= order <= self.order:
+            raise ValueError(f"order must be in 1..{self.order}, got {order}")
+        return NgramCounts(self.vocab, order, self.keys[:order], self.counts[:order],
+                           self.suffix[:order], self.n_sentences, self.n_words,
+                           self.last_full[len(self.last_full) - order:] if self.last_full else ())
+
     def as_dict(self, k: int) -> dict[tuple[str, ...], int]:
         """{k-gram as a word tuple: raw count} (for tests and small corpora), zero counts dropped."""
         w = self.words(k)
@@ -103,47 +112,63 @@ def group_numpy(prefix: np.ndarray, word: np.ndarray, n_prefix: int, V: int):
     return uniq, inv.reshape(-1), cnt
 
 
-def _radix_kernel():
+def _extend_kernel():
     from numba import njit
 
     @njit(cache=True)
-    def kernel(prefix, word, n_prefix, V):  # pragma: no cover - compiled
-        n = len(prefix)
-        # LSD radix sort in two counting passes: by word, then (stably) by prefix
-        head = np.zeros(V + 1, np.int64)
-        for i in range(n):
-            head[word[i] + 1] += 1
-        for v in range(V):
-            head[v + 1] += head[v]
-        by_word = np.empty(n, np.int64)
-        for i in range(n):
-            by_word[head[word[i]]] = i
-            head[word[i]] += 1
-        head = np.zeros(n_prefix + 1, np.int64)
-        for i in range(n):
-            head[prefix[i] + 1] += 1
-        for c in range(n_prefix):
-            head[c + 1] += head[c]
-        order = np.empty(n, np.int64)
-        for j in range(n):
-            i = by_word[j]
-            order[head[prefix[i]]] = i
-            head[prefix[i]] += 1
+    def kernel(prev_sorted, prev_sorted_ids, nxt, V):  # pragma: no cover - compiled
+        # prev_sorted: positions where a (k-1)-gram ends, sorted by its id (prev_sorted_ids,
+        # non-decreasing). Their successors t+1 are where k-grams end, already grouped by
+        # prefix id; only each run that shares a prefix still needs sorting by the next word.
+        m = len(prev_sorted)
+        cand = np.empty(m, np.int64)
+        pre = np.empty(m, np.int64)
+        wd = np.empty(m, np.int64)
+        n = 0
+        for j in range(m):
+            w = nxt[prev_sorted[j]]
+            if w >= 0:  # the sentence goes on
+                cand[n] = prev_sorted[j] + 1
+                pre[n] = prev_sorted_ids[j]
+                wd[n] = w
+                n += 1
+        i = 0
+        while i < n:
+            j = i + 1
+            while j < n and pre[j] == pre[i]:
+                j += 1
+            if j - i > 32:
+                order = np.argsort(wd[i:j], kind="mergesort")
+                c_seg = cand[i:j].copy()
+                w_seg = wd[i:j].copy()
+                for q in range(j - i):
+                    cand[i + q] = c_seg[order[q]]
+                    wd[i + q] = w_seg[order[q]]
+            else:  # insertion sort, stable, on short runs
+                for a in range(i + 1, j):
+                    t, w = cand[a], wd[a]
+                    b = a - 1
+                    while b >= i and wd[b] > w:
+                        cand[b + 1] = cand[b]
+                        wd[b + 1] = wd[b]
+                        b -= 1
+                    cand[b + 1] = t
+                    wd[b + 1] = w
+            i = j
         keys = np.empty(n, np.int64)
         cnt = np.zeros(n, np.int64)
-        inv = np.empty(n, np.int64)
+        sorted_ids = np.empty(n, np.int64)
         u = -1
         last = -1
         for j in range(n):
-            i = order[j]
-            key = prefix[i] * V + word[i]
+            key = pre[j] * V + wd[j]
             if key != last:
                 u += 1
                 keys[u] = key
                 last = key
             cnt[u] += 1
-            inv[i] = u
-        return keys[:u + 1].copy(), inv, cnt[:u + 1].copy()
+            sorted_ids[j] = u
+        return cand[:n].copy(), sorted_ids, keys[:u + 1].copy(), cnt[:u + 1].copy()
 
     return kernel
 
@@ -151,42 +176,64 @@ def _radix_kernel():
 _KERNEL = None
 
 
-def group_radix(prefix: np.ndarray, word: np.ndarray, n_prefix: int, V: int):
-    """Same result as :func:`group_numpy` in O(T + n_prefix + V): prefix ids are already small
-    dense integers, so two counting-sort passes (numba) replace the comparison sort."""
+def _count_fast(tok: np.ndarray, pos: np.ndarray, order: int, V: int):
+    """Orders 2..N with the compiled kernel: (keys, counts, ids-per-position) per order."""
     global _KERNEL
     if _KERNEL is None:
-        _KERNEL = _radix_kernel()
-    return _KERNEL(prefix.astype(np.int64), word.astype(np.int64), int(n_prefix), int(V))
+        _KERNEL = _extend_kernel()
+    T = len(tok)
+    nxt = np.full(T, -1, dtype=np.int64)  # the next word in the same sentence, -1 at </s>
+    nxt[:-1] = np.where(pos[1:] != 0, tok[1:], -1)
+    sorted_pos = np.argsort(tok, kind="stable")  # every position (even <s>) by its unigram id
+    sorted_ids = tok[sorted_pos]
+    out = []
+    for _ in range(2, order + 1):
+        sorted_pos, sorted_ids, keys, cnt = _KERNEL(sorted_pos, sorted_ids, nxt, V)
+        ids = np.full(T, -1, dtype=np.int64)
+        ids[sorted_pos] = sorted_ids
+        out.append((keys, cnt, ids))
+    return out
 
 
-def group(prefix: np.ndarray, word: np.ndarray, n_prefix: int, V: int):
-    if len(prefix) < 2048:  # not worth the kernel
-        return group_numpy(prefix, word, n_prefix, V)
-    return group_radix(prefix, word, n_prefix, V)
+def _count_numpy(tok: np.ndarray, pos: np.ndarray, order: int, V: int):
+    """The reference for :func:`_count_fast`: one ``np.unique`` (comparison sort) per order."""
+    ids = tok
+    out = []
+    for k in range(2, order + 1):
+        at = np.flatnonzero(pos >= k - 1)  # positions where a k-gram ends
+        keys, inv, cnt = np.unique(ids[at - 1] * V + tok[at], return_inverse=True,
+                                   return_counts=True)
+        new_ids = np.full(len(tok), -1, dtype=np.int64)
+        new_ids[at] = inv.reshape(-1)
+        out.append((keys, cnt.astype(np.int64), new_ids))
+        ids = new_ids
+    return out
 
 
-def count_encoded(corpus: EncodedCorpus, order: int) -> NgramCounts:
-    """Count all k-grams, k = 1..order, of an encoded corpus."""
+def count_encoded(corpus: EncodedCorpus, order: int, *, method: str = "auto") -> NgramCounts:
+    """Count all k-grams, k = 1..order, of an encoded corpus.
+
+    ``method``: "fast" (compiled, O(T) per order plus sorting of the short runs that share a
+    context), "numpy" (the reference, a comparison sort per order), or "auto"."""
     if order < 1:
         raise ValueError(f"order must be >= 1, got {order}")
     V = len(corpus.vocab)
     tok = corpus.tokens.astype(np.int64)  # (T,)
-    pos = corpus.pos
-    ids = tok.copy()  # (T,) id of the k-gram ending at t, -1 where none
+    pos = corpus.pos.astype(np.int64)
     keys = [np.arange(V, dtype=np.int64)]
     counts = [np.bincount(tok[pos >= 1], minlength=V).astype(np.int64)]  # <s> is no event
     suffix = [np.zeros(0, dtype=np.int64)]
-    for k in range(2, order + 1):
-        at = np.flatnonzero(pos >= k - 1)  # positions where a k-gram ends
-        uniq, inv, cnt = group(ids[at - 1], tok[at], len(keys[-1]), V)
+    count = _count_numpy if method == "numpy" or (method == "auto" and len(tok) < 4096) \
+        else _count_fast
+    ids = tok  # (T,) id of the (k-1)-gram ending at t, -1 where none
+    for k, (uniq, cnt, new_ids) in enumerate(count(tok, pos, order, V), start=2):
+        at = np.flatnonzero(new_ids >= 0)
         suf = np.empty(len(uniq), dtype=np.int64)
-        suf[inv] = ids[at]  # w_2..w_k is the (k-1)-gram ending at the same position
-        ids = np.full(len(tok), -1, dtype=np.int64)
-        ids[at] = inv
+        suf[new_ids[at]] = ids[at]  # w_2..w_k is the (k-1)-gram ending at the same position
         keys.append(uniq)
-        counts.append(cnt.astype(np.int64))
+        counts.append(cnt)
         suffix.append(suf)
+        ids = new_ids
     return NgramCounts(corpus.vocab, order, keys, counts, suffix, corpus.n_sentences,
                        corpus.n_words, _last_padded_ngram(corpus, order))
 

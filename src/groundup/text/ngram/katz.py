@@ -17,6 +17,11 @@ Degenerate Good-Turing (a count-of-counts is 0, or some d_r falls outside (0, 1]
 on small data where n_r is not decreasing): the trusted range K is lowered until every d_r is
 valid (a documented Katz variant, Chen & Goodman section 2.4); if even K = 1 fails, singletons
 get the fallback d_1 = 0.5 (absolute discount 0.5) for that order. Each such case is reported.
+
+A context whose continuations all have counts above K keeps all its mass under Katz's rule, so
+an unseen word after it would get probability 0 (common in WikiText, e.g. after "= ="). For
+those contexts only, every count is reduced by an absolute 0.5 (Ney et al. 1994's absolute
+discounting), which leaves n(h.) * 0.5 / c(h) to back off with; this is reported as a warning.
 """
 from __future__ import annotations
 
@@ -28,6 +33,8 @@ from .corpus import BOS_ID
 from .counts import NgramCounts
 from .kneser_ney import DiscountFallbackWarning
 from .tables import BackoffTables, listed_lower_mass, log10_or_ninf
+
+ZERO_LEFT_D = 0.5  # absolute discount for contexts that Katz would leave without any mass
 
 
 def good_turing_ratios(counts: np.ndarray, K: int = 5) -> tuple[np.ndarray, int, str | None]:
@@ -74,6 +81,10 @@ def estimate(c: NgramCounts, K: int = 5) -> BackoffTables:
         return np.where(cnt > K, cnt, d[np.minimum(cnt, K)] * cnt)  # d_r * r; trusted above K
 
     p1 = discounted(1) / c.counts[0].sum()  # <s> has count 0
+    if p1.sum() >= 1.0 - 1e-12:  # no unigram count <= K: same zero-left-over rule as below
+        problems.append(f"order 1: only counts above K = {K}; unigram counts are discounted "
+                        f"by {ZERO_LEFT_D} (absolute) instead")
+        p1 = np.maximum(c.counts[0] - ZERO_LEFT_D, 0.0) / c.counts[0].sum()
     p1 += (1.0 - p1.sum()) / Vu
     p1[BOS_ID] = 1.0
     logprob = [log10_or_ninf(p1)]
@@ -85,8 +96,16 @@ def estimate(c: NgramCounts, K: int = 5) -> BackoffTables:
         n_ctx = len(c.keys[k - 2])
         tot = np.bincount(ctx, weights=raw, minlength=n_ctx)  # c(h)
         pk = ck / tot[ctx]
-        logprob.append(log10_or_ninf(pk))
         left = 1.0 - np.bincount(ctx, weights=pk, minlength=n_ctx)
+        full = (left <= 1e-12) & (tot > 0)  # every continuation trusted: nothing left over
+        if full.any():
+            problems.append(f"order {k}: {int(full.sum())} contexts have only counts above "
+                            f"K = {K}, so Katz leaves them no mass for unseen words; their "
+                            f"counts are discounted by {ZERO_LEFT_D} (absolute) instead")
+            fix = full[ctx]
+            pk[fix] = (raw[fix] - ZERO_LEFT_D) / tot[ctx[fix]]
+            left = 1.0 - np.bincount(ctx, weights=pk, minlength=n_ctx)
+        logprob.append(log10_or_ninf(pk))
         lower = 1.0 - listed_lower_mass(logprob[k - 2], c.suffix[k - 1], ctx, n_ctx)
         b = np.divide(left, lower, out=np.zeros(n_ctx), where=lower > 1e-12)
         b = np.clip(b, 0.0, None)
