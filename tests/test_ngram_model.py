@@ -118,3 +118,16 @@ def test_model_validation_and_bad_files(tmp_path):
         NgramModel.load(bad)
     with pytest.raises(ModelFormatError, match="no such file"):
         NgramModel.load(tmp_path / "missing.arpa")
+
+
+def test_lab_plausibility_pieces(shakespeare):
+    """The lab's ranking helper: the original order of a training clause ranks first, and the
+    clause cutter keeps short, distinct-token clauses between punctuation marks."""
+    from groundup.lab.ngram import _clauses, plausibility
+
+    _, m = shakespeare
+    clauses = _clauses([["we", "know't", ",", "we", "know't", "."], ["a", "b", "c", "d", "a"],
+                        ["speak", "me", "hear", "now", ";", "x"]], 3, 5, 10, np.random.default_rng(0))
+    assert sorted(map(tuple, clauses)) == [("speak", "me", "hear", "now")]
+    top1, rows = plausibility(m, [["hear", "me", "speak"]])
+    assert top1 == 1.0 and rows[0][1] == 1 and rows[0][2] == 6
