@@ -9,13 +9,16 @@ from types import ModuleType
 
 EXPERIMENTS: dict[str, str] = {
     "ngram": "groundup.lab.ngram",
+    "word2vec": "groundup.lab.word2vec",
     "activations": "groundup.lab.activations",
     "upsampling": "groundup.lab.upsampling",
     "stochastic-approximation": "groundup.lab.stochastic_approximation",
     "metric-loss": "groundup.lab.metric_loss",
     "receptive-field": "groundup.lab.receptive_field",
     "rnn": "groundup.lab.rnn",
+    "adamw": "groundup.lab.adamw",
     "hippo": "groundup.lab.hippo",
+    "ssm": "groundup.lab.ssm",
 }
 
 
