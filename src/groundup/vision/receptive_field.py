@@ -82,15 +82,30 @@ class ReceptiveField:
         """The Distill article's P_0 = (r - 1)/2 - start, the padding the field reaches into."""
         return tuple(number((Fraction(r) - 1) / 2 - Fraction(s)) for r, s in zip(self.size, self.start))
 
-    def region(self, unit: Sequence[int] | int, node: int | None = None) -> tuple[tuple[int, int], ...]:
+    def region(self, unit: Sequence[int] | int, node: int | None = None) -> tuple:
         """Exact input box (first, last pixel per axis) read by output ``unit``; may reach outside
-        the image (padding). ``node`` picks another map than the output (an index in _graph)."""
+        the image (padding); None on an axis where the unit reads no pixel at all (a transposed
+        convolution's empty phase). ``node`` picks another map than the output (an index in _graph)."""
+        node, unit = self._where(unit, node)
+        return tuple(_box(self._graph, node, ax, u) for ax, u in enumerate(unit))
+
+    def pixels(self, unit: Sequence[int] | int, node: int | None = None) -> tuple[list[int], ...]:
+        """The input pixels (inside the image) that ``unit`` depends on, exactly, per axis.
+
+        Holes included (dilation "gridding", a stride larger than the next kernel). Per axis:
+        the projection of the true set of pixels onto that axis; with several paths the 2-D set
+        is the union of per-path boxes, so it need not be the product of the projections.
+        """
+        node, unit = self._where(unit, node)
+        return tuple(sorted(_back_set(self._graph, node, ax, {u}, clip=True)) for ax, u in enumerate(unit))
+
+    def _where(self, unit, node):
         node = self._out if node is None else node
         ndim = len(self.size)
         unit = (unit,) * ndim if isinstance(unit, int) else tuple(unit)
         if len(unit) != ndim:
             raise ValueError(f"unit needs {ndim} indices, got {unit}")
-        return tuple(_back(self._graph, node, ax, u, u) for ax, u in enumerate(unit))
+        return node, unit
 
     def row(self, name: str) -> LayerRow:
         for r in self.layers:
@@ -135,8 +150,9 @@ def _describe(ops: tuple) -> str:
     return texts[0] if len(set(texts)) == 1 else " | ".join(texts)
 
 
-def _back(graph: list[GraphNode], out: int, axis: int, a: int, b: int) -> tuple[int, int]:
-    """Exact interval pass: input pixels read by units a..b of node ``out`` along ``axis``."""
+def _back(graph: list[GraphNode], out: int, axis: int, a: int, b: int) -> tuple[int, int] | None:
+    """Exact interval pass: input pixels read by units a..b of node ``out`` along ``axis``
+    (None if they read none: only biases reach them)."""
     need: dict[int, tuple[int, int]] = {out: (a, b)}
     for idx in range(out, -1, -1):
         if idx not in need:
@@ -159,7 +175,49 @@ def _back(graph: list[GraphNode], out: int, axis: int, a: int, b: int) -> tuple[
                 need[i] = (min(need[i][0], l2), max(need[i][1], h2))
             else:
                 need[i] = (l2, h2)
-    raise ValueError("the output does not depend on the input")
+    return None
+
+
+def _back_set(graph: list[GraphNode], out: int, axis: int, units: set[int], *, clip: bool) -> set[int]:
+    """Exact set pass: the input units that ``units`` of node ``out`` read along ``axis``.
+
+    ``clip``: drop positions outside each map (padding reads nothing: what the gradient sees);
+    else keep them as virtual positions (the theoretical field, as published tables count it).
+    """
+    need: dict[int, set[int]] = {out: set(units)}
+    for idx in range(out, -1, -1):
+        if idx not in need:
+            continue
+        node = graph[idx]
+        cur = need.pop(idx)
+        if clip and node.shape and len(node.shape) > 2 + axis:
+            cur = {o for o in cur if 0 <= o < node.shape[2 + axis]}
+        if node.kind == "input":
+            return cur
+        if node.ops is None:
+            targets = [(i, cur) for i in node.inputs]
+        else:
+            (src,) = node.inputs
+            shape = graph[src].shape
+            n_in = shape[2 + axis] if shape and len(shape) > 2 + axis else 1
+            op = node.ops[axis]
+            targets = [(src, {i for o in cur for i in op.reads(o, n_in)})]
+        for i, got in targets:
+            need.setdefault(i, set()).update(got)
+    return set()
+
+
+def _needs_sets(graph: list[GraphNode]) -> bool:
+    return any(node.ops is not None and any(getattr(op, "has_empty_phase", lambda: False)()
+                                            for op in node.ops) for node in graph)
+
+
+def _box(graph: list[GraphNode], out: int, axis: int, u: int) -> tuple[int, int] | None:
+    """Theoretical box of unit u: the fast interval pass, or the set pass where it is not exact."""
+    if not _needs_sets(graph):
+        return _back(graph, out, axis, u, u)
+    got = _back_set(graph, out, axis, {u}, clip=False)
+    return (min(got), max(got)) if got else None
 
 
 def analyse(graph: list[GraphNode], ndim: int, *, input_shape=None, notes=None,
@@ -178,8 +236,9 @@ def analyse(graph: list[GraphNode], ndim: int, *, input_shape=None, notes=None,
             units = range(n) if n <= max_units else range(n // 2 - max_units // 2, n // 2 + max_units // 2)
         best = 0
         for u in units:
-            lo, hi = _back(graph, out, ax, u, u)
-            best = max(best, hi - lo + 1)
+            box = _box(graph, out, ax, u)
+            if box is not None:
+                best = max(best, box[1] - box[0] + 1)
         sizes.append(best)
     return ReceptiveField(size=tuple(sizes), jump=rows[-1].jump, start=rows[-1].start,
                           layers=rows, input_shape=input_shape, output_shape=out_shape,

@@ -16,10 +16,15 @@ Every op below has two faces:
       r_out = r_in + (k_eff - 1) * j_in
       j_out = j_in * s
       start_out = start_in + ((k_eff - 1)/2 - p) * j_in
-* ``back(a, b, n_in)`` - the exact interval map: output units a..b read input units
-  lo..hi. Chained from one output unit down to the input it gives that unit's exact field
-  (the bounding box), also for ops whose fields are not translates of each other
-  (upsampling, transposed convolution, adaptive pooling with uneven bins).
+* ``back(a, b, n_in)`` - the interval map: output units a..b read input units lo..hi.
+  Chained from one output unit down to the input it gives that unit's field (its bounding
+  box), also for ops whose fields are not translates of each other (upsampling, adaptive
+  pooling with uneven bins). It depends only on the end points, which is exact as long as
+  every unit reads at least one input; a transposed convolution with an empty phase breaks
+  that, and the set pass below takes over.
+* ``reads(o, n_in)`` - the exact list of input units output unit o reads (with holes:
+  dilation, strides; empty for a transposed convolution's empty phase). Chained as sets it
+  gives the exact pixels a unit depends on, which the gradient tests compare with.
 
 Positions outside 0..n-1 are padding. They are kept (not clipped): the theoretical field counts
 them, as the published tables do (ResNet-50's 483 pixels exceed a 224-pixel image).
@@ -94,6 +99,9 @@ class Window:
         # output unit o reads inputs o*s - p + t*d for t = 0..k-1
         return a * self.stride - self.padding, b * self.stride - self.padding + self.k_eff - 1
 
+    def reads(self, o: int, n_in: int) -> list[int]:
+        return [o * self.stride - self.padding + t * self.dilation for t in range(self.kernel)]
+
     def describe(self) -> str:
         d = f" d={self.dilation}" if self.dilation != 1 else ""
         return f"k={self.kernel} s={self.stride} p={self.padding}{d}"
@@ -145,6 +153,15 @@ class Transposed:
             c = _floor(F(a + p, s))
             return c, c - 1
         return lo, hi
+
+    def has_empty_phase(self) -> bool:
+        """Whether some output units read no input unit (e.g. k=1, s=2: every other one)."""
+        k, s, d = self.kernel, self.stride, self.dilation
+        return any(not any((c - t * d) % s == 0 for t in range(k)) for c in range(s))
+
+    def reads(self, o: int, n_in: int) -> list[int]:
+        q = [o + self.padding - t * self.dilation for t in range(self.kernel)]
+        return [v // self.stride for v in q if v % self.stride == 0]
 
     def describe(self) -> str:
         d = f" d={self.dilation}" if self.dilation != 1 else ""
@@ -209,13 +226,17 @@ class Resample:
                 x = max(x, F(0))  # ATen clamps negative linear source positions to 0
         i = _floor(x)
         lo, hi = (i - 1, i + 2) if self.mode == "bicubic" else (i, i + 1)
-        if x == i and self.mode != "bicubic":
-            hi = i  # the second tap has weight exactly 0
+        if x == i:
+            lo = hi = i  # the other taps have weight exactly 0 (cubic convolution too: W(1)=W(2)=0)
         return max(min(lo, n - 1), 0), max(min(hi, n - 1), 0)
 
     def back(self, a: int, b: int, n_in: int) -> tuple[int, int]:
         # positions outside the map (reached through padding downstream) are clamped too
         return self._sources(max(a, 0))[0], self._sources(min(max(b, 0), self.n_out - 1))[1]
+
+    def reads(self, o: int, n_in: int) -> list[int]:
+        lo, hi = self._sources(min(max(o, 0), self.n_out - 1))
+        return list(range(lo, hi + 1))
 
     def describe(self) -> str:
         ac = " align_corners" if self.align_corners else ""
@@ -250,6 +271,10 @@ class Adaptive:
         a, b = max(a, 0), min(b, self.n_out - 1)
         return _floor(F(a * self.n_in, self.n_out)), _ceil(F((b + 1) * self.n_in, self.n_out)) - 1
 
+    def reads(self, o: int, n_in: int) -> list[int]:
+        lo, hi = self.back(o, o, n_in)
+        return list(range(lo, hi + 1))
+
     def describe(self) -> str:
         return f"adaptive {self.n_in}->{self.n_out}"
 
@@ -263,6 +288,9 @@ class Pointwise:
 
     def back(self, a: int, b: int, n_in: int) -> tuple[int, int]:
         return a, b
+
+    def reads(self, o: int, n_in: int) -> list[int]:
+        return [o]
 
     def describe(self) -> str:
         return ""
@@ -280,6 +308,9 @@ class Collapse:
 
     def back(self, a: int, b: int, n_in: int) -> tuple[int, int]:
         return 0, self.n_in - 1
+
+    def reads(self, o: int, n_in: int) -> list[int]:
+        return list(range(self.n_in))
 
     def describe(self) -> str:
         return f"whole map ({self.n_in})"

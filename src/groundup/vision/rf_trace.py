@@ -334,7 +334,7 @@ def full_input_shape(model, input_shape) -> tuple[tuple[int, ...], int]:
         shape = (1, c, *shape)
     elif convs and len(shape) == convs[0].weight.ndim - 1:
         shape = (1, *shape)
-    elif not convs and len(shape) in (1, 2, 3):
+    elif not convs and len(shape) < 3:
         raise ConfigError(f"give the full input shape (N, C, ...) for a model without convolutions, "
                           f"got {shape}")
     if len(shape) < 3:
