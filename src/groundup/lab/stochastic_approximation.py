@@ -20,6 +20,8 @@ CLAIM = ("Iterating w <- w - a_k Y_k on noisy observations finds the mean or roo
          "O(1/sqrt(k)) rate for slowly decaying steps.")
 
 MU, SIGMA = 5.0, 2.0  # the stream: x_k ~ N(5, 2^2)
+# (steps, seeds, Kiefer-Wolfowitz steps) per mode
+SIZES = {"quick": (10_000, 400, 2000), "full": (100_000, 2000, 20_000)}
 
 
 def _curves(step_size, x, ks, burn_in):
@@ -45,7 +47,7 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
                                                   kiefer_wolfowitz, robbins_monro)
     from .plotting import plt, save
 
-    n_steps, n_seeds = (100_000, 2000) if full else (10_000, 400)
+    n_steps, n_seeds, kw_steps = SIZES["full" if full else "quick"]
     burn_in = 10
     rng = np.random.default_rng(seed)
     ks = np.unique(np.geomspace(1, n_steps, 60).astype(int))
@@ -129,7 +131,6 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
     plots.append(save(fig, out / "robbins_monro_root.png"))
 
     # 4. Kiefer-Wolfowitz: a noisy 2-d quadratic, values only.
-    kw_steps = 20_000 if full else 2000
     kw = kiefer_wolfowitz(lambda w, r: (w[0] - 1) ** 2 + 2 * (w[1] + 0.5) ** 2 + r.normal(0, 0.1),
                           np.array([3.0, 2.0]), kw_steps, step_size=PowerStep(0.25, 1.0),
                           average=True, burn_in=100, seed=rng)
