@@ -61,7 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--checkpoint-every", type=int, default=200)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--report-only", action="store_true",
+                    help="do not train: summarise the epochs --run-dir has finished so far, "
+                         "evaluate its best.pt on test, and project the full run's time")
     args = ap.parse_args(argv)
+    if args.report_only:
+        return report_partial(args)
 
     from groundup.train.config import make_config
     from groundup.train.engine import train
@@ -105,6 +110,44 @@ def main(argv: list[str] | None = None) -> int:
           f"{final['valid_perplexity'] / valid_pub:.3f} |")
     print(f"\ntokens/s {final['tokens_per_second']:.0f}, train {final['train_seconds']:.0f} s; "
           f"{load_before}", file=sys.stderr)
+    return 0
+
+
+def report_partial(args) -> int:
+    """A run that could not finish in the time available: what it reached, and the projection."""
+    from groundup.io import write_text
+    from groundup.train.config import PRESETS
+    from groundup.train.engine import evaluate_checkpoint, read_metrics
+
+    run = Path(args.run_dir)
+    recs = read_metrics(run / "metrics.jsonl")
+    steps = [r for r in recs if r["kind"] == "step"]
+    epochs = [r for r in recs if r["kind"] == "epoch"]
+    cfg = PRESETS[args.preset]
+    if args.epochs:
+        cfg = cfg.__class__(**{**cfg.to_dict(), "epochs": args.epochs})
+    res = evaluate_checkpoint(run / "best.pt") if (run / "best.pt").exists() else {}
+    per_epoch = [e["epoch_seconds"] for e in epochs]
+    steps_per_epoch = epochs[0]["step"] if epochs else None
+    sec_per_step = (sum(per_epoch) / epochs[-1]["step"]) if epochs else None
+    valid_pub, test_pub = PUBLISHED[args.preset]
+    result = {
+        "preset": args.preset, "model": args.model, "impl": args.impl, "partial": True,
+        "epochs_done": len(epochs), "epochs_planned": cfg.epochs, "steps_done": len(steps),
+        "valid_perplexity_per_epoch": [e["valid_perplexity"] for e in epochs],
+        "train_perplexity_per_epoch": [e["train_perplexity"] for e in epochs],
+        "seconds_per_epoch": per_epoch,
+        "best_valid_perplexity": res.get("valid_perplexity"),
+        "test_perplexity_of_best": res.get("test_perplexity"),
+        "published_valid": valid_pub, "published_test": test_pub,
+        "projected_full_run_seconds": (sec_per_step * steps_per_epoch * cfg.epochs)
+        if sec_per_step else None,
+        "uptime": uptime(), "note": "shared 2-core machine, ~8 other jobs running",
+    }
+    out = Path(args.out or f"benchmarks/out/lm_ptb_{args.preset}_{args.model}_{args.impl}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_text(out, json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
     return 0
 
 

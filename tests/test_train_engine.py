@@ -74,6 +74,27 @@ def test_engine_applies_the_schedule_each_epoch(tmp_path):
     assert [e["lr"] for e in final["history"]] == [1.0, 0.5, 0.25]
 
 
+def test_zaremba_sum_over_time_equals_mean_with_lr_times_T(tmp_path):
+    # Zaremba's code differentiates sum_t mean_b loss: T times the per-token mean's gradient.
+    # So (sum_over_time, lr, clip) == (mean, lr*T, clip/T). With T = 8 and no clipping the
+    # scaling is exact in floating point: bit-identical parameters. With clipping, torch's
+    # clip coefficient max_norm / (norm + 1e-6) breaks exactness at the 1e-6 level only.
+    corpus = toy_corpus(n_train=120)
+
+    def params(name, **kw):
+        train(tiny(epochs=1, **kw), tmp_path / name, corpus=corpus)
+        return load_checkpoint(tmp_path / name / "checkpoint.pt")["model"]
+
+    a = params("a", loss_reduction="sum_over_time", lr=0.5, clip=0.0)
+    b = params("b", loss_reduction="mean", lr=4.0, clip=0.0)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    c = params("c", loss_reduction="sum_over_time", lr=0.5, clip=1.0)
+    d = params("d", loss_reduction="mean", lr=4.0, clip=0.125)
+    assert not torch.equal(a["decoder.weight"], c["decoder.weight"])   # clipping was active
+    for k in c:
+        torch.testing.assert_close(c[k], d[k], rtol=1e-4, atol=1e-5)
+
+
 def test_evaluate_equals_one_pass_over_each_row():
     # Two routes: BPTT segments with the state carried == the whole row in one forward pass.
     torch.manual_seed(0)

@@ -25,6 +25,7 @@ from ..errors import ConfigError
 
 Optimizer = Literal["sgd", "adam", "adamw"]
 Schedule = Literal["constant", "step", "plateau", "cosine"]
+LossReduction = Literal["mean", "sum_over_time"]
 
 # Fields that may change when a run resumes from its checkpoint (they do not change the maths
 # of the steps already taken). Everything else must match the checkpoint's config.
@@ -56,6 +57,10 @@ class LMConfig:
     lr_decay: float = 0.5             # multiply the lr by this ...
     decay_after: int = 4              # ... after every epoch past this one ('step'); patience ('plateau')
     clip: float = 5.0                 # max global gradient norm (0 = no clipping)
+    # What the gradient is taken of: the mean per token, or (Zaremba's code, TF ptb_word_lm:
+    # cost = sum(loss) / batch_size) the sum over the T steps of the batch mean, a T-times larger
+    # gradient -- so 'lr 1, clip 5' there equals 'lr T, clip 5/T' on the mean.
+    loss_reduction: LossReduction = "mean"
     epochs: int = 13
     batch_size: int = 20
     bptt: int = 35                    # truncated backpropagation-through-time length
@@ -114,11 +119,12 @@ class LMConfig:
 PRESETS: dict[str, LMConfig] = {
     "ptb-small": LMConfig(model="lstm", data="ptb", emb_size=200, hidden_size=200, num_layers=2,
                           dropout=0.0, init_range=0.1, optimizer="sgd", lr=1.0, schedule="step",
-                          lr_decay=0.5, decay_after=4, clip=5.0, epochs=13, batch_size=20,
-                          bptt=35),
+                          lr_decay=0.5, decay_after=4, clip=5.0, loss_reduction="sum_over_time",
+                          epochs=13, batch_size=20, bptt=35),
     "ptb-medium": LMConfig(model="lstm", data="ptb", emb_size=650, hidden_size=650, num_layers=2,
                            dropout=0.5, init_range=0.05, optimizer="sgd", lr=1.0,
                            schedule="step", lr_decay=1 / 1.2, decay_after=6, clip=5.0,
+                           loss_reduction="sum_over_time",
                            epochs=39, batch_size=20, bptt=35),
     "quick": LMConfig(model="lstm", data="wikitext2", train_tokens=20_000, eval_tokens=4_000,
                       emb_size=32, hidden_size=32, num_layers=1, init_range=0.1, lr=1.0,

@@ -5,7 +5,8 @@ Notation: B batch rows, T BPTT length, V vocabulary, W ranks.
 One step (Zaremba et al. 2014; Williams & Peng 1990 for truncated BPTT):
 
     logits, h = model(x, detach(h))              x, y: (B, T); logits (B, T, V)
-    loss = mean_{b,t} -log softmax(logits)[y]    (cross-entropy per token)
+    loss = mean_{b,t} -log softmax(logits)[y]    (cross-entropy per token; times T for
+                                                  Zaremba's sum-over-time reduction)
     g = grad(loss); g <- g * min(1, clip / ||g||)  (global-norm clipping, Pascanu et al. 2013)
     theta <- optimizer(theta, g, lr(epoch))
 
@@ -245,9 +246,9 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
                 t0 = time.perf_counter()
                 x, y = batches.batch(i)                                   # (B/W, T) each
                 logits, hidden = net(x, detach_state(hidden))             # (B/W, T, V)
-                loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
+                loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))  # mean per token
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                (loss * y.shape[1] if cfg.loss_reduction == "sum_over_time" else loss).backward()
                 gnorm = float(torch.nn.utils.clip_grad_norm_(params, cfg.clip if cfg.clip > 0 else math.inf))
                 loss_v = distributed.mean_across(loss.item(), info, device)
                 if not (math.isfinite(loss_v) and math.isfinite(gnorm)):
