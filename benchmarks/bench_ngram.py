@@ -82,21 +82,29 @@ print(json.dumps({"fit_s": fit, "score_s": score_s, "scored_tokens": n, "sentenc
 """
 
 
+TIME = shutil.which("time") and Path("/usr/bin/time")
+
+
 def run_child(cmd, stdin=None, stdout=None):
-    """Run ``cmd``; return (wall s, peak RSS MB, captured stdout)."""
+    """Run ``cmd``; return (wall s, peak RSS MB, captured stdout, CPU s = user + sys).
+
+    Peak RSS comes from GNU ``/usr/bin/time -f %M`` when present: ``ru_maxrss`` from
+    ``os.wait4`` would include the memory this (large) parent process had when it forked."""
+    with tempfile.NamedTemporaryFile(prefix="rss_", delete=False) as tf:
+        rss_file = tf.name
+    wrapped = ([str(TIME), "-f", "%M", "-o", rss_file] + list(cmd)) if TIME and TIME.exists() else list(cmd)
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdin=stdin, stdout=stdout or subprocess.PIPE,
-                         stderr=subprocess.PIPE)
-    out = b""
-    if stdout is None:
-        out = p.stdout.read()
-    _, status, ru = os.wait4(p.pid, 0)
+    p = subprocess.run(wrapped, stdin=stdin, stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE)
     wall = time.perf_counter() - t0
-    err = p.stderr.read().decode(errors="replace")
-    p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} failed ({p.returncode}): {err[-2000:]}")
-    return wall, ru.ru_maxrss / 1024.0, out.decode()
+        raise RuntimeError(f"{cmd[0]} failed ({p.returncode}): {p.stderr.decode(errors='replace')[-2000:]}")
+    try:
+        rss_kb, user, sys_s = map(float, Path(rss_file).read_text().split()[-3:])
+        rss, cpu = rss_kb / 1024.0, user + sys_s
+    except (OSError, ValueError):
+        rss = cpu = float("nan")
+    os.unlink(rss_file)
+    return wall, rss, (p.stdout.decode() if stdout is None else ""), cpu
 
 
 def prepare(name: str, tmp: Path) -> dict[str, Path] | None:
@@ -228,16 +236,17 @@ def main() -> int:
                 for rep in range(args.reps):
                     if args.lmplz:
                         with open(files["train"], "rb") as fin, open(their_arpa, "wb") as fout:
-                            wall, rss, _ = run_child([args.lmplz, "-o", str(order), "-S", "1G",
-                                                      "-T", str(tmp)], stdin=fin, stdout=fout)
-                        r["lmplz"].append({"wall_s": wall, "peak_rss_mb": rss})
-                    wall, rss, out = run_child([sys.executable, "-c", OUR_WORKER, str(files["train"]),
+                            wall, rss, _, cpu = run_child([args.lmplz, "-o", str(order), "-S", "1G",
+                                                           "-T", str(tmp)], stdin=fin, stdout=fout)
+                        r["lmplz"].append({"wall_s": wall, "peak_rss_mb": rss, "cpu_s": cpu})
+                    wall, rss, out, cpu = run_child([sys.executable, "-c", OUR_WORKER, str(files["train"]),
                                                 str(order), str(ours_arpa)])
                     imp, build, write = map(float, out.split())
-                    r["ours"].append({"wall_s": wall, "peak_rss_mb": rss, "import_s": imp,
+                    r["ours"].append({"wall_s": wall, "peak_rss_mb": rss, "cpu_s": cpu, "import_s": imp,
                                       "build_s": build, "write_arpa_s": write})
-                    print(f"{corpus} o{order} rep {rep + 1}: ours {wall:.2f} s {rss:.0f} MB"
-                          + (f", lmplz {r['lmplz'][-1]['wall_s']:.2f} s {r['lmplz'][-1]['peak_rss_mb']:.0f} MB"
+                    print(f"{corpus} o{order} rep {rep + 1}: ours {wall:.2f} s (cpu {cpu:.2f}) {rss:.0f} MB"
+                          + (f", lmplz {r['lmplz'][-1]['wall_s']:.2f} s (cpu {r['lmplz'][-1]['cpu_s']:.2f}) "
+                             f"{r['lmplz'][-1]['peak_rss_mb']:.0f} MB"
                              if args.lmplz else ""), file=sys.stderr)
                 ev, wps, wps_kernel = our_scoring(ours_arpa, files["test"])
                 r.update(ours_eval=ev, ours_words_per_s=wps, ours_kernel_words_per_s=wps_kernel)
@@ -260,6 +269,9 @@ def main() -> int:
                                  "same n-grams" if ag.get("same_ngrams") else "DIFFERENT n-grams"])
                     rows.append([f"{tag}: build wall s (median of {args.reps}, process)",
                                  f"{ow:.2f}", f"{lw:.2f}", f"{ow / lw:.2f}", "target <= 2"])
+                    oc, lc = med(r["ours"], "cpu_s"), med(r["lmplz"], "cpu_s")
+                    rows.append([f"{tag}: build CPU s, user + sys (median)", f"{oc:.2f}", f"{lc:.2f}",
+                                 f"{oc / lc:.2f}", "less sensitive to the shared machine"])
                     rows.append([f"{tag}: peak RSS MB", f"{orss:.0f}", f"{lrss:.0f}", f"{orss / lrss:.2f}",
                                  "target <= 3"])
                     rows.append([f"{tag}: scoring words/s (ours batch / kenlm score())",
@@ -268,7 +280,7 @@ def main() -> int:
                     rows.append([f"{tag}: our scoring kernel only (ids encoded)",
                                  f"{wps_kernel / 1e6:.2f}M", "", "", ""])
             if args.nltk_order and corpus == "ptb":
-                wall, rss, out = run_child([sys.executable, "-c", NLTK_WORKER, str(files["train"]),
+                wall, rss, out, _ = run_child([sys.executable, "-c", NLTK_WORKER, str(files["train"]),
                                             str(files["test"]), str(args.nltk_order),
                                             str(args.nltk_score_seconds)])
                 nl = json.loads(out)

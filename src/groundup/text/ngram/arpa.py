@@ -113,7 +113,7 @@ def _format_kernel():
 _KERNEL = None
 
 
-def format_section(t: BackoffTables, k: int) -> bytes:
+def format_section(t: BackoffTables, k: int) -> memoryview:
     """The lines of the order-k section, formatted in one compiled pass (same text as the
     :func:`_fmt` reference)."""
     global _KERNEL
@@ -130,7 +130,7 @@ def format_section(t: BackoffTables, k: int) -> bytes:
     n = _KERNEL(W, np.ascontiguousarray(t.logprob[k - 1], dtype=np.float64),
                 np.ascontiguousarray(t.backoff[k - 1], dtype=np.float64), k < t.order,
                 chars, offs, out)
-    return out[:n].tobytes()
+    return memoryview(out[:n])  # written without another copy
 
 
 def write_arpa(t: BackoffTables, path: str | os.PathLike) -> None:

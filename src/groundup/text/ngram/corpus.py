@@ -65,14 +65,24 @@ def encode(sentences: Iterable[Sequence[str]], vocab: list[str] | None = None) -
         vocab = list(SPECIALS)
     elif list(vocab[:3]) != list(SPECIALS):
         raise ValueError(f"vocab must start with {SPECIALS}, got {vocab[:3]}")
-    flat, lengths = _flatten(sentences)
     index = {w: i for i, w in enumerate(vocab)}
-    for w in dict.fromkeys(flat):  # new words in order of first appearance
-        if w not in index:
-            index[w] = len(vocab)
-            vocab.append(w)
-    words = np.fromiter(map(index.__getitem__, flat), dtype=np.int32, count=len(flat))
+    parts, lengths = [], []
+    for chunk in _chunks(sentences):  # the strings of one chunk at a time are alive
+        flat, lens = _flatten(chunk)
+        for w in dict.fromkeys(flat):  # new words in order of first appearance
+            if w not in index:
+                index[w] = len(vocab)
+                vocab.append(w)
+        parts.append(np.fromiter(map(index.__getitem__, flat), dtype=np.int32, count=len(flat)))
+        lengths += lens
+    words = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
     return _assemble(vocab, words, lengths)
+
+
+def _chunks(sentences: Iterable[Sequence[str]], size: int = 8192):
+    it = iter(sentences)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
 
 
 def encode_fixed(sentences: Iterable[Sequence[str]], vocab: list[str],
