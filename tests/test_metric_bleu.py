@@ -118,3 +118,18 @@ def test_corpus_bleu_matches_nltk_on_random_corpora(pairs, method):
     hyps, refs = [p[0] for p in pairs], [p[1] for p in pairs]
     assert corpus_bleu(hyps, refs, smooth=method) == pytest.approx(
         _nltk("corpus", hyps, refs, method), rel=1e-12, abs=1e-60)
+
+
+@pytest.mark.parametrize("ours, theirs", [(None, "none"), ("method1", "floor"),
+                                          ("method2", "add-k"), ("method3", "exp")])
+def test_matches_sacrebleu_when_installed(ours, theirs):
+    # Optional oracle (sacrebleu is not a test dependency; skipped without it). With
+    # tokenize='none' and candidates of >= 4 tokens, sacrebleu's corpus score is 100 x ours.
+    sacrebleu = pytest.importorskip("sacrebleu.metrics")
+    hyps = [H1, H2, H3, H4]
+    refs = [[R1, R2], [R2, R3], [R4, R4], [R5, R1]]  # two reference streams
+    kw = {"smooth_value": 0.1} if theirs == "floor" else {"smooth_value": 1} if theirs == "add-k" else {}
+    m = sacrebleu.BLEU(tokenize="none", smooth_method=theirs, **kw)
+    streams = [[" ".join(r[j]) for r in refs] for j in range(2)]
+    score = m.corpus_score([" ".join(h) for h in hyps], streams).score
+    assert score == pytest.approx(100 * corpus_bleu(hyps, refs, smooth=ours), rel=1e-12)
