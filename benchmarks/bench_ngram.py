@@ -92,7 +92,7 @@ def run_child(cmd, stdin=None, stdout=None):
     ``os.wait4`` would include the memory this (large) parent process had when it forked."""
     with tempfile.NamedTemporaryFile(prefix="rss_", delete=False) as tf:
         rss_file = tf.name
-    wrapped = ([str(TIME), "-f", "%M", "-o", rss_file] + list(cmd)) if TIME and TIME.exists() else list(cmd)
+    wrapped = ([str(TIME), "-f", "%M %U %S", "-o", rss_file] + list(cmd)) if TIME and TIME.exists() else list(cmd)
     t0 = time.perf_counter()
     p = subprocess.run(wrapped, stdin=stdin, stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE)
     wall = time.perf_counter() - t0

@@ -24,17 +24,17 @@ def _kernels():
         return np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits))
 
     @njit(cache=True)
-    def build(keys, bits, table_keys, table_vals):  # pragma: no cover - compiled
+    def build(keys, bits, table):  # pragma: no cover - compiled
         mask = (1 << bits) - 1
         for i in range(len(keys)):
             s = slot(keys[i], bits)
-            while table_keys[s] != -1:
+            while table[s, 0] != -1:
                 s = (s + 1) & mask
-            table_keys[s] = keys[i]
-            table_vals[s] = i
+            table[s, 0] = keys[i]
+            table[s, 1] = i
 
     @njit(cache=True)
-    def score(tok, pos, V, N, lp, lp_off, bo, bo_off, tkeys, tvals, t_off, t_bits, out):  # pragma: no cover
+    def score(tok, pos, V, N, lp, lp_off, bo, bo_off, table, t_off, t_bits, out):  # pragma: no cover
         prev = np.full(N + 1, -1, np.int64)  # prev[k]: id of the k-gram ending at t-1
         cur = np.full(N + 1, -1, np.int64)
         for t in range(len(tok)):
@@ -59,10 +59,10 @@ def _kernels():
                 mask = (1 << bits) - 1
                 base = t_off[k]
                 h = slot(key, bits)
-                while True:
-                    tk = tkeys[base + h]
+                while True:  # key and id side by side: one cache line per probe
+                    tk = table[base + h, 0]
                     if tk == key:
-                        cur[k] = tvals[base + h]
+                        cur[k] = table[base + h, 1]
                         break
                     if tk == -1:
                         break
@@ -107,12 +107,10 @@ class HashIndex:
             self.t_bits[k] = bits
             self.t_off[k + 1] = self.t_off[k] + (1 << bits)
         total = int(self.t_off[N + 1])
-        self.tkeys = np.full(max(total, 1), _EMPTY, dtype=np.int64)
-        self.tvals = np.zeros(max(total, 1), dtype=np.int64)
+        self.table = np.full((max(total, 1), 2), _EMPTY, dtype=np.int64)  # (C, 2): key, id
         for k in range(2, N + 1):
             a, b = int(self.t_off[k]), int(self.t_off[k + 1])
-            tk, tv = self.tkeys[a:b], self.tvals[a:b]
-            build(keys[k - 1], int(self.t_bits[k]), tk, tv)
+            build(keys[k - 1], int(self.t_bits[k]), self.table[a:b])
         self.lp = np.concatenate(logprob).astype(np.float64)
         self.lp_off = np.concatenate([[0], np.cumsum([len(x) for x in logprob])]).astype(np.int64)
         self.bo = np.concatenate(backoff).astype(np.float64)
@@ -122,4 +120,4 @@ class HashIndex:
         _, score = kernels()
         out = np.empty(len(tokens), dtype=np.float64)
         return score(tokens.astype(np.int64), pos.astype(np.int64), V, self.N, self.lp, self.lp_off,
-                     self.bo, self.bo_off, self.tkeys, self.tvals, self.t_off, self.t_bits, out)
+                     self.bo, self.bo_off, self.table, self.t_off, self.t_bits, out)
