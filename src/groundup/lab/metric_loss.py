@@ -216,6 +216,9 @@ def run(out: Path, *, full: bool, seed: int, cfg: MetricLossConfig | None = None
         elif d.mean() < -2 * se:
             hurts.append(m)
     summary["best_method"] = best
+    for m, runs in curves.items():  # how far each objective fits the training split
+        summary[f"{m.replace('-', '_')}_train_f1_final"] = float(np.mean([c[-1][1] for c in runs]))
+        summary[f"{m.replace('-', '_')}_val_f1_final"] = float(np.mean([c[-1][2] for c in runs]))
     detail = (f"paired test-F1 differences vs {ref} ({np.mean(f1[ref]):.3f}) over {cfg.seeds} "
               f"seeds: " + "; ".join(diffs))
     if helps:
