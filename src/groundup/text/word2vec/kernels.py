@@ -39,7 +39,8 @@ MAX_EXP = 6.0
 
 _M = np.uint64(0x2545F4914F6CDD1D)
 _S12, _S25, _S27 = np.uint64(12), np.uint64(25), np.uint64(27)
-_S33, _S40 = np.uint64(33), np.uint64(40)
+_S32, _S40 = np.uint64(32), np.uint64(40)
+_LOW24 = np.uint64(0xFFFFFF)
 
 
 @njit(inline="always")
@@ -52,9 +53,10 @@ def _next(x):
 
 @njit(inline="always")
 def _randint(x, n):
-    """(new state, integer uniform in 0..n-1)"""
+    """(new state, integer uniform in 0..n-1): Lemire's multiply-shift on 32 random bits,
+    no division."""
     x = _next(x)
-    return x, np.int64(((x * _M) >> _S33) % np.uint64(n))
+    return x, np.int64((((x * _M) >> _S32) * np.uint64(n)) >> _S32)
 
 
 @njit(inline="always")
@@ -74,8 +76,12 @@ def _softplus(z):
 
 @njit(inline="always")
 def _noise(x, alias_prob, alias_idx):
-    x, k = _randint(x, alias_prob.shape[0])
-    x, u = _uniform(x)
+    """One draw from the alias table with one 64-bit random number: the high 32 bits pick the
+    column (multiply-shift), the low 24 bits are the uniform that decides column or alias."""
+    x = _next(x)
+    r = x * _M
+    k = np.int64(((r >> _S32) * np.uint64(alias_prob.shape[0])) >> _S32)
+    u = np.float64(r & _LOW24) * (1.0 / 16777216.0)
     if u < alias_prob[k]:
         return x, k
     return x, np.int64(alias_idx[k])
@@ -89,20 +95,27 @@ def _ns_step(h, target, label, syn1neg, neu1e, alpha, want_loss):
     f = np.float32(0.0)
     for d in range(D):
         f += h[d] * syn1neg[target, d]
+    loss = 0.0
     if f > MAX_EXP:
         sig = 1.0
+        if want_loss:
+            loss = _softplus(-f) if label > 0 else _softplus(f)
     elif f < -MAX_EXP:
         sig = 0.0
+        if want_loss:
+            loss = _softplus(-f) if label > 0 else _softplus(f)
     else:
-        sig = 1.0 / (1.0 + np.exp(-f))
+        e = np.exp(-f)
+        sig = 1.0 / (1.0 + e)
+        if want_loss:
+            # -log sigma(f) = log(1 + e^-f);  -log(1 - sigma(f)) = f + log(1 + e^-f)
+            loss = np.log(1.0 + e) + (0.0 if label > 0 else f)
     g = np.float32((label - sig) * alpha)
     for d in range(D):
         neu1e[d] += g * syn1neg[target, d]
     for d in range(D):
         syn1neg[target, d] += g * h[d]
-    if not want_loss:
-        return 0.0
-    return _softplus(-f) if label > 0 else _softplus(f)
+    return loss
 
 
 @njit(nogil=True, fastmath=True, cache=True)
