@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Sequence
 
-from .rf_ops import INPUT_FIELD, AxisField, Transposed, Window, merge, number
+from .rf_ops import INPUT_FIELD, Transposed, Window, merge, number
 
 
 @dataclass
