@@ -89,6 +89,23 @@ def test_nearest_vs_nearest_exact_hand_values():
     assert U.interpolate(x, size=2, mode="nearest-exact").flatten().tolist() == [10, 30]
 
 
+def test_torch_cpu_nearest_rules_pinned():
+    # float32 index arithmetic: 2 -> 82 pixels, output 41 should be floor(41 * 2/82) = 1, but
+    # float32(41) * float32(2/82) < 1, and torch takes pixel 0. We reproduce it.
+    x = torch.tensor([[[0.0, 1.0]]])
+    assert F.interpolate(x, size=82, mode="nearest")[0, 0, 41].item() == 0.0
+    assert U.interpolate(x, size=82, mode="nearest")[0, 0, 41].item() == 0.0
+    # The 2-D nearest kernel copies when out == in whatever the scale factor; the 1-D one
+    # does not: scale_factor 1.2 on 4 pixels -> [0, 1, 2, 3] in 2-D, [0, 0, 1, 2] in 1-D.
+    row = torch.arange(4.0)
+    for t, expect in [(row.view(1, 1, 4), [0, 0, 1, 2]), (row.view(1, 1, 1, 4), [0, 1, 2, 3])]:
+        assert F.interpolate(t, scale_factor=1.2, mode="nearest").flatten().tolist() == expect
+        assert U.interpolate(t, scale_factor=1.2, mode="nearest").flatten().tolist() == expect
+    # linear treats out == in as the identity even when scale_factor says 1.2
+    assert U.interpolate(row.view(1, 1, 4), scale_factor=1.2, mode="linear").flatten().tolist() \
+        == [0.0, 1.0, 2.0, 3.0]
+
+
 def test_bilinear_hand_values():
     # 2x2 -> 3x3 with align_corners=True: corners kept, the centre is the mean (1+2+3+4)/4 = 2.5,
     # edge midpoints are pair means. With align_corners=False the 2x2 -> 4x4 corner is x[0,0]

@@ -238,7 +238,9 @@ class _GeluTanhFn(torch.autograd.Function):
         x, u2 = ctx.saved_tensors
         s_pos, s_neg = _SigmoidFn.apply(u2), _SigmoidFn.apply(-u2)
         du2 = 2 * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
-        return g * (s_pos + x * s_pos * s_neg * du2)
+        # where s(-2u) s(2u) underflows to 0, x^2 may be inf: the product's limit is 0, not NaN
+        bump = torch.where(s_pos * s_neg == 0, torch.zeros_like(x), x * s_pos * s_neg * du2)
+        return g * (s_pos + bump)
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
