@@ -127,6 +127,7 @@ class MambaLM(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.embedding = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        nn.init.normal_(self.embedding.weight, std=0.02)  # as the reference implementation does
         self.layers = nn.ModuleList(MambaBlock(cfg) for _ in range(cfg.n_layer))
         self.norms = nn.ModuleList(RMSNorm(cfg.d_model) for _ in range(cfg.n_layer))
         self.norm_f = RMSNorm(cfg.d_model)
