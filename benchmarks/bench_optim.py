@@ -30,8 +30,8 @@ VARIANTS = {
     "torch default": (torch.optim.AdamW, {}),
     "torch foreach=True": (torch.optim.AdamW, {"foreach": True}),
     "torch fused=True": (torch.optim.AdamW, {"fused": True}),
-    "ours default (foreach)": (AdamW, {}),
-    "ours foreach=False": (AdamW, {"foreach": False}),
+    "ours default": (AdamW, {}),
+    "ours foreach=True": (AdamW, {"foreach": True}),
     "ours fused=True (numba)": (AdamW, {"fused": True}),
 }
 

@@ -24,8 +24,10 @@ alpha times smaller than torch's for the same strength (lambda_torch alpha = lam
 
 Three interchangeable implementations of the same update, tested against each other and
 against torch.optim: a per-tensor loop (``foreach=False``, the reference), a multi-tensor one
-over ``torch._foreach_*`` kernels (``foreach=None/True``, the default), and a one-pass numba
-kernel (``fused=True``, :mod:`groundup.optim.adam_fused`). State keys ('step', 'exp_avg',
+over ``torch._foreach_*`` kernels (``foreach=True``), and a one-pass numba kernel
+(``fused=True``, :mod:`groundup.optim.adam_fused`, ~4x faster on CPU). ``foreach=None`` picks
+as torch does: multi-tensor on CUDA, the per-tensor loop on CPU, where the foreach kernels were
+measured slower (benchmarks/bench_optim.py; BASELINES.md section 5). State keys ('step', 'exp_avg',
 'exp_avg_sq', 'max_exp_avg_sq') and group keys are torch's, so state_dicts move either way.
 """
 from __future__ import annotations
@@ -133,11 +135,16 @@ class Adam(Optimizer):
             if group["fused"]:
                 from .adam_fused import adam_fused
                 adam_fused(params, grads, m, v, vmax, steps, **kw)
-            elif group["foreach"] is False:
-                adam_single(params, grads, m, v, vmax, steps, **kw)
-            else:
+            elif _use_foreach(group["foreach"], params):
                 adam_foreach(params, grads, m, v, vmax, steps, **kw)
+            else:
+                adam_single(params, grads, m, v, vmax, steps, **kw)
         return loss
+
+
+def _use_foreach(foreach: bool | None, params: list[Tensor]) -> bool:
+    """torch's default: multi-tensor kernels on CUDA, the per-tensor loop on CPU."""
+    return foreach if foreach is not None else params[0].device.type == "cuda"
 
 
 class AdamW(Adam):
