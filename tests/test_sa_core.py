@@ -175,6 +175,27 @@ def test_average_equals_post_hoc_polyak_average_of_the_trajectory():
                                torch.from_numpy(post), atol=1e-12, rtol=0)
 
 
+@pytest.mark.parametrize("step_size, theory", [
+    (Harmonic(1.0), 1.0 / 3.0),              # c^2 s^2 / (2 c g' - 1) with c = 1, g' = 2, s = 1
+    (Harmonic(0.5), 0.25),                   # the optimal gain c = 1/g' reaches s^2 / g'^2
+    (PowerStep(1.0, 0.6), 0.25),             # Polyak-Ruppert: s^2 / g'^2 whatever the step
+])
+def test_asymptotic_variance_matches_theory(step_size, theory):
+    # Robbins-Monro on g(w) = 2 (w - 1) + N(0, 1): k Var(w_k) -> c^2 s^2 / (2 c g' - 1) for
+    # a_k = c/k (Chung 1954; Fabian 1968), and k Var(w_bar_k) -> s^2 / g'^2 for the average
+    # (Polyak & Juditsky 1992). 3000 independent runs as one vector iterate: the variance
+    # estimate has a relative s.e. of sqrt(2/3000) = 2.6 %, so 10 % is about 4 s.e.
+    average = step_size.p < 1
+    n, burn = 3000, 50
+    res = robbins_monro(lambda w, rng: 2.0 * (w - 1.0) + rng.normal(size=w.shape), np.zeros(3000),
+                        n, step_size=step_size, average=average, burn_in=burn, seed=9,
+                        keep_trajectory=False)
+    k = n - burn if average else n
+    assert res.trajectory is None
+    assert k * np.var(res.w) == pytest.approx(theory, rel=0.10)
+    assert abs(np.mean(res.w) - 1.0) < 4 * np.sqrt(theory / k / 3000)  # unbiased to 4 s.e.
+
+
 def test_averaging_rescues_a_slowly_decaying_step():
     # a_k = 1/k^0.6 alone has error ~ k^-0.3; its average reaches ~ k^-0.5 (Polyak-Juditsky).
     errs_raw, errs_avg = [], []
