@@ -185,6 +185,22 @@ def test_run_tracer_agrees_with_the_gradient_too():
     check(Residual(), (30, 30), method="run")
 
 
+class ValueDependent(Residual):
+    """Control flow on tensor values: torch.fx cannot trace it, fake tensors cannot run it."""
+
+    def forward(self, x):
+        y = super().forward(x)
+        if float(y.mean()) > -1e9:
+            y = F.avg_pool2d(y, 3, 1, 1)  # functional: linearise cannot swap a max here
+        return y
+
+
+def test_untraceable_model_falls_back_to_running():
+    rf = check(ValueDependent(), (30, 30))
+    assert rf.notes and "running the model" in rf.notes[0]
+    assert rf.size == (3 + 2 * 2 * 2 + 2 * 2 + 2 * 4,) * 2
+
+
 # --- the effective receptive field ------------------------------------------------------------
 
 def test_erf_of_uniform_stack_is_binomial():

@@ -201,12 +201,14 @@ def _fx_graph(gm, shape, ndim, unknown) -> _Builder:
 def _quiet():
     """Silence the stderr output and error logs of fx/fake-tensor internals for a moment."""
     import logging
+    import warnings
 
     log = logging.getLogger("torch._subclasses.fake_tensor")
     level = log.level
     log.setLevel(logging.CRITICAL)
     try:
-        with contextlib.redirect_stderr(io.StringIO()):
+        with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             yield
     finally:
         log.setLevel(level)
