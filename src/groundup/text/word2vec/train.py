@@ -18,6 +18,7 @@ The learning rate falls linearly from ``alpha`` to ``min_alpha`` over all epochs
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -101,8 +102,9 @@ class Word2Vec:
     epoch_loss: list[float] = field(default_factory=list)   # mean loss per prediction, float64
     stats: dict = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def wv(self):
+        """The word vectors (shares ``syn0``; unit vectors computed once on first query)."""
         from .vectors import WordVectors
 
         return WordVectors(self.vocab.words, self.syn0, counts=self.vocab.counts)
