@@ -7,6 +7,8 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from groundup.nn import activations as A
 
@@ -192,3 +194,22 @@ def test_properties_table_is_measured_from_the_code():
     assert abs(gelu["mean_N01"] - 1 / (2 * math.sqrt(math.pi))) < 1e-3  # E[z Phi(z)]
     assert step["smoothness"] == "discontinuous"
     assert selu["zero_centred"]  # the self-normalising fixed point: mean 0 on N(0, 1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(alpha=st.floats(0.05, 3.0), slope=st.floats(-0.5, 0.9), beta=st.floats(0.1, 10.0),
+       threshold=st.floats(1.0, 40.0), lo=st.floats(-5.0, 0.5), width=st.floats(0.1, 5.0),
+       dtype=st.sampled_from([torch.float32, torch.float64]))
+def test_parameterised_units_match_torch_for_random_parameters(alpha, slope, beta, threshold,
+                                                               lo, width, dtype):
+    x = torch.cat([torch.linspace(-60, 60, 2001, dtype=dtype),
+                   torch.tensor([-1e4, -0.0, 0.0, 1e4], dtype=dtype)])
+    pairs = [(lambda t: A.elu(t, alpha), lambda t: F.elu(t, alpha)),
+             (lambda t: A.leaky_relu(t, slope), lambda t: F.leaky_relu(t, slope)),
+             (lambda t: A.softplus(t, beta, threshold), lambda t: F.softplus(t, beta, threshold)),
+             (lambda t: A.hardtanh(t, lo, lo + width), lambda t: F.hardtanh(t, lo, lo + width))]
+    for ours, ref in pairs:
+        y, g = value_and_grad(ours, x)
+        y_ref, g_ref = value_and_grad(ref, x)
+        torch.testing.assert_close(y, y_ref, **TOL)
+        torch.testing.assert_close(g, g_ref, **TOL)

@@ -25,6 +25,8 @@ convolution of step 3 is ``F.conv1d`` / ``F.conv2d``.
 """
 from __future__ import annotations
 
+from numbers import Integral
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -34,7 +36,7 @@ __all__ = ["conv_transpose1d", "conv_transpose2d", "zero_insert", "transposed_ou
 
 def _ntuple(v, n: int, name: str) -> list[int]:
     vals = list(v) if isinstance(v, (list, tuple)) else [v] * n
-    if len(vals) != n or any(isinstance(x, bool) or not isinstance(x, int) for x in vals):
+    if len(vals) != n or any(isinstance(x, bool) or not isinstance(x, Integral) for x in vals):
         raise ValueError(f"{name} must be an int or {n} ints, got {v!r}")
     return vals
 
@@ -71,7 +73,7 @@ def _conv_transpose(x: Tensor, weight: Tensor, bias, stride, padding, output_pad
     p = _ntuple(padding, dims, "padding")
     o = _ntuple(output_padding, dims, "output_padding")
     d = _ntuple(dilation, dims, "dilation")
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+    if isinstance(groups, bool) or not isinstance(groups, Integral) or groups < 1:
         raise ValueError(f"groups must be a positive integer, got {groups!r}")
     for nm, vals, low in (("stride", s, 1), ("dilation", d, 1), ("padding", p, 0),
                           ("output_padding", o, 0)):

@@ -29,6 +29,8 @@ ICNR in :mod:`groundup.nn.subpixel`; both are re-exported here.
 """
 from __future__ import annotations
 
+from numbers import Integral
+
 import math
 from collections.abc import Sequence
 
@@ -179,7 +181,7 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
             raise ValueError("recompute_scale_factor is not meaningful with an explicit size")
         out_sizes = _tuple(size, dims, "size", input)
         for s in out_sizes:
-            if isinstance(s, bool) or not isinstance(s, int) or s <= 0:
+            if isinstance(s, bool) or not isinstance(s, Integral) or s <= 0:
                 raise ValueError(f"size must hold positive integers, got {size!r}")
         scales: list[float | None] = [None] * dims
     else:
@@ -208,7 +210,7 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
 # PixelShuffle / PixelUnshuffle (Shi et al. 2016)
 # --------------------------------------------------------------------------------------------
 def _check_factor(r, name: str) -> None:
-    if isinstance(r, bool) or not isinstance(r, int) or r <= 0:
+    if isinstance(r, bool) or not isinstance(r, Integral) or r <= 0:
         raise ValueError(f"{name} must be a positive integer, got {r!r}")
 
 
@@ -254,7 +256,7 @@ def _unpool_size(input: Tensor, kernel_size, stride, padding, output_size, dims:
     s = k if stride is None else _tuple(stride, dims, "stride", input)
     p = _tuple(padding, dims, "padding", input)
     for name, vals, low in (("kernel_size", k, 1), ("stride", s, 1), ("padding", p, 0)):
-        if any(not isinstance(v, int) or v < low for v in vals):
+        if any(not isinstance(v, Integral) or v < low for v in vals):
             raise ValueError(f"{name} must be integers >= {low}, got {vals}")
     spatial = list(input.shape[-dims:])
     default = [(n - 1) * si - 2 * pi + ki for n, si, pi, ki in zip(spatial, s, p, k)]
