@@ -103,8 +103,9 @@ def test_read_kenlm_arpa_and_score_like_kenlm():
     ours = NgramModel.load(path)
     ref = kenlm.Model(str(path))
     for s in TEST_SENTS:
-        toks = ours.token_log10(ours.encode([s.split()]))[1:]
-        np.testing.assert_allclose(toks, kenlm_token_scores(ref, s), atol=1e-5)
+        for fast in (True, False):  # hashed kernel and binary-search twin
+            toks = ours.token_log10(ours.encode([s.split()]), fast=fast)[1:]
+            np.testing.assert_allclose(toks, kenlm_token_scores(ref, s), atol=1e-5)
         assert ours.score(s) == pytest.approx(ref.score(s, bos=True, eos=True), abs=1e-4)
 
 
@@ -132,8 +133,9 @@ def test_kenlm_module_reads_our_arpa(tmp_path, smoothing):
     m.save(path)
     ref = kenlm.Model(str(path))
     for s in TEST_SENTS:
-        toks = m.token_log10(m.encode([s.split()]))[1:]
-        np.testing.assert_allclose(toks, kenlm_token_scores(ref, s), atol=2e-5)
+        for fast in (True, False):
+            toks = m.token_log10(m.encode([s.split()]), fast=fast)[1:]
+            np.testing.assert_allclose(toks, kenlm_token_scores(ref, s), atol=2e-5)
     ev = m.evaluate([s.split() for s in TEST_SENTS])
     ppl, ppl_in, n, n_oov = perplexity_like_query(ref, TEST_SENTS)
     assert (ev.tokens, ev.oov) == (n, n_oov)

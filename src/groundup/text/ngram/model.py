@@ -86,7 +86,8 @@ class NgramModel:
         self.order = tables.order
         self.V = tables.V
         self.info = tables.info
-        self._index = None  # hash tables for fast scoring, built on first use
+        self._index = None  # hash tables for fast scoring, built on the second scoring call
+        self._calls = 0
 
     # ----------------------------------------------------------------------------- building
     @classmethod
@@ -116,11 +117,16 @@ class NgramModel:
         """Token lists -> padded ids with this model's vocabulary (unknown words -> <unk>)."""
         return encode_fixed(sentences, self.vocab, self.index)
 
-    def token_log10(self, corpus: EncodedCorpus) -> np.ndarray:
+    def token_log10(self, corpus: EncodedCorpus, *, fast: bool | None = None) -> np.ndarray:
         """(T,) log10 p(w_t | context) at every position; 0 at the ``<s>`` positions.
 
-        Compiled hash-table pass (:mod:`.lookup`); :meth:`token_log10_reference` is its twin."""
-        if len(corpus.tokens) < 64:
+        Compiled hash-table pass (:mod:`.lookup`); :meth:`token_log10_reference` is its twin.
+        By default the first call uses the twin (building the hash tables costs more than one
+        binary-search pass) and later calls build and use the tables."""
+        if fast is None:
+            fast = self._index is not None or (self._calls > 0 and len(corpus.tokens) >= 64)
+        self._calls += 1
+        if not fast:
             return self.token_log10_reference(corpus)
         if self._index is None:
             from .lookup import HashIndex
