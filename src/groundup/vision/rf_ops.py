@@ -182,6 +182,8 @@ class Resample:
     ``area_pixel_compute_source_index``:
         align_corners=False: x = (o + 1/2) / scale - 1/2     (nearest: floor(o / scale))
         align_corners=True:  x = o * (n_in - 1) / (n_out - 1)
+    in exact arithmetic: a tap of weight exactly 0 (x on a pixel) is not read, where torch's
+    float32 x may give it a weight of ~1e-8.
     """
 
     mode: str
