@@ -125,3 +125,18 @@ def test_layer_kind_and_axes_checked():
         Layer((3, 3)).per_axis(3)
     with pytest.raises(ValueError, match="windows only"):
         top_down_sizes([Layer(3, 2, kind="transposed")])
+
+
+def test_stack_calculator_and_traced_module_agree():
+    import torch.nn as nn
+
+    from groundup.vision import receptive_field
+
+    layers = [Layer(3, 2, 1), Layer(4, 2, 1, kind="transposed"), Layer(3, 1, 1, dilation=2),
+              Layer(2, 2, kind="maxpool")]
+    model = nn.Sequential(nn.Conv2d(1, 1, 3, 2, 1), nn.ConvTranspose2d(1, 1, 4, 2, 1),
+                          nn.Conv2d(1, 1, 3, 1, 1, dilation=2), nn.MaxPool2d(2))
+    a, b = stack_receptive_field(layers, (32, 32)), receptive_field(model, (1, 1, 32, 32))
+    assert (a.size, a.jump, a.start) == (b.size, b.jump, b.start)
+    assert [r.shape[2:] for r in a.layers] == [r.shape[2:] for r in b.layers]
+    assert [(r.size, r.jump, r.start) for r in a.layers] == [(r.size, r.jump, r.start) for r in b.layers]
