@@ -207,6 +207,8 @@ def test_resume_refuses_a_different_config(tmp_path):
     train(tiny(epochs=1), tmp_path, corpus=corpus)
     with pytest.raises(ConfigError, match="bptt=8 but this run has bptt=4"):
         train(tiny(epochs=1, bptt=4), tmp_path, corpus=corpus)
+    with pytest.raises(ConfigError, match="vocabulary differs"):
+        train(tiny(epochs=2), tmp_path, corpus=toy_corpus(n_train=100, seed=5))
     more = train(tiny(epochs=2), tmp_path, corpus=corpus)      # epochs may grow: continues
     assert more["epochs"] == 2 and len(more["history"]) == 2
 

@@ -175,10 +175,9 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
         _check_resumable(cfg, resume, info, ckpt_path)
 
     if corpus is None:
-        vocab = WordVocab(tuple(resume["vocab"])) if resume is not None else None
         corpus = load_corpus(cfg.data, train_tokens=cfg.train_tokens, eval_tokens=cfg.eval_tokens)
-        if vocab is not None and vocab.words != corpus.vocab.words:
-            raise ConfigError(f"{ckpt_path}: the data's vocabulary differs from the checkpoint's")
+    if resume is not None and tuple(resume["vocab"]) != corpus.vocab.words:
+        raise ConfigError(f"{ckpt_path}: the data's vocabulary differs from the checkpoint's")
     check_fits(cfg, corpus, info.world_size)
     V = len(corpus.vocab)
 
