@@ -209,7 +209,7 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
         set_rng_state(mine["rng"])
         log(f"resuming {out} at epoch {st['epoch'] + 1}, batch {st['batch']} (step {st['step']})")
     if info.is_main:
-        for stale in out.glob(f".{CHECKPOINT}.*.tmp"):  # a write cut short by a kill
+        for stale in out.glob(".*.tmp"):  # an atomic write cut short by a kill
             stale.unlink(missing_ok=True)
     metrics = MetricLog(out / METRICS, st["metrics_lines"] if resume is not None else 0, info.is_main)
     net = distributed.wrap(model, info, device)
