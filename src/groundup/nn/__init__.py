@@ -18,6 +18,8 @@ _EXPORTS = {
     "PaperGRUCell": "rnn_cells",
     "LayerNormLSTM": "layernorm_lstm",
     "LayerNormLSTMCell": "layernorm_lstm",
+    # attention and the Transformer, torch.nn-compatible (nn/attention.py, nn/transformer.py)
+    "MultiheadAttention": "attention",
 }
 
 __all__ = sorted(_EXPORTS)
