@@ -20,6 +20,12 @@ _EXPORTS = {
     "LayerNormLSTMCell": "layernorm_lstm",
     # attention and the Transformer, torch.nn-compatible (nn/attention.py, nn/transformer.py)
     "MultiheadAttention": "attention",
+    "TransformerEncoderLayer": "transformer",
+    "TransformerDecoderLayer": "transformer",
+    "TransformerEncoder": "transformer",
+    "TransformerDecoder": "transformer",
+    "LayerNorm": "norm",
+    "RMSNorm": "norm",
 }
 
 __all__ = sorted(_EXPORTS)
