@@ -21,6 +21,8 @@ _EXPORTS = {
     "build_model": "models",
     "save_checkpoint": "checkpoint_io",
     "load_checkpoint": "checkpoint_io",
+    "checkpoint": "grad_checkpoint",
+    "checkpoint_sequential": "grad_checkpoint",
 }
 
 __all__ = sorted(_EXPORTS)
