@@ -186,28 +186,24 @@ def _count_fast(tok: np.ndarray, pos: np.ndarray, order: int, V: int):
     nxt[:-1] = np.where(pos[1:] != 0, tok[1:], -1)
     sorted_pos = np.argsort(tok, kind="stable")  # every position (even <s>) by its unigram id
     sorted_ids = tok[sorted_pos]
-    out = []
-    for _ in range(2, order + 1):
+    for _ in range(2, order + 1):  # a generator: one order's per-position ids alive at a time
         sorted_pos, sorted_ids, keys, cnt = _KERNEL(sorted_pos, sorted_ids, nxt, V)
         ids = np.full(T, -1, dtype=np.int64)
         ids[sorted_pos] = sorted_ids
-        out.append((keys, cnt, ids))
-    return out
+        yield keys, cnt, ids
 
 
 def _count_numpy(tok: np.ndarray, pos: np.ndarray, order: int, V: int):
     """The reference for :func:`_count_fast`: one ``np.unique`` (comparison sort) per order."""
     ids = tok
-    out = []
     for k in range(2, order + 1):
         at = np.flatnonzero(pos >= k - 1)  # positions where a k-gram ends
         keys, inv, cnt = np.unique(ids[at - 1] * V + tok[at], return_inverse=True,
                                    return_counts=True)
         new_ids = np.full(len(tok), -1, dtype=np.int64)
         new_ids[at] = inv.reshape(-1)
-        out.append((keys, cnt.astype(np.int64), new_ids))
+        yield keys, cnt.astype(np.int64), new_ids
         ids = new_ids
-    return out
 
 
 def count_encoded(corpus: EncodedCorpus, order: int, *, method: str = "auto") -> NgramCounts:

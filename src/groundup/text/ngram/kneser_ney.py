@@ -166,7 +166,6 @@ def estimate(c: NgramCounts, *, modified: bool = True,
     gamma0 = d1.sum() / a1.sum()
     p = (a1 - d1) / a1.sum() + gamma0 / Vu  # (V,)
     p[BOS_ID] = 1.0  # never predicted; lmplz writes log10 p(<s>) = 0
-    probs = [p]
     for k in range(2, N + 1):
         ak = a[k - 1].astype(np.float64)
         dk = D[k - 1][np.minimum(a[k - 1], 3)]
@@ -175,12 +174,12 @@ def estimate(c: NgramCounts, *, modified: bool = True,
         den = np.bincount(ctx, weights=ak, minlength=n_ctx)  # sum_v a(hv)
         gamma = np.divide(np.bincount(ctx, weights=dk, minlength=n_ctx), den,
                           out=np.ones(n_ctx), where=den > 0)  # 1 (log 0) if h is no context
-        pk = (ak - dk) / den[ctx] + gamma[ctx] * probs[-1][c.suffix[k - 1]]
-        probs.append(pk)
+        pk = (ak - dk) / den[ctx] + gamma[ctx] * p[c.suffix[k - 1]]
+        logprob.append(np.minimum(np.log10(p), 0.0))  # as lmplz: no log-prob above 0
         backoff.append(np.log10(gamma))
+        p = pk  # only the order below is needed in linear form
+    logprob.append(np.minimum(np.log10(p), 0.0))
     backoff.append(np.zeros(len(c.keys[N - 1])))
-    for pk in probs:
-        logprob.append(np.minimum(np.log10(pk), 0.0))  # as lmplz: no log-prob above 0
     info = {"method": "mkn" if modified else "kn", "discounts": D[:, 1:].tolist(),
             "count_of_counts": n[:, 1:].tolist(), "warnings": problems}
     return BackoffTables(c.vocab, c.keys, logprob, backoff, info)
