@@ -287,12 +287,12 @@ def _run(out, full, seed, properties_table, names, plt, save) -> Result:
     for name, rs in runs.items():
         acc = np.array([r["test_acc"] for r in rs])
         loss = np.array([r["final_train_loss"] for r in rs])
-        rows.append([name, rs[0]["params"], f"{loss.mean():.4f} ± {loss.std():.4f}",
+        rows.append([name, rs[0]["params"], f"{loss.mean():.3g} ± {loss.std():.2g}",
                      f"{100 * acc.mean():.2f} ± {100 * acc.std():.2f}",
                      f"{100 * np.mean([r['dead'][-1] for r in rs]):.1f}",
                      f"{np.mean([r['seconds'] for r in rs]):.2f}"])
         summary[f"acc_{name}"] = round(float(acc.mean()), 4)
-        summary[f"loss_{name}"] = round(float(loss.mean()), 4)
+        summary[f"loss_{name}"] = float(f"{loss.mean():.4g}")
     for key in ("relu", "relu@high_lr"):
         summary[f"dead_final_{key}"] = round(float(np.mean([r["dead"][-1] for r in runs[key]])), 4)
         summary[f"dead_max_{key}"] = round(float(np.max([max(r["dead"]) for r in runs[key]])), 4)
@@ -353,10 +353,10 @@ def _run(out, full, seed, properties_table, names, plt, save) -> Result:
     tanh_worse = summary["loss_tanh"] > med
     dead_more = (summary["dead_final_relu@high_lr"] > summary["dead_final_relu"] > 0)
     parts = [
-        f"sigmoid final train loss {summary['loss_sigmoid']:.3f} "
+        f"sigmoid final train loss {summary['loss_sigmoid']:.3g} "
         f"({'worse than every' if sigmoid_worse else 'not worse than every'} non-saturating "
-        f"unit; their median {med:.3f})",
-        f"tanh {summary['loss_tanh']:.3f} ({'worse' if tanh_worse else 'better'} than that "
+        f"unit; their median {med:.3g})",
+        f"tanh {summary['loss_tanh']:.3g} ({'worse' if tanh_worse else 'better'} than that "
         "median)",
         f"dead ReLU units {100 * summary['dead_final_relu']:.1f}% at lr {LR} and "
         f"{100 * summary['dead_final_relu@high_lr']:.1f}% at lr {HIGH_LR}",
