@@ -289,6 +289,6 @@ def test_random_1d_stacks_match_the_gradient(net):
     for u in units:
         seen = sorted(torch.nonzero(gradient_map(lin, x, (u,))[0]).flatten().tolist())
         assert rf.pixels(u) == (seen,), (net, u)
-        if not _needs_sets(rf._graph):  # two routes to the theoretical box must agree
+        if not _needs_sets(rf._graph):  # two routes to the theoretical box must agree (no transposed conv)
             full = _back_set(rf._graph, rf._out, 0, {u}, clip=False)
             assert _back(rf._graph, rf._out, 0, u, u) == (min(full), max(full)), (net, u)

@@ -19,9 +19,9 @@ Every op below has two faces:
 * ``back(a, b, n_in)`` - the interval map: output units a..b read input units lo..hi.
   Chained from one output unit down to the input it gives that unit's field (its bounding
   box), also for ops whose fields are not translates of each other (upsampling, adaptive
-  pooling with uneven bins). It depends only on the end points, which is exact as long as
-  every unit reads at least one input; a transposed convolution with an empty phase breaks
-  that, and the set pass below takes over.
+  pooling with uneven bins). It depends only on the end points, which is exact when every
+  unit reads at least one input and the first/last source grows with the unit: true of all
+  ops here but the transposed convolution, for which the set pass below takes over.
 * ``reads(o, n_in)`` - the exact list of input units output unit o reads (with holes:
   dilation, strides; empty for a transposed convolution's empty phase). Chained as sets it
   gives the exact pixels a unit depends on, which the gradient tests compare with.
