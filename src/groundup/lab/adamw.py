@@ -34,7 +34,7 @@ CLAIM = ("Under adaptive step sizes, L2 regularisation is not weight decay: Adam
 class AdamWLabConfig:
     n_train: int = 100
     hidden: int = 128
-    steps: int = 300
+    steps: int = 200
     lrs: tuple[float, ...] = (1e-3, 3e-3, 1e-2)
     l2: tuple[float, ...] = (0.0, 1e-4, 1e-3, 1e-2, 1e-1)       # Adam: lambda in the gradient
     decay: tuple[float, ...] = (0.0, 0.1, 0.3, 1.0, 3.0)        # AdamW: lambda (times lr)
