@@ -305,8 +305,12 @@ class KVCache:
 
     @property
     def length(self) -> int:
-        first = self.layers[0]
-        return 0 if first is None else first[0].shape[2]
+        """Positions held (by the first layer: read it before a forward pass, not during)."""
+        return self.size(0)
+
+    def size(self, layer: int) -> int:
+        kv = self.layers[layer]
+        return 0 if kv is None else kv[0].shape[2]
 
     def update(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         """Append this step's (B, H_kv, T, D) keys/values; return all (B, H_kv, S + T, D)."""
@@ -352,7 +356,7 @@ class CausalSelfAttention(nn.Module):
         q = q.view(B, T, H, D).transpose(1, 2)                          # (B, H, T, D)
         k = k.view(B, T, Hkv, D).transpose(1, 2)                        # (B, H_kv, T, D)
         v = v.view(B, T, Hkv, D).transpose(1, 2)
-        offset = 0 if cache is None else cache.length
+        offset = 0 if cache is None else cache.size(layer)
         if self.rotary is not None:
             q, k = self.rotary(q, offset), self.rotary(k, offset)
         if cache is not None:

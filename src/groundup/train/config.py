@@ -48,6 +48,12 @@ class LMConfig:
     dropout: float = 0.0              # on embeddings, between layers, before the decoder
     tie_weights: bool = False         # Press & Wolf (2017) / Inan et al. (2017)
     init_range: float = 0.1           # every parameter ~ U(-init_range, init_range)
+    # Transformer only (model=transformer: width emb_size, FFN width hidden_size, context bptt)
+    n_heads: int = 4
+    n_kv_heads: int = 0               # 0 = n_heads; 1 = multi-query; else grouped-query
+    positional: str = "learned"       # learned | sinusoidal | rope | alibi
+    activation: str = "gelu"          # a name in groundup.nn.activations (swiglu, ...)
+    norm: str = "layernorm"           # layernorm | rmsnorm
     # optimisation
     optimizer: Optimizer = "sgd"
     lr: float = 1.0
