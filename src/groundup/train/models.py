@@ -121,3 +121,6 @@ def state_to(state: Any, device: torch.device | str) -> Any:
     if isinstance(state, Tensor):
         return state.to(device)
     return type(state)(state_to(s, device) for s in state)
+
+
+from . import models_transformer  # noqa: E402,F401  (registers "transformer")
