@@ -15,12 +15,15 @@ sys.path.insert(0, str(ROOT / "src"))
 def peak_live_bytes(fn) -> int:
     """Peak of live CPU-allocator bytes while ``fn()`` runs, from torch.profiler's allocation
     records (exact and allocator-independent; peak RSS hides freed tensors, BASELINES.md §6)."""
+    from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile
 
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
-    mem = sorted((e.time_range.start, e.cpu_memory_usage) for e in prof.events()
-                 if e.name == "[memory]" and e.cpu_memory_usage)
+    # Every allocation/free record: prof.events() keeps as "[memory]" only those outside any op
+    # (the rest are folded into their op's cpu_memory_usage), so read the raw Kineto records.
+    mem = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
+                 if e.name() == "[memory]" and e.device_type() == DeviceType.CPU)
     live = peak = 0
     for _, delta in mem:
         live += delta
