@@ -14,6 +14,11 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import groundup.nn as gnn
 
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)     # tiny tensors: threads only add contention (conftest restores)
+
 TOL = dict(atol=1e-5, rtol=1e-5)
 MODES = {
     "rnn_tanh": (gnn.RNN, torch.nn.RNN, {"nonlinearity": "tanh"}),

@@ -10,6 +10,11 @@ import torch
 import torch.nn.functional as F
 
 import groundup.nn as gnn
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)     # tiny tensors: threads only add contention (conftest restores)
 from groundup.nn import rnn_fused
 
 
