@@ -367,3 +367,23 @@ def test_subpixel_bad_arguments():
         U.SubPixelConv2d(1, 1, 0)
     with pytest.raises(ValueError, match=r"\(5, 1, 3, 3\)"):
         U.icnr_(torch.zeros(5, 1, 3, 3), 2)
+
+
+def test_interpolation_is_a_linear_map_two_routes():
+    # Route 1: interpolate (gather + weighted sum). Route 2: build the dense (out x in) matrix
+    # of every axis from the same (idx, w) rule and compute A_H X A_W^T. They must agree, and
+    # each row of every matrix must sum to 1 (a constant image stays constant).
+    x = torch.randn(2, 3, 7, 9, dtype=torch.float64)
+    for mode, kw in [("bilinear", dict(align_corners=False)), ("bicubic", dict(align_corners=True)),
+                     ("nearest-exact", {}), ("area", {})]:
+        mats = []
+        for n_in, n_out in ((7, 11), (9, 4)):
+            idx, w = U.axis_weights(n_in, n_out, None, mode, kw.get("align_corners", False),
+                                    torch.float64)
+            w = torch.ones(idx.shape, dtype=torch.float64) if w is None else w
+            A_ = torch.zeros(n_out, n_in, dtype=torch.float64)
+            A_.index_put_((torch.arange(n_out)[:, None].expand_as(idx), idx), w, accumulate=True)
+            torch.testing.assert_close(A_.sum(1), torch.ones(n_out, dtype=torch.float64))
+            mats.append(A_)
+        dense = mats[0] @ x @ mats[1].T
+        torch.testing.assert_close(U.interpolate(x, size=(11, 4), mode=mode, **kw), dense)
