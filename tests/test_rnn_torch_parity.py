@@ -235,6 +235,11 @@ def test_validation_names_the_value(bad, match):
         gnn.LSTM(**bad)
 
 
+def test_dropout_with_one_layer_warns_like_torch():
+    with pytest.warns(UserWarning, match="num_layers=1"):
+        gnn.GRU(2, 3, dropout=0.2)
+
+
 def test_bad_forward_inputs():
     m = gnn.GRU(4, 6, num_layers=2)
     with pytest.raises(ValueError, match="input size 3"):

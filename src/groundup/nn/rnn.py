@@ -20,6 +20,7 @@ as ``pad_packed_sequence`` gives).
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -48,6 +49,9 @@ class RNNBase(nn.Module):
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
             raise ValueError(f"dropout must be a number in [0, 1], got {dropout!r}")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(f"dropout={dropout} has no effect with num_layers=1: it is applied between "
+                          "recurrent layers, after all but the last", UserWarning, stacklevel=2)
         if proj_size and proj_size >= hidden_size:
             raise ValueError(f"proj_size must be smaller than hidden_size ({hidden_size}), got {proj_size}")
         if proj_size and self.mode != "LSTM":
