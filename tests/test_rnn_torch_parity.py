@@ -117,10 +117,11 @@ def test_lstm_proj_size(num_layers, bidirectional):
     assert_same(ours, ref, x, hx)
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "reference"])
 @pytest.mark.parametrize("mode,bidirectional,num_layers",
                          list(itertools.product(MODES, [False, True], [1, 2])))
-def test_variable_length_packed(mode, bidirectional, num_layers):
-    ours, ref = make_pair(mode, bidirectional=bidirectional, num_layers=num_layers)
+def test_variable_length_packed(mode, bidirectional, num_layers, fused):
+    ours, ref = make_pair(mode, fused=fused, bidirectional=bidirectional, num_layers=num_layers)
     lengths = torch.tensor([3, 7, 1, 5])            # unsorted on purpose
     x = torch.randn(7, 4, 4, requires_grad=True)
     packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
@@ -131,12 +132,14 @@ def test_variable_length_packed(mode, bidirectional, num_layers):
     assert isinstance(out, torch.nn.utils.rnn.PackedSequence)
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "reference"])
 @pytest.mark.parametrize("mode,bidirectional,batch_first",
                          list(itertools.product(MODES, [False, True], [False, True])))
-def test_lengths_argument_equals_torch_packed(mode, bidirectional, batch_first):
+def test_lengths_argument_equals_torch_packed(mode, bidirectional, batch_first, fused):
     """Beyond torch: padded input + lengths= gives what torch gives for the packed batch, with
     zeros at the padding, and the padding values never matter."""
-    ours, ref = make_pair(mode, bidirectional=bidirectional, num_layers=2, batch_first=batch_first)
+    ours, ref = make_pair(mode, fused=fused, bidirectional=bidirectional, num_layers=2,
+                          batch_first=batch_first)
     lengths = torch.tensor([2, 6, 4])
     x = torch.randn(6, 3, 4)
     if batch_first:

@@ -97,8 +97,9 @@ class RNNBase(nn.Module):
     def _step(self, xw: Tensor, state: State, w: dict[str, Tensor]) -> State:
         raise NotImplementedError
 
-    def _fused_scan(self, xw: Tensor, state: State, w: dict[str, Tensor]):
-        """The fused loop for this architecture, or None when it does not apply."""
+    def _fused_scan(self, xw: Tensor, state: State, w: dict[str, Tensor], mask: Tensor | None):
+        """The fused loop for this architecture, or None when it does not apply. ``mask``
+        (L, B, 1) in xw's dtype, 1 at real steps, or None."""
         return None
 
     def _state_widths(self) -> tuple[int, ...]:
@@ -108,8 +109,8 @@ class RNNBase(nn.Module):
     def _scan(self, xw: Tensor, state: State, w: dict[str, Tensor], mask: Tensor | None) -> tuple[Tensor, State]:
         """Run one direction of one layer over xw (L, B, G*H); return outputs (L, B, P) and the
         final state. ``mask`` (L, B, 1) bool marks real (not padded) steps."""
-        if mask is None and self.fused:
-            fused = self._fused_scan(xw, state, w)
+        if self.fused:
+            fused = self._fused_scan(xw, state, w, None if mask is None else mask.to(xw.dtype))
             if fused is not None:
                 return fused
         outputs = []
@@ -234,9 +235,9 @@ class RNN(RNNBase):
     def _step(self, xw, state, w):
         return (rnn_cells.elman_step(xw, state[0], w["weight_hh"], w.get("bias_hh"), self.nonlinearity),)
 
-    def _fused_scan(self, xw, state, w):
+    def _fused_scan(self, xw, state, w, mask):
         from .rnn_fused import elman_scan
-        return elman_scan(xw, state, w["weight_hh"], w.get("bias_hh"), self.nonlinearity)
+        return elman_scan(xw, state, w["weight_hh"], w.get("bias_hh"), self.nonlinearity, mask)
 
 
 class LSTM(RNNBase):
@@ -253,11 +254,11 @@ class LSTM(RNNBase):
     def _step(self, xw, state, w):
         return rnn_cells.lstm_step(xw, state[0], state[1], w["weight_hh"], w.get("bias_hh"), w.get("weight_hr"))
 
-    def _fused_scan(self, xw, state, w):
+    def _fused_scan(self, xw, state, w, mask):
         if self.proj_size:
             return None
         from .rnn_fused import lstm_scan
-        return lstm_scan(xw, state, w["weight_hh"], w.get("bias_hh"))
+        return lstm_scan(xw, state, w["weight_hh"], w.get("bias_hh"), mask)
 
 
 class GRU(RNNBase):
@@ -275,9 +276,9 @@ class GRU(RNNBase):
     def _step(self, xw, state, w):
         return (rnn_cells.gru_step(xw, state[0], w["weight_hh"], w.get("bias_hh")),)
 
-    def _fused_scan(self, xw, state, w):
+    def _fused_scan(self, xw, state, w, mask):
         from .rnn_fused import gru_scan
-        return gru_scan(xw, state, w["weight_hh"], w.get("bias_hh"))
+        return gru_scan(xw, state, w["weight_hh"], w.get("bias_hh"), mask)
 
 
 class PaperGRU(GRU):
@@ -287,7 +288,7 @@ class PaperGRU(GRU):
     def _step(self, xw, state, w):
         return (rnn_cells.paper_gru_step(xw, state[0], w["weight_hh"], w.get("bias_hh")),)
 
-    def _fused_scan(self, xw, state, w):
+    def _fused_scan(self, xw, state, w, mask):
         return None
 
 
