@@ -84,6 +84,17 @@ def test_finite_at_float_extremes(dtype):
         assert torch.isfinite(g).all(), (name, g)
 
 
+def test_nan_and_inf_inputs_behave_like_torch():
+    # A NaN must not be laundered into a number (a naive where(x > 0, x, 0) maps NaN to 0).
+    x = torch.tensor([float("nan"), float("inf"), -float("inf")])
+    for name, (ours, ref) in PAIRS.items():
+        expected = ref(x)
+        if name == "gelu":  # torch's exact GELU gives NaN at +inf; the limit is +inf
+            assert torch.isnan(expected[1])
+            expected[1] = float("inf")
+        torch.testing.assert_close(ours(x), expected, equal_nan=True, msg=name)
+
+
 def test_negative_zero_is_kept_where_torch_keeps_it():
     x = torch.tensor([-0.0])
     for f in (A.tanh, A.gelu, A.silu, A.mish, A.leaky_relu, A.elu):

@@ -134,9 +134,9 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     strictly inside (min_val, max_val) and 0 elsewhere, boundaries included, as torch's."""
     if not min_val < max_val:
         raise ValueError(f"hardtanh needs min_val < max_val, got {min_val} and {max_val}")
-    inside = (x > min_val) & (x < max_val)
-    outside = torch.where(x <= min_val, torch.full_like(x, min_val), torch.full_like(x, max_val))
-    return torch.where(inside, x, outside)
+    # constants at and beyond the bounds (gradient 0 there, as torch's); NaN falls through to x
+    upper = torch.where(x >= max_val, torch.full_like(x, max_val), x)
+    return torch.where(x <= min_val, torch.full_like(x, min_val), upper)
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,8 +144,8 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
 # 2016; Klambauer et al. 2017)
 # --------------------------------------------------------------------------------------------
 def relu(x: Tensor) -> Tensor:
-    """max(0, x); d/dx = 1[x > 0] (0 at x = 0, as torch)."""
-    return torch.where(x > 0, x, torch.zeros_like(x))
+    """max(0, x); d/dx = 1[x > 0] (0 at x = 0, as torch); NaN stays NaN."""
+    return torch.where(x <= 0, torch.zeros_like(x), x)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
