@@ -145,7 +145,7 @@ class RNNBase(nn.Module):
             batched = input.dim() == 3
             x = input if batched else input.unsqueeze(1)
             if batched and self.batch_first:
-                x = x.transpose(0, 1)
+                x = x.transpose(0, 1).contiguous()     # time-major buffers in the loop
             lengths_t = None if lengths is None else _check_lengths(lengths, x.shape[0], x.shape[1])
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{self.mode}: input size {x.shape[-1]} != input_size {self.input_size}")
