@@ -344,7 +344,8 @@ def receptive_field(model, input_shape: Sequence[int] | None = None, *, method: 
 
     ``model``: a ``torch.nn.Module`` (traced with torch.fx, or run once under a recording
     torch-function mode when fx cannot trace it: ``method`` auto|fx|run), or a list of
-    :class:`Layer` (the analytic calculator). ``input_shape``: (H, W), (C, H, W) or (N, C, H, W)
+    :class:`Layer` (the analytic calculator; ``input_shape`` then optional and spatial only).
+    ``input_shape`` for a model: (H, W), (C, H, W) or (N, C, H, W)
     (1-D: (L,), (C, L), (N, C, L)); with spatial sizes only, C is the first convolution's
     ``in_channels``. ``unknown``: what to do with an op we have no rule for that keeps the map
     size: "error" (default) or "pointwise" (assume it mixes no positions, with a note).
