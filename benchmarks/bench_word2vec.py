@@ -105,7 +105,8 @@ def one_gensim(path: Path, kind: str, arch: str, epochs: int) -> dict:
             "ws353": w[1][0], "ws353_oov": w[2], "simlex": s[1][0], "simlex_oov": s[2]}
 
 
-def one_ours(path: Path, kind: str, arch: str, epochs: int, deterministic: bool = False) -> dict:
+def one_ours(path: Path, kind: str, arch: str, epochs: int, deterministic: bool = False,
+             in_memory: bool = True) -> dict:
     from groundup.text.word2vec import TextCorpus, Word2VecConfig, train
     from groundup.text.word2vec.evaluate import evaluate_analogies, evaluate_word_pairs
 
@@ -113,7 +114,8 @@ def one_ours(path: Path, kind: str, arch: str, epochs: int, deterministic: bool 
     t0 = time.perf_counter()
     corpus = TextCorpus(path)
     cfg = Word2VecConfig(arch=arch, dim=100, window=5, negative=5, sample=1e-3, min_count=5,
-                         threads=2, seed=1, epochs=epochs, deterministic=deterministic)
+                         threads=2, seed=1, epochs=epochs, deterministic=deterministic,
+                         in_memory=in_memory)
     m = train(corpus, cfg, show_progress=False)
     t2 = time.perf_counter()
     rss = peak_mb()
@@ -151,6 +153,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--corpora", default="novels98,wikitext2")
     ap.add_argument("--archs", default="sg,cbow")
+    ap.add_argument("--ours", default="ours", help="ours (corpus in memory), ours-stream (re-read "
+                                                   "each epoch, as gensim), ours-det (deterministic)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "word2vec.json"))
     ap.add_argument("--cache", default=str(ROOT / "benchmarks" / "out"))
     ap.add_argument("--child", nargs=3, metavar=("SYSTEM", "CORPUS", "ARCH"))
@@ -162,7 +166,8 @@ def main() -> None:
         if system == "gensim":
             res = one_gensim(path, kind, arch, args.epochs)
         else:
-            res = one_ours(path, kind, arch, args.epochs, deterministic=system == "ours-det")
+            res = one_ours(path, kind, arch, args.epochs, deterministic=system == "ours-det",
+                           in_memory=system != "ours-stream")
         print(json.dumps(res))
         return
 
@@ -173,9 +178,10 @@ def main() -> None:
         corpus_path(corpus, cache)          # build the cache once, outside the timed children
         for arch in args.archs.split(","):
             g = run_child("gensim", corpus, arch, args.epochs, cache, log)
-            o = run_child("ours", corpus, arch, args.epochs, cache, log)
-            results.append({"corpus": corpus, "arch": arch, "epochs": args.epochs, "gensim": g, "ours": o})
-            what = f"{corpus} {arch.upper()} e{args.epochs}"
+            o = run_child(args.ours, corpus, arch, args.epochs, cache, log)
+            results.append({"corpus": corpus, "arch": arch, "epochs": args.epochs, "gensim": g, "ours": o,
+                            "ours_mode": args.ours})
+            what = f"{corpus} {arch.upper()} e{args.epochs}" + ("" if args.ours == "ours" else f" ({args.ours})")
             rows += [
                 [what, "effective words/s", f"{o['eff_words_per_s']:,.0f}", f"{g['eff_words_per_s']:,.0f}",
                  f"{o['eff_words_per_s'] / g['eff_words_per_s']:.2f}"],
