@@ -233,3 +233,24 @@ def test_default_segments_is_sqrt_n():
     assert len(sequential_segments(10, None)) == 3
     # torch's partition: 10 // 3 = 3 layers per checkpointed segment, the rest plain
     assert sequential_segments(10, 3) == [(0, 3, True), (3, 6, True), (6, 10, False)]
+
+
+def test_double_backward_and_nested_checkpoints():
+    torch.manual_seed(0)
+    w = torch.randn(5, 5, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
+
+    def f(v):
+        return torch.tanh(v @ w).sin()
+
+    # gradient of a gradient (create_graph): the recomputation runs inside a graph-building
+    # backward, and the second derivative still matches
+    g_ref = torch.autograd.grad(f(x).sum(), x, create_graph=True)[0]
+    g = torch.autograd.grad(checkpoint(f, x).sum(), x, create_graph=True)[0]
+    assert torch.equal(g, g_ref)
+    assert torch.equal(torch.autograd.grad(g.pow(2).sum(), w)[0],
+                       torch.autograd.grad(g_ref.pow(2).sum(), w)[0])
+    # a checkpoint inside a checkpoint
+    ref = torch.autograd.grad((f(x) * 2).cos().sum(), (x, w))
+    got = torch.autograd.grad(checkpoint(lambda v: checkpoint(f, v) * 2, x).cos().sum(), (x, w))
+    assert all(torch.equal(a, b) for a, b in zip(ref, got))
