@@ -10,7 +10,6 @@ gradient ever again) at the normal and at a 10x learning rate.
 """
 from __future__ import annotations
 
-import gzip
 import time
 from pathlib import Path
 
@@ -36,20 +35,13 @@ GATED_NAMES = ("glu", "reglu", "geglu", "swiglu")
 DEAD_TRACKED = ("relu", "reglu")
 
 
-def load_digits() -> tuple[np.ndarray, np.ndarray]:
-    """(X (1797, 64) float32 in [0, 1], y (1797,) int64) from the bundled csv.gz."""
-    from ..data.locate import bundled_path
-    from ..errors import DataError
+def load_digits():
+    """The bundled optdigits table (see :func:`groundup.data.digits.load_digits`)."""
+    import numpy as np
 
-    path = bundled_path("digits", "digits.csv.gz")
-    try:
-        with gzip.open(path, "rt", encoding="ascii") as f:
-            data = np.loadtxt(f, delimiter=",", dtype=np.int64)
-    except (OSError, ValueError) as e:
-        raise DataError(f"cannot read the bundled digits file {path}: {e}") from e
-    if data.ndim != 2 or data.shape[1] != 65:
-        raise DataError(f"{path}: expected 65 columns, got shape {data.shape}")
-    return (data[:, :64] / 16.0).astype(np.float32), data[:, 64]
+    from ..data.digits import load_digits as _load
+
+    return _load(np.float32)
 
 
 def _widths(activation: str, width: int, depth: int) -> list[tuple[int, int]]:

@@ -15,7 +15,6 @@ grouped by the size of their gradients).
 """
 from __future__ import annotations
 
-import gzip
 import math
 import time
 from dataclasses import dataclass
@@ -48,21 +47,12 @@ PRESETS = {"quick": AdamWLabConfig(),
 
 
 def load_digits():
-    """Bundled optdigits: X (1797, 64) in [0, 1], labels (1797,)."""
+    """The bundled optdigits table (see :func:`groundup.data.digits.load_digits`)."""
     import numpy as np
 
-    from ..data.locate import bundled_path
-    from ..errors import DataError
+    from ..data.digits import load_digits as _load
 
-    path = bundled_path("tabular", "digits.csv.gz")
-    try:
-        with gzip.open(path, "rt", encoding="ascii") as f:
-            data = np.loadtxt(f, delimiter=",", dtype=np.float32)
-    except (OSError, ValueError) as e:
-        raise DataError(f"cannot read bundled digits table {path}: {e}") from e
-    if data.ndim != 2 or data.shape[1] != 65:
-        raise DataError(f"{path}: expected 65 columns, got shape {data.shape}")
-    return data[:, :64] / 16.0, data[:, 64].astype(np.int64)
+    return _load(np.float32)
 
 
 def split(y, n_train: int, seed: int):

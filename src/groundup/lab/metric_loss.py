@@ -15,7 +15,6 @@ method and seed from ``cfg.lrs`` by the final validation F1:
 """
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,19 +48,12 @@ PRESETS = {"quick": MetricLossConfig(),
 
 
 def load_digits():
-    """The bundled optdigits table: X (1797, 64) float in [0, 1], digit labels (1797,)."""
-    from ..data.locate import bundled_path
-    from ..errors import DataError
+    """The bundled optdigits table (see :func:`groundup.data.digits.load_digits`)."""
+    import numpy as np
 
-    path = bundled_path("tabular", "digits.csv.gz")
-    try:
-        with gzip.open(path, "rt", encoding="ascii") as f:
-            data = np.loadtxt(f, delimiter=",", dtype=np.float64)
-    except (OSError, ValueError) as e:
-        raise DataError(f"cannot read bundled digits table {path}: {e}") from e
-    if data.ndim != 2 or data.shape[1] != 65:
-        raise DataError(f"{path}: expected 65 columns, got shape {data.shape}")
-    return data[:, :64] / 16.0, data[:, 64].astype(np.int64)
+    from ..data.digits import load_digits as _load
+
+    return _load(np.float64)
 
 
 def stratified_split(y: np.ndarray, rng: np.random.Generator, fractions=(0.6, 0.2, 0.2)):
