@@ -24,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..norm import RMSNorm
 from .selective_scan import selective_scan
 
 
@@ -52,18 +53,6 @@ class MambaConfig:
     @property
     def rank(self) -> int:
         return self.dt_rank or math.ceil(self.d_model / 16)
-
-
-class RMSNorm(nn.Module):
-    """y = x / sqrt(mean(x^2) + eps) * g (Zhang & Sennrich 2019)."""
-
-    def __init__(self, d: int, eps: float = 1e-5):
-        super().__init__()
-        self.eps = eps
-        self.weight = nn.Parameter(torch.ones(d))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
 class MambaBlock(nn.Module):
@@ -129,8 +118,8 @@ class MambaLM(nn.Module):
         self.embedding = nn.Embedding(cfg.vocab_size, cfg.d_model)
         nn.init.normal_(self.embedding.weight, std=0.02)  # as the reference implementation does
         self.layers = nn.ModuleList(MambaBlock(cfg) for _ in range(cfg.n_layer))
-        self.norms = nn.ModuleList(RMSNorm(cfg.d_model) for _ in range(cfg.n_layer))
-        self.norm_f = RMSNorm(cfg.d_model)
+        self.norms = nn.ModuleList(RMSNorm(cfg.d_model, eps=1e-5) for _ in range(cfg.n_layer))
+        self.norm_f = RMSNorm(cfg.d_model, eps=1e-5)
         self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
         if cfg.tie_embeddings:
             self.lm_head.weight = self.embedding.weight
