@@ -12,10 +12,11 @@ Scoring follows KenLM's ``query`` exactly (lm/ngram_query.hh):
 * ``perplexity`` = 10^(-sum log10 p / tokens) over every token, OOVs included;
   ``perplexity_excl_oov`` drops the OOV tokens from both the sum and the count.
 
-Lookup is vectorised over the whole stream: the id of the k-gram ending at t is found by
-binary search of ``id_{k-1}(t-1) * V + w_t`` in the sorted order-k keys, one order at a time;
-the score of w_t is the log-prob of the longest listed n-gram ending at t plus the log10
-backoffs of the contexts it skipped (the ARPA backoff rule, see :mod:`.tables`).
+Lookup is vectorised over the whole stream: the id of the k-gram ending at t is the position
+of ``id_{k-1}(t-1) * V + w_t`` among the order-k keys, found by binary search, one order at a
+time (:meth:`NgramModel.token_log10_reference`) or by hashing in one compiled pass
+(:mod:`.lookup`); the score of w_t is the log-prob of the longest listed n-gram ending at t plus
+the log10 backoffs of the contexts it skipped (the ARPA backoff rule, see :mod:`.tables`).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ import numpy as np
 
 from ...errors import ConfigError, ModelFormatError
 from .corpus import BOS_ID, EOS_ID, UNK_ID, EncodedCorpus, encode, encode_fixed, split_words
-from .counts import NgramCounts, count_encoded, ngram_words
+from .counts import NgramCounts, count_encoded
 from .tables import BackoffTables
 
 SMOOTHING = ("mkn", "kn", "katz", "addk", "mle")
@@ -286,13 +287,15 @@ class NgramModel:
             from .arpa import write_arpa
             write_arpa(self.tables, path)
             return
-        from ...io import atomic_write
         import json
+
+        from ...io import atomic_write
+        from ...utils import to_jsonable
 
         t = self.tables
         arrays = {"vocab": np.frombuffer("\n".join(t.vocab).encode("utf-8"), dtype=np.uint8),
                   "format_version": np.array(FORMAT_VERSION),
-                  "info": np.frombuffer(json.dumps(_jsonable(t.info)).encode(), dtype=np.uint8)}
+                  "info": np.frombuffer(json.dumps(to_jsonable(t.info)).encode(), dtype=np.uint8)}
         for k in range(1, t.order + 1):
             arrays[f"keys{k}"] = t.keys[k - 1]
             arrays[f"logprob{k}"] = t.logprob[k - 1]
@@ -340,19 +343,4 @@ def _ppl(total_log10: float, n: int) -> float:
     return float(10.0 ** (-total_log10 / n)) if math.isfinite(total_log10) else float("inf")
 
 
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        return x.item()
-    return x
-
-
-def ngrams_of(model: NgramModel, k: int) -> np.ndarray:
-    """(n_k, k) word ids of the listed k-grams."""
-    return ngram_words(model.tables.keys, model.V, k)
-
-
-__all__ = ["NgramModel", "Evaluation", "SMOOTHING", "estimate", "ngrams_of"]
+__all__ = ["NgramModel", "Evaluation", "SMOOTHING", "estimate"]
