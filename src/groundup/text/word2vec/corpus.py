@@ -1,7 +1,7 @@
 """Streaming a text corpus into sentences of tokens, and sentences into integer ids.
 
 A corpus is a text file or a folder of text files (read in sorted name order). Files are read
-in 1 MiB blocks, so a text8-style file that is one 100 MB line never becomes one Python list:
+in 128 KiB blocks, so a text8-style file that is one 100 MB line never becomes one Python list:
 a line longer than ``max_sentence_length`` tokens is cut into sentences of that length, as
 gensim's ``Text8Corpus``/``LineSentence`` do (their ``MAX_WORDS_IN_BATCH`` is 10,000).
 
@@ -105,12 +105,13 @@ class TextCorpus:
     """A restartable iterable of sentences (lists of str) read from a file or folder.
 
     Each line is a sentence (cut into pieces of at most ``max_sentence_length`` tokens); a line
-    may be arbitrarily long, the reader holds one 1 MiB block and one partial line at a time.
+    may be arbitrarily long, the reader holds one 128 KiB block and one partial line at a time (small blocks keep the
+    tokenizer's transient string objects, and so the peak memory, small).
     """
 
     def __init__(self, path: str | os.PathLike, *, tokenizer: str = "whitespace",
                  lowercase: bool = False, text8: bool = False,
-                 max_sentence_length: int = MAX_SENTENCE_LENGTH, block_size: int = 1 << 20):
+                 max_sentence_length: int = MAX_SENTENCE_LENGTH, block_size: int = 1 << 17):
         if max_sentence_length < 1:
             raise DataError(f"max_sentence_length must be >= 1, got {max_sentence_length}")
         self.files = corpus_files(path)
