@@ -105,8 +105,8 @@ class TextCorpus:
     """A restartable iterable of sentences (lists of str) read from a file or folder.
 
     Each line is a sentence (cut into pieces of at most ``max_sentence_length`` tokens); a line
-    may be arbitrarily long, the reader holds one 128 KiB block and one partial line at a time (small blocks keep the
-    tokenizer's transient string objects, and so the peak memory, small).
+    may be arbitrarily long: the reader holds one 128 KiB block and one partial line at a time
+    (small blocks keep the tokenizer's transient string objects, and so the peak memory, small).
     """
 
     def __init__(self, path: str | os.PathLike, *, tokenizer: str = "whitespace",
