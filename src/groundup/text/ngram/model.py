@@ -185,8 +185,9 @@ class NgramModel:
         corpus = self.encode(sentences)
         return self.evaluate_encoded(corpus)
 
-    def evaluate_encoded(self, corpus: EncodedCorpus) -> Evaluation:
-        s = self.token_log10(corpus)
+    def evaluate_encoded(self, corpus: EncodedCorpus, *, fast: bool | None = None) -> Evaluation:
+        """:meth:`evaluate` on an already encoded corpus (``fast``: see :meth:`token_log10`)."""
+        s = self.token_log10(corpus, fast=fast)
         scored = corpus.pos >= 1
         oov_mask = scored & (corpus.tokens == UNK_ID)
         tokens = int(scored.sum())
