@@ -74,6 +74,9 @@ def test_generation_follows_the_model():
     """A deterministic corpus: after "a" the 2-gram MLE model can only say "b"."""
     m = NgramModel.build([["a", "b", "c"]] * 5, 2, "mle")
     assert m.generate(2, seed=0) == [["a", "b", "c"], ["a", "b", "c"]]
+    # after "x" only <unk> was ever seen; without <unk> nothing is possible: the sentence ends
+    m = NgramModel.build([["x", "<unk>"]], 2, "mle")
+    assert m.generate(1, seed=0) == [["x"]]
 
 
 def test_chinese_character_model():

@@ -103,6 +103,10 @@ def _build(args) -> int:
         raise ConfigError(f"--order must be >= 1, got {args.order}")
     if args.smoothing == "addk" and not args.k > 0:
         raise ConfigError(f"--k must be > 0, got {args.k}")
+    from pathlib import Path
+
+    if Path(args.output).is_dir():
+        raise ConfigError(f"-o {args.output}: is a directory, expected a model file name")
     t0 = time.perf_counter()
     sents = _read(args.train, args.chars, "reading")
     words = sum(len(s) for s in sents)

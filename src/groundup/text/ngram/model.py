@@ -272,6 +272,8 @@ class NgramModel:
                 q = self.next_log10(["<s>"] + words)
                 if not allow_unk:
                     q[UNK_ID] = -np.inf
+                if not np.isfinite(q.max()):  # nothing possible here (e.g. MLE): end the sentence
+                    break
                 p = 10.0 ** (q - q.max())
                 w = int(rng.choice(self.V, p=p / p.sum()))
                 if w == EOS_ID:
