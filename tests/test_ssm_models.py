@@ -133,6 +133,12 @@ def test_mamba_recurrent_step_equals_parallel_forward():
     torch.testing.assert_close(torch.stack(outs, 1), logits, rtol=1e-4, atol=1e-4)
     # constant-memory cache: conv window (B, E, K-1) and SSM state (B, E, N)
     assert cache[0][0].shape == (2, 64, 3) and cache[0][1].shape == (2, 64, 16)
+    # a prompt through the parallel pass, then steps, equals the parallel pass on everything
+    head, cache = m.forward_with_cache(tok[:, :25])
+    tail, _ = m.forward_with_cache(tok[:, 25:], cache)
+    torch.testing.assert_close(torch.cat([head, tail], 1), logits, rtol=1e-4, atol=1e-4)
+    out, _ = m.step(tok[:, 25], cache)
+    torch.testing.assert_close(out, logits[:, 25], rtol=1e-4, atol=1e-4)
 
 
 def test_lru_scan_equals_loop_and_is_stable():
@@ -154,3 +160,20 @@ def test_retention_three_forms_agree(chunk):
     par = retention_parallel(q, k, v, gam)
     torch.testing.assert_close(retention_recurrent(q, k, v, gam), par)
     torch.testing.assert_close(retention_chunkwise(q, k, v, gam, chunk=chunk), par)
+
+
+def _segments_equal_whole(model, tokens, split):
+    whole, _ = model(tokens, None)
+    a, st = model(tokens[:, :split], None)
+    b, _ = model(tokens[:, split:], st)
+    torch.testing.assert_close(torch.cat([a, b], 1), whole, rtol=1e-4, atol=1e-4)
+
+
+def test_s4_and_lru_lms_carry_state_across_segments():
+    from groundup.nn.ssm.linear import LRULM
+    from groundup.nn.ssm.s4 import S4LM
+
+    torch.manual_seed(0)
+    tok = torch.randint(0, 30, (2, 50))
+    _segments_equal_whole(S4LM(30, 16, 2, d_state=8), tok, 17)
+    _segments_equal_whole(LRULM(30, 16, 2, d_state=8), tok, 33)

@@ -79,3 +79,21 @@ def test_selective_scan_shape_errors():
         selective_scan(u, delta, A[:3], B, C)
     with pytest.raises(ValueError, match="B must be"):
         selective_scan(u, delta, A, B[:, :, :10], C)
+
+
+@pytest.mark.parametrize("impl", ["cpu", "chunked"])
+def test_selective_scan_continues_from_an_initial_state(impl):
+    """Scanning [first half] then [second half from the first half's last state] equals one scan,
+    and gradients reach h0 as the reference's do."""
+    u, delta, A, B, C, D, z, _ = _inputs(L=40)
+    full = selective_scan(u, delta, A, B, C, D=D, z=z, impl=impl)
+    y1, h = selective_scan(u[..., :25], delta[..., :25], A, B[..., :25], C[..., :25], D=D, z=z[..., :25],
+                           return_last_state=True, impl=impl)
+    y2 = selective_scan(u[..., 25:], delta[..., 25:], A, B[..., 25:], C[..., 25:], D=D, z=z[..., 25:],
+                        h0=h, impl=impl)
+    torch.testing.assert_close(torch.cat([y1, y2], -1), full, rtol=1e-4, atol=1e-4)
+    h0 = torch.randn(u.shape[0], u.shape[1], A.shape[1], requires_grad=True)
+    h0r = h0.detach().clone().requires_grad_()
+    selective_scan(u, delta, A, B, C, h0=h0, impl=impl).pow(2).sum().backward()
+    selective_scan_ref(u, delta, A, B, C, h0=h0r).pow(2).sum().backward()
+    torch.testing.assert_close(h0.grad, h0r.grad, rtol=1e-4, atol=1e-4)

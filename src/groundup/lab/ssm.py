@@ -52,26 +52,6 @@ def induction_heads(batch: int, L: int, vocab: int, g: torch.Generator):
     return x, value[:, None]
 
 
-class S4DLM(nn.Module):
-    """Embedding, n x S4Block, linear head: the time-invariant baseline."""
-
-    def __init__(self, vocab: int, d_model: int, n_layer: int, d_state: int = 32):
-        super().__init__()
-        from ..nn.ssm.s4 import S4Block, S4BlockConfig
-
-        self.embedding = nn.Embedding(vocab, d_model)
-        self.blocks = nn.ModuleList(S4Block(S4BlockConfig(d_model=d_model, d_state=d_state))
-                                    for _ in range(n_layer))
-        self.norm = nn.LayerNorm(d_model)
-        self.head = nn.Linear(d_model, vocab)
-
-    def forward(self, tokens):
-        x = self.embedding(tokens)
-        for b in self.blocks:
-            x = b(x)
-        return self.head(self.norm(x))
-
-
 @dataclass(frozen=True)
 class TaskSpec:
     name: str
@@ -83,9 +63,16 @@ class TaskSpec:
 def _model(kind: str, vocab: int, d_model: int, n_layer: int) -> nn.Module:
     from ..nn.ssm.mamba import MambaConfig, MambaLM
 
+    from ..nn.ssm.s4 import S4LM
+
     if kind == "mamba":
         return MambaLM(MambaConfig(d_model=d_model, n_layer=n_layer, vocab_size=vocab, d_state=16))
-    return S4DLM(vocab, d_model, n_layer)
+    return S4LM(vocab, d_model, n_layer, d_state=32)
+
+
+def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    out = model(x)
+    return out[0] if isinstance(out, tuple) else out  # S4LM also returns its states
 
 
 def _batch(task: TaskSpec, batch: int, L: int, g: torch.Generator, M: int):
@@ -104,7 +91,7 @@ def _train_eval(kind, task, steps, batch, seconds, seed, M=4, d_model=32, n_laye
     losses, t0 = [], time.perf_counter()
     for step in range(steps):
         x, y = _batch(task, batch, task.train_len, g, M)
-        logits = model(x)[:, -y.shape[1]:]  # (B, M or 1, V)
+        logits = _logits(model, x)[:, -y.shape[1]:]  # (B, M or 1, V)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         opt.zero_grad()
         loss.backward()
@@ -119,7 +106,7 @@ def _train_eval(kind, task, steps, batch, seconds, seed, M=4, d_model=32, n_laye
     with torch.no_grad():
         for L in task.test_lens:
             x, y = _batch(task, 256, L, ge, M)
-            pred = model(x)[:, -y.shape[1]:].argmax(-1)
+            pred = _logits(model, x)[:, -y.shape[1]:].argmax(-1)
             acc[L] = (pred == y).float().mean().item()
     return losses, acc, time.perf_counter() - t0
 

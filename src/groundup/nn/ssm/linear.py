@@ -50,21 +50,49 @@ class LRU(nn.Module):
     def lam(self) -> Tensor:
         return torch.exp(-torch.exp(self.nu_log) + 1j * torch.exp(self.theta_log))  # (N,)
 
-    def forward(self, x: Tensor, recurrent: bool = False) -> Tensor:
+    def forward(self, x: Tensor, recurrent: bool = False, h0: Tensor | None = None,
+                return_state: bool = False):
+        """``h0`` (B, N) complex continues a sequence; ``return_state`` also returns h_(L-1)."""
         lam = self.lam()
         gamma = torch.sqrt(1 - lam.abs() ** 2)  # (N,)
         Bx = torch.einsum("nh,blh->bnl", torch.view_as_complex(self.B), x.to(lam.dtype)) * gamma[:, None]  # (B, N, L)
         if recurrent:  # the step-by-step twin
-            h = torch.zeros(x.shape[0], lam.shape[0], dtype=lam.dtype, device=x.device)
+            h = torch.zeros(x.shape[0], lam.shape[0], dtype=lam.dtype, device=x.device) if h0 is None else h0
             hs = []
             for b_t in Bx.unbind(-1):
                 h = lam * h + b_t
                 hs.append(h)
             hs = torch.stack(hs, dim=-1)
         else:
-            hs = linear_scan(lam[None, :, None], Bx)  # (B, N, L)
-        y = torch.einsum("hn,bnl->blh", torch.view_as_complex(self.C), hs).real
-        return y + self.D * x
+            hs = linear_scan(lam[None, :, None], Bx, h0)  # (B, N, L)
+        y = torch.einsum("hn,bnl->blh", torch.view_as_complex(self.C), hs).real + self.D * x
+        return (y, hs[..., -1]) if return_state else y
+
+
+class LRULM(nn.Module):
+    """Embedding, n x [x + MLP(GELU(LRU(LayerNorm(x))))], LayerNorm, head (the LRU paper's
+    block with a plain MLP); ``forward(tokens, state)`` returns logits and per-layer states."""
+
+    def __init__(self, vocab: int, d_model: int, n_layer: int, d_state: int = 64, dropout: float = 0.0):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, d_model)
+        self.norms = nn.ModuleList(nn.LayerNorm(d_model) for _ in range(n_layer))
+        self.lrus = nn.ModuleList(LRU(d_model, d_state, r_min=0.9, r_max=0.999, max_phase=math.pi / 10)
+                                  for _ in range(n_layer))
+        self.mlps = nn.ModuleList(nn.Sequential(nn.Linear(d_model, 2 * d_model), nn.GELU(),
+                                                nn.Dropout(dropout), nn.Linear(2 * d_model, d_model))
+                                  for _ in range(n_layer))
+        self.norm_f = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, vocab)
+
+    def forward(self, tokens: Tensor, state: list | None = None):
+        x = self.embedding(tokens)
+        new = []
+        for i, (norm, lru, mlp) in enumerate(zip(self.norms, self.lrus, self.mlps)):
+            y, s = lru(norm(x), h0=state[i] if state is not None else None, return_state=True)
+            x = x + mlp(y)
+            new.append(s)
+        return self.head(self.norm_f(x)), new
 
 
 def retention_parallel(q: Tensor, k: Tensor, v: Tensor, gamma: Tensor) -> Tensor:

@@ -61,7 +61,7 @@ class MambaBlock(nn.Module):
         self.cfg = cfg
         E, N, R = cfg.d_inner, cfg.d_state, cfg.rank
         self.in_proj = nn.Linear(cfg.d_model, 2 * E, bias=False)
-        self.conv1d = nn.Conv1d(E, E, cfg.d_conv, groups=E, padding=cfg.d_conv - 1)
+        self.conv1d = nn.Conv1d(E, E, cfg.d_conv, groups=E)  # causal: left padding in forward
         self.x_proj = nn.Linear(E, R + 2 * N, bias=False)
         self.dt_proj = nn.Linear(R, E, bias=True)
         # dt initialised log-uniform in [dt_min, dt_max] through the inverse softplus of the bias
@@ -79,15 +79,23 @@ class MambaBlock(nn.Module):
         delta = F.softplus(self.dt_proj(dt))
         return delta, B, C
 
-    def forward(self, u: Tensor) -> Tensor:  # u (B, L, D) -> (B, L, D)
-        L = u.shape[1]
+    def forward(self, u: Tensor, cache: tuple[Tensor, Tensor] | None = None, return_cache: bool = False):
+        """u (B, L, D) -> (B, L, D); with ``cache`` = (conv inputs, h) the sequence continues from
+        that state, and ``return_cache`` also returns the state after the last token."""
+        K = self.cfg.d_conv
         x, z = self.in_proj(u).chunk(2, dim=-1)  # (B, L, E) each
-        x = F.silu(self.conv1d(x.transpose(1, 2))[..., :L])  # (B, E, L), causal
+        xt = x.transpose(1, 2)  # (B, E, L)
+        if cache is None:
+            conv_in, h0 = F.pad(xt, (K - 1, 0)), None  # causal: K-1 zeros on the left
+        else:
+            conv_in, h0 = torch.cat([cache[0], xt], dim=-1), cache[1]
+        x = F.silu(F.conv1d(conv_in, self.conv1d.weight, self.conv1d.bias, groups=xt.shape[1]))  # (B, E, L)
         delta, B, C = self._ssm_params(x.transpose(1, 2))  # (B, L, E), (B, L, N), (B, L, N)
         A = -torch.exp(self.A_log)  # (E, N)
-        y = selective_scan(x, delta.transpose(1, 2), A, B.transpose(1, 2), C.transpose(1, 2),
-                           D=self.D, z=z.transpose(1, 2))  # (B, E, L)
-        return self.out_proj(y.transpose(1, 2))
+        y, last = selective_scan(x, delta.transpose(1, 2), A, B.transpose(1, 2), C.transpose(1, 2),
+                                 D=self.D, z=z.transpose(1, 2), return_last_state=True, h0=h0)  # (B, E, L)
+        out = self.out_proj(y.transpose(1, 2))
+        return (out, (conv_in[..., conv_in.shape[-1] - (K - 1):], last)) if return_cache else out
 
     def init_cache(self, batch: int, device=None, dtype=torch.float32) -> tuple[Tensor, Tensor]:
         E = self.cfg.d_inner
@@ -125,10 +133,18 @@ class MambaLM(nn.Module):
             self.lm_head.weight = self.embedding.weight
 
     def forward(self, tokens: Tensor) -> Tensor:  # (B, L) -> logits (B, L, V)
+        return self.forward_with_cache(tokens)[0]
+
+    def forward_with_cache(self, tokens: Tensor, cache: list | None = None) -> tuple[Tensor, list]:
+        """Parallel forward from an optional per-layer cache; returns logits and the new cache
+        (so a long stream can be processed in segments, or a prompt before step-by-step decoding)."""
         x = self.embedding(tokens)
-        for norm, layer in zip(self.norms, self.layers):
-            x = x + layer(norm(x))
-        return self.lm_head(self.norm_f(x))
+        new = []
+        for i, (norm, layer) in enumerate(zip(self.norms, self.layers)):
+            y, c = layer(norm(x), cache[i] if cache is not None else None, return_cache=True)
+            x = x + y
+            new.append(c)
+        return self.lm_head(self.norm_f(x)), new
 
     def init_cache(self, batch: int, device=None):
         return [layer.init_cache(batch, device) for layer in self.layers]

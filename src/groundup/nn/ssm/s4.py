@@ -88,9 +88,26 @@ class S4D(nn.Module):
         self.kernel = S4DKernel(d_model, d_state, **kernel_args)
         self.D = nn.Parameter(torch.randn(d_model))
 
-    def forward(self, u: Tensor) -> Tensor:  # u (B, H, L) -> (B, H, L)
-        K = self.kernel(u.shape[-1])
-        return fft_conv(u, K) + self.D[:, None] * u
+    def forward(self, u: Tensor, state: Tensor | None = None, return_state: bool = False):
+        """u (B, H, L) -> y (B, H, L), convolution mode. ``state`` (B, H, N/2) complex continues
+        a sequence; ``return_state`` also returns the state after the last step. Both follow from
+        unrolling the recurrence: with x_(-1) = state,
+            y_k += 2 Re(C A_bar^(k+1) state),   x_(L-1) = A_bar^L state + sum_k A_bar^(L-1-k) B_bar u_k
+        — two more Vandermonde products, so carrying state costs O(B H N L), no scan."""
+        L = u.shape[-1]
+        y = fft_conv(u, self.kernel(L)) + self.D[:, None] * u
+        if state is None and not return_state:
+            return y
+        A_bar, B_bar, C = self.kernel.discrete()  # (H, N/2)
+        powers = torch.exp(torch.log(A_bar).unsqueeze(-1) * torch.arange(L + 1, device=u.device))  # (H, N/2, L+1): A_bar^l
+        if state is not None:
+            y = y + 2 * torch.einsum("hn,bhn,hnl->bhl", C, state, powers[..., 1:]).real
+        if not return_state:
+            return y
+        last = torch.einsum("bhl,hnl->bhn", u.to(powers.dtype), powers[..., :L].flip(-1)) * B_bar  # sum_k A^(L-1-k) B u_k
+        if state is not None:
+            last = last + powers[..., L] * state
+        return y, last
 
     def forward_recurrent(self, u: Tensor) -> Tensor:
         """The same output as :meth:`forward` through the recurrence (one linear scan)."""
@@ -131,10 +148,32 @@ class S4Block(nn.Module):
         self.out = nn.Linear(cfg.d_model, 2 * cfg.d_model)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, state: Tensor | None = None, return_state: bool = False):
         z = self.norm(x) if self.cfg.prenorm else x
-        z = self.ssm(z.transpose(1, 2)).transpose(1, 2)  # (B, L, H)
-        z = self.drop(F.gelu(z))
+        z, last = self.ssm(z.transpose(1, 2), state, return_state=True)
+        z = self.drop(F.gelu(z.transpose(1, 2)))  # (B, L, H)
         z = F.glu(self.out(z), dim=-1)  # output gating
         x = x + self.drop(z)
-        return x if self.cfg.prenorm else self.norm(x)
+        x = x if self.cfg.prenorm else self.norm(x)
+        return (x, last) if return_state else x
+
+
+class S4LM(nn.Module):
+    """Embedding, n x S4Block, LayerNorm, linear head; ``forward(tokens, state)`` returns the
+    logits and the per-layer SSM states, so a stream can be processed in segments."""
+
+    def __init__(self, vocab: int, d_model: int, n_layer: int, d_state: int = 64, dropout: float = 0.0):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, d_model)
+        self.blocks = nn.ModuleList(S4Block(S4BlockConfig(d_model=d_model, d_state=d_state, dropout=dropout))
+                                    for _ in range(n_layer))
+        self.norm = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, vocab)
+
+    def forward(self, tokens: Tensor, state: list | None = None):
+        x = self.embedding(tokens)
+        new = []
+        for i, b in enumerate(self.blocks):
+            x, s = b(x, state[i] if state is not None else None, return_state=True)
+            new.append(s)
+        return self.head(self.norm(x)), new

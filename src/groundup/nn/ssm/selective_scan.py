@@ -58,8 +58,11 @@ def _finish(y: Tensor, u: Tensor, D: Tensor | None, z: Tensor | None) -> Tensor:
 
 def selective_scan(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: Tensor | None = None,
                    z: Tensor | None = None, delta_bias: Tensor | None = None, delta_softplus: bool = False,
-                   return_last_state: bool = False, impl: str = "auto"):
+                   return_last_state: bool = False, impl: str = "auto", h0: Tensor | None = None):
     """Fast selective scan; same arguments and results as :func:`selective_scan_ref`.
+
+    ``h0`` (b, d, n), beyond the reference interface: the state before the first step (to
+    continue a sequence, e.g. across truncated-BPTT segments); gradients flow into it.
 
     ``impl``: ``"cpu"`` the fused numba kernel (CPU, float32/64, selective B and C),
     ``"chunked"`` the device-generic chunked scan, ``"auto"`` the kernel where it applies.
@@ -72,7 +75,8 @@ def selective_scan(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D:
     if impl == "cpu" or (impl == "auto" and cpu.available(u, B, C)):
         if not cpu.available(u, B, C):
             raise ValueError("impl='cpu' needs CPU float tensors with B, C of shape (batch, n, L)")
-        y, last = cpu.SelectiveScanCPU.apply(u, delta, A, B, C)
+        h_init = h0 if h0 is not None else u.new_zeros(u.shape[0], u.shape[1], A.shape[1])
+        y, last = cpu.SelectiveScanCPU.apply(u, delta, A, B, C, h_init)
         out = _finish(y, u, D, z)
         return (out, last) if return_last_state else out
     # Everything time-major, (L, b, d, n), so the scan reads contiguous slices.
@@ -80,7 +84,7 @@ def selective_scan(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D:
     a = torch.exp(dt.unsqueeze(-1) * A)  # (L, b, d, n): A_bar_t = exp(delta_t A)
     Bt = B.permute(2, 0, 1).unsqueeze(2) if B.dim() == 3 else B  # (L, b, 1, n) or (d, n)
     bu = (dt * u.permute(2, 0, 1)).unsqueeze(-1) * Bt  # (L, b, d, n): B_bar_t u_t
-    h = scan_time_major(a, bu)  # (L, b, d, n)
+    h = scan_time_major(a, bu, h0)  # (L, b, d, n)
     Ct = C.permute(2, 0, 1).unsqueeze(2) if C.dim() == 3 else C  # (L, b, 1, n) or (d, n)
     y = (h * Ct).sum(-1).permute(1, 2, 0)  # (b, d, L): y_t = C_t . h_t
     out = _finish(y, u, D, z)
@@ -89,12 +93,12 @@ def selective_scan(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D:
 
 def selective_scan_ref(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: Tensor | None = None,
                        z: Tensor | None = None, delta_bias: Tensor | None = None, delta_softplus: bool = False,
-                       return_last_state: bool = False):
+                       return_last_state: bool = False, h0: Tensor | None = None):
     """Sequential reference: one step of the recurrence per time step."""
     delta = _prepare(u, delta, A, B, C, delta_bias, delta_softplus)
     b, d, L = u.shape
     n = A.shape[1]
-    h = u.new_zeros(b, d, n)
+    h = u.new_zeros(b, d, n) if h0 is None else h0
     ys = []
     Bs = B.unbind(-1) if B.dim() == 3 else [B] * L
     Cs = C.unbind(-1) if C.dim() == 3 else [C] * L

@@ -32,13 +32,13 @@ def _build():
     from numba import njit, prange
 
     @njit(parallel=True, cache=True)
-    def fwd(u, delta, A, Bt, Ct, y, hs):  # Bt, Ct (b, L, n); hs (b, d, L, n)
+    def fwd(u, delta, A, Bt, Ct, h0, y, hs):  # Bt, Ct (b, L, n); h0 (b, d, n); hs (b, d, L, n)
         nb, nd, L = u.shape
         N = A.shape[1]
         for idx in prange(nb * nd):
             b = idx // nd
             d = idx % nd
-            h = np.zeros(N, dtype=u.dtype)
+            h = h0[b, d].copy()
             for t in range(L):
                 dt = delta[b, d, t]
                 x = dt * u[b, d, t]
@@ -50,7 +50,7 @@ def _build():
                 y[b, d, t] = acc
 
     @njit(parallel=True, cache=True)
-    def bwd(u, delta, A, Bt, Ct, hs, dy, dlast, du, ddelta, dA_part, dB_part, dC_part):
+    def bwd(u, delta, A, Bt, Ct, h0, hs, dy, dlast, du, ddelta, dA_part, dB_part, dC_part, dh0):
         nb, nd, L = u.shape
         N = A.shape[1]
         for idx in prange(nb * nd):
@@ -67,7 +67,7 @@ def _build():
                     dC_part[b, d, t, n] = gy * hs[b, d, t, n]
                     g[n] += gy * Ct[b, t, n]
                     a = np.exp(dt * A[d, n])
-                    hp = hs[b, d, t - 1, n] if t > 0 else 0.0
+                    hp = hs[b, d, t - 1, n] if t > 0 else h0[b, d, n]
                     ga = g[n] * hp * a
                     acc_delta += ga * A[d, n] + g[n] * ut * Bt[b, t, n]
                     dA_part[b, d, n] += ga * dt
@@ -76,6 +76,8 @@ def _build():
                     g[n] *= a
                 du[b, d, t] = acc_u
                 ddelta[b, d, t] = acc_delta
+            for n in range(N):  # after t = 0, g holds dL/dh(-1)
+                dh0[b, d, n] = g[n]
 
     _KERNELS = (fwd, bwd)
     return _KERNELS
@@ -98,25 +100,26 @@ def _np(t: Tensor) -> np.ndarray:
 
 
 class SelectiveScanCPU(torch.autograd.Function):
-    """y_core (b, d, L) and h (b, d, L, n) from u, delta (b, d, L), A (d, n), B, C (b, n, L)."""
+    """y_core (b, d, L) and the last state (b, d, n) from u, delta (b, d, L), A (d, n),
+    B, C (b, n, L) and the initial state h0 (b, d, n)."""
 
     @staticmethod
-    def forward(ctx, u, delta, A, B, C):
+    def forward(ctx, u, delta, A, B, C, h0):
         fwd, _ = _build()
         dtype = u.dtype
-        delta, A, B, C = (x.to(dtype) for x in (delta, A, B, C))
+        delta, A, B, C, h0 = (x.to(dtype) for x in (delta, A, B, C, h0))
         Bt, Ct = B.transpose(1, 2).contiguous(), C.transpose(1, 2).contiguous()  # (b, L, n)
         b, d, L = u.shape
         y = torch.empty(b, d, L, dtype=dtype)
         hs = torch.empty(b, d, L, A.shape[1], dtype=dtype)
-        fwd(_np(u), _np(delta), _np(A), Bt.numpy(), Ct.numpy(), y.numpy(), hs.numpy())
-        ctx.save_for_backward(u, delta, A, Bt, Ct, hs)
+        fwd(_np(u), _np(delta), _np(A), Bt.numpy(), Ct.numpy(), _np(h0), y.numpy(), hs.numpy())
+        ctx.save_for_backward(u, delta, A, Bt, Ct, h0, hs)
         return y, hs[:, :, -1].clone()
 
     @staticmethod
     def backward(ctx, dy, dlast):
         _, bwd = _build()
-        u, delta, A, Bt, Ct, hs = ctx.saved_tensors
+        u, delta, A, Bt, Ct, h0, hs = ctx.saved_tensors
         b, d, L = u.shape
         N = A.shape[1]
         dlast = torch.zeros(b, d, N, dtype=u.dtype) if dlast is None else dlast.to(u.dtype)
@@ -124,8 +127,9 @@ class SelectiveScanCPU(torch.autograd.Function):
         dA_part = torch.zeros(b, d, N, dtype=u.dtype)
         dB_part = torch.empty(b, d, L, N, dtype=u.dtype)
         dC_part = torch.empty(b, d, L, N, dtype=u.dtype)
-        bwd(_np(u), _np(delta), _np(A), _np(Bt), _np(Ct), _np(hs), _np(dy.to(u.dtype)), _np(dlast),
-            du.numpy(), ddelta.numpy(), dA_part.numpy(), dB_part.numpy(), dC_part.numpy())
+        dh0 = torch.empty(b, d, N, dtype=u.dtype)
+        bwd(_np(u), _np(delta), _np(A), _np(Bt), _np(Ct), _np(h0), _np(hs), _np(dy.to(u.dtype)), _np(dlast),
+            du.numpy(), ddelta.numpy(), dA_part.numpy(), dB_part.numpy(), dC_part.numpy(), dh0.numpy())
         dB = dB_part.sum(1).transpose(1, 2)  # (b, n, L)
         dC = dC_part.sum(1).transpose(1, 2)
-        return du, ddelta, dA_part.sum(0), dB, dC
+        return du, ddelta, dA_part.sum(0), dB, dC, dh0
