@@ -28,7 +28,6 @@ def _build():
     global _KERNELS
     if _KERNELS is not None:
         return _KERNELS
-    import numba
     from numba import njit, prange
 
     @njit(parallel=True, cache=True)
