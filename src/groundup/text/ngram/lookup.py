@@ -51,7 +51,7 @@ def _kernels():
             chain = True
             for k in range(2, N + 1):
                 cur[k] = -1
-                if prev[k - 1] < 0:
+                if prev[k - 1] < 0 or not chain:  # KenLM stops at the first miss too
                     chain = False
                     continue
                 key = prev[k - 1] * V + w

@@ -155,17 +155,17 @@ class NgramModel:
             has = prev >= 0
             b[has] = bo[k - 2][prev[has]]
             ctx_bo.append(b)
-            # k-gram ending at t = (k-1)-gram ending at t-1 (listed) + w_t
-            at = np.flatnonzero(has & (pos >= k - 1))
+            # k-gram ending at t = (k-1)-gram ending at t-1 (listed) + w_t, looked up only
+            # where the (k-1)-gram ending at t was found: like KenLM, the search stops at the
+            # first miss (in a model whose n-grams are suffix-closed nothing longer is listed)
+            at = np.flatnonzero(has & (pos >= k - 1) & (longest == k - 1))
             key = prev[at] * V + tok[at]
             j = np.searchsorted(keys[k - 1], key)
             j_ok = np.minimum(j, len(keys[k - 1]) - 1)
             found = keys[k - 1][j_ok] == key
             new = np.full(T, -1, dtype=np.int64)
-            new[at[found]] = j[found]
-            # the longest match must be a chain of listed suffixes (KenLM stops at the first miss)
             ext = at[found]
-            ext = ext[longest[ext] == k - 1]
+            new[ext] = j[found]
             longest[ext] = k
             score[ext] = lp[k - 1][new[ext]]
             ids = new
