@@ -19,6 +19,7 @@ EXPERIMENTS: dict[str, str] = {
     "adamw": "groundup.lab.adamw",
     "hippo": "groundup.lab.hippo",
     "ssm": "groundup.lab.ssm",
+    "transformer": "groundup.lab.transformer",
     "checkpointing": "groundup.lab.checkpointing",
 }
 
