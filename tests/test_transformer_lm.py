@@ -50,6 +50,8 @@ def test_generate_with_cache_equals_without_past_max_len():
     b = generate(lm, prompt, 15, top_k=10, top_p=0.9, generator=torch.Generator().manual_seed(1),
                  use_cache=False)
     assert a.shape == (2, 18) and torch.equal(a, b)          # 18 > max_len 12: window rebuilt
+    c = lm.generate(prompt, 15, top_k=10, top_p=0.9, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(a, c)
 
 
 def test_sample_next_rules_by_hand():

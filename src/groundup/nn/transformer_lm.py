@@ -114,6 +114,10 @@ class TransformerLM(nn.Module):
                 h = h + block.drop(block.linear2(block.drop(block.act(block.linear1(block.ln2(h))))))
         return self.head(self.ln_f(h)), state                                       # (B, T, V)
 
+    def generate(self, prompt: Tensor, max_new_tokens: int, **sampling) -> Tensor:
+        """:func:`generate` with this model (temperature=, top_k=, top_p=, generator=)."""
+        return generate(self, prompt, max_new_tokens, **sampling)
+
 
 def sample_next(logits: Tensor, temperature: float = 1.0, top_k: int | None = None,
                 top_p: float | None = None, generator: torch.Generator | None = None) -> Tensor:
