@@ -159,7 +159,7 @@ def plan_checkpoints(saved, output, budget: int | None, cost=None) -> Plan:
     if not finals:
         raise ConfigError(f"planner: no checkpoint plan of these {n} layers fits a budget of "
                           f"{budget} bytes (sqrt(n) segments need "
-                          f"{plan_peak(sequential_segments(n, None), saved, output)})")
+                          f"{int(plan_peak(sequential_segments(n, None), saved, output))})")
     best = min(finals, key=lambda s: (s[1], s[0]))
     plan = []
     while best[3] is not None:

@@ -77,6 +77,7 @@ class LMConfig:
     device: str = "cpu"
     threads: int = 0                  # torch.set_num_threads (0 = leave torch's default)
     checkpoint_every: int = 0         # also checkpoint every N steps (0 = at epoch ends only)
+    grad_checkpoint: str = ""         # off | sqrt | k time chunks | a budget like 64MB (recurrent)
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -109,7 +110,10 @@ class LMConfig:
                               f"{self.emb_size} and {self.hidden_size}")
         if not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):
             raise ConfigError(f"device must be cpu, cuda or cuda:N, got {self.device!r}")
+        from .grad_checkpoint_lm import parse_spec
         from .models import MODELS
+
+        parse_spec(self.grad_checkpoint)
 
         if self.model not in MODELS:
             raise ConfigError(f"unknown model {self.model!r} (known: {', '.join(sorted(MODELS))})")

@@ -42,6 +42,7 @@ from .batching import BPTTBatches, batchify, shard_rows
 from .checkpoint_io import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import RESUMABLE_FIELDS, LMConfig, config_from_dict
 from .corpus import Corpus, WordVocab, load_corpus
+from .grad_checkpoint_lm import wrap as grad_checkpointed
 from .models import build_model, detach_state
 from .schedule import LRSchedule
 
@@ -213,6 +214,7 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
             stale.unlink(missing_ok=True)
     metrics = MetricLog(out / METRICS, st["metrics_lines"] if resume is not None else 0, info.is_main)
     net = distributed.wrap(model, info, device)
+    forward = grad_checkpointed(net, cfg.grad_checkpoint)  # net itself when off
     params = [p for p in model.parameters()]
 
     def checkpoint() -> None:
@@ -244,7 +246,7 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
                     g["lr"] = lr
                 t0 = time.perf_counter()
                 x, y = batches.batch(i)                                   # (B/W, T) each
-                logits, hidden = net(x, detach_state(hidden))             # (B/W, T, V)
+                logits, hidden = forward(x, detach_state(hidden))         # (B/W, T, V)
                 loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))  # mean per token
                 opt.zero_grad(set_to_none=True)
                 (loss * y.shape[1] if cfg.loss_reduction == "sum_over_time" else loss).backward()

@@ -64,6 +64,10 @@ class TimeCheckpointed:
     """Callable like the model, running the window in checkpointed time chunks."""
 
     def __init__(self, model, spec):
+        from torch.nn.parallel import DistributedDataParallel
+
+        if isinstance(model, DistributedDataParallel):  # one DDP forward per step only
+            raise ConfigError("grad_checkpoint is not supported with torchrun (DDP) yet")
         self.model = model
         self.spec = parse_spec(spec) if isinstance(spec, str) else spec
         self.plans: dict[int, list] = {}
@@ -76,7 +80,7 @@ class TimeCheckpointed:
                 self.plans[T] = sequential_segments(T, value if value is None else min(value, T))
             else:
                 saved, out = _saved_bytes(self.model, x, state)
-                self.plans[T] = plan_checkpoints([saved / T] * T, [out] * T, value)
+                self.plans[T] = plan_checkpoints([-(-saved // T)] * T, [out] * T, value)
         return self.plans[T]
 
     def __call__(self, x, state=None):
@@ -84,11 +88,14 @@ class TimeCheckpointed:
 
         if self.spec is None or not torch.is_grad_enabled():
             return self.model(x, state)
-        pieces = []
-        for a, b, ckpt in self.plan(x, state):
+        pieces, plan = [], self.plan(x, state)
+        for a, b, ckpt in plan:
             chunk = x[:, a:b]                                            # (B, b - a)
             logits, state = (checkpoint(self.model, chunk, state) if ckpt
                              else self.model(chunk, state))
+            if state is None and b < x.shape[1]:
+                raise ConfigError("grad_checkpoint cuts the window along time, which needs a "
+                                  "model that carries a state between chunks (a recurrent one)")
             pieces.append(logits)                                        # (B, b - a, V)
         return torch.cat(pieces, dim=1), state                           # (B, T, V)
 
