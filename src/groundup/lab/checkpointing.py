@@ -246,11 +246,12 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
         key = "steps_none" if title.startswith("no") else "steps_sqrt"
         summary[f"{key}_peak_live_outputs"] = live
         summary[f"{key}_recomputations"] = rc
-    held = mem_ratio <= 2.0 / math.sqrt(deepest) + 0.15 and time_ratio <= 1.5
+    # memory: 2/sqrt(n) plus a few transient activations; time: the 1.4x target
+    held = mem_ratio <= 2.0 / math.sqrt(deepest) + 0.15 and time_ratio <= 1.4
     verdict = (f"{'Held' if held else 'Did not hold'}: at {deepest} blocks sqrt(n) segments kept "
                f"{mem_ratio:.2f} of the no-checkpoint peak activation memory "
                f"(O(sqrt n) predicts about 2/sqrt(n) = {2 / math.sqrt(deepest):.2f}) at "
-               f"{time_ratio:.2f}x the step time (shared, loaded machine).")
+               f"{time_ratio:.2f}x the step time (target <= 1.4x; timings on a shared machine).")
     return Result(name=NAME, title=TITLE, claim=CLAIM, verdict=verdict, summary=summary,
                   tables=[Table(f"One training step of n blocks [Linear({width}), ReLU, LayerNorm]"
                                 f", batch {batch}: peak live bytes and median of {reps} "
