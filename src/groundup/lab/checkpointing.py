@@ -99,6 +99,49 @@ def measure(depths, width, batch, reps, seed):
             for n, m, plan in configs}
 
 
+def budget_sweep(n, width, batch, seed, points=8):
+    """The planner between the two extremes: for budgets from the least feasible to 'keep
+    everything', (budget, modelled peak, measured peak, layers recomputed); and Chen et al.'s
+    greedy (every segment checkpointed) over a grid of thresholds, for comparison."""
+    from ..errors import ConfigError
+    from ..train.checkpoint_planner import (chen_greedy, plan_checkpoints, plan_peak,
+                                            plan_recompute, profile_layers)
+    from ..train.grad_checkpoint import run_segments
+
+    blocks = _blocks(n, width, seed)
+    for p in (p for b in blocks for p in b.parameters()):
+        p.grad = torch.zeros_like(p)
+    x = torch.randn(batch, width, generator=torch.Generator().manual_seed(seed))
+    prof = profile_layers(blocks, x)
+    total = sum(prof.saved)
+    lo, hi = 1, total  # least feasible budget, by bisection (feasibility grows with the budget)
+    while hi - lo > total // 200:
+        mid = (lo + hi) // 2
+        try:
+            plan_checkpoints(prof.saved, prof.output, mid)
+            hi = mid
+        except ConfigError:
+            lo = mid
+
+    def measured(plan):
+        def step():
+            run_segments(blocks, plan, x).pow(2).mean().backward()
+        step()
+        return live_peak_bytes(step)
+
+    planner = []
+    for b in np.geomspace(hi, total, points):
+        plan = plan_checkpoints(prof.saved, prof.output, int(b))
+        planner.append((int(b), plan_peak(plan, prof.saved, prof.output), measured(plan),
+                        plan_recompute(plan)))
+    greedy = []
+    for thr in np.geomspace(min(s for s in prof.saved if s), total / 2, points):
+        plan = chen_greedy(prof.saved, prof.output, int(thr))
+        greedy.append((int(thr), plan_peak(plan, prof.saved, prof.output), measured(plan),
+                       plan_recompute(plan)))
+    return planner, greedy
+
+
 # ---------------------------------------------------------------------------------------------
 # One pass, step by step.
 
@@ -228,6 +271,20 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
     ax1.legend()
     p1 = save(fig, out / "checkpointing_tradeoff.png")
     p2, grid_summary = _draw_grids(out, 9)
+    sweep_n = depths[-1] if full else 16
+    planner, greedy = budget_sweep(sweep_n, width, batch, seed, points=8 if full else 6)
+    fig, ax = plt().subplots(figsize=(6.5, 4))
+    ax.plot([m / 1e6 for _, _, m, _ in planner], [r for *_, r in planner], "o-",
+            label="planner: least recomputation for a budget")
+    ax.plot([m / 1e6 for _, _, m, _ in greedy], [r for *_, r in greedy], "s",
+            label="Chen et al. greedy (all segments checkpointed)")
+    ax.plot([res[(sweep_n, "sqrt")][0] / 1e6], [res[(sweep_n, "sqrt")][2]], "k*", ms=12,
+            label="sqrt(n) segments")
+    ax.set_xlabel("measured peak activation MB")
+    ax.set_ylabel("layers recomputed per step")
+    ax.set_title(f"{sweep_n} blocks: memory against recomputation")
+    ax.legend(fontsize=8)
+    p3 = save(fig, out / "checkpointing_budgets.png")
 
     rows = []
     for n in depths:
@@ -256,8 +313,16 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
                   tables=[Table(f"One training step of n blocks [Linear({width}), ReLU, LayerNorm]"
                                 f", batch {batch}: peak live bytes and median of {reps} "
                                 f"interleaved step times", ["depth", "mode", "peak MB",
-                                "mem / none", "ms", "time / none", "layers recomputed"], rows)],
-                  plots=[p1, p2],
+                                "mem / none", "ms", "time / none", "layers recomputed"], rows),
+                          Table(f"{sweep_n} blocks: the planner's plan for each budget, and Chen "
+                                f"et al.'s greedy for each threshold",
+                                ["method", "budget / threshold MB", "model peak MB",
+                                 "measured peak MB", "layers recomputed"],
+                                [["planner", round(b / 1e6, 2), round(mp / 1e6, 2),
+                                  round(m / 1e6, 2), r] for b, mp, m, r in planner]
+                                + [["chen greedy", round(b / 1e6, 2), round(mp / 1e6, 2),
+                                    round(m / 1e6, 2), r] for b, mp, m, r in greedy])],
+                  plots=[p1, p2, p3],
                   notes=["Memory is the peak of live CPU-allocator bytes during the step "
                          "(torch.profiler allocation records); gradients are allocated before "
                          "the step, so the peak is activations plus transient buffers.",
