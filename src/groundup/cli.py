@@ -26,8 +26,16 @@ COMMAND_MODULES = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line and exit 2, like every other error (subparsers inherit this)."""
+
+    def error(self, message: str):
+        print(f"groundup: error: {self.prog}: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="groundup",
         description="Classic deep-learning and NLP building blocks, from the equations.")
     parser.add_argument("--version", action="version", version=f"groundup {__version__}")

@@ -16,22 +16,11 @@ import os
 import sys
 
 
-def _one_line_errors(parser: argparse.ArgumentParser) -> None:
-    """Usage errors as one line `groundup: error: ...` and exit 2, like every other error."""
-
-    def error(message: str):
-        print(f"groundup: error: {parser.prog}: {message}", file=sys.stderr)
-        sys.exit(2)
-
-    parser.error = error  # type: ignore[method-assign]
-
-
 def register(sub) -> None:
     p = sub.add_parser("lm", help="train, evaluate and sample word-level language models",
                        description="Word-level language models (RNN, LSTM, GRU) trained with "
                                    "groundup's shared engine.")
     lm = p.add_subparsers(dest="lm_command", metavar="SUBCOMMAND")
-    _one_line_errors(p)
 
     t = lm.add_parser("train", help="train a model into --out DIR (resumes if DIR has a checkpoint)")
     t.add_argument("--preset", default=None, help="ptb-small, ptb-medium or quick")
@@ -40,7 +29,6 @@ def register(sub) -> None:
     t.add_argument("--json", action="store_true", help="print final.json on stdout")
     _add_config_options(t)
     t.set_defaults(func=_train)
-    _one_line_errors(t)
 
     e = lm.add_parser("eval", help="perplexity of a checkpoint on valid and test")
     e.add_argument("checkpoint", help="a best.pt / checkpoint.pt, or the run folder")
@@ -49,7 +37,6 @@ def register(sub) -> None:
     e.add_argument("--device", default="cpu")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=_eval)
-    _one_line_errors(e)
 
     g = lm.add_parser("generate", help="sample text from a checkpoint")
     g.add_argument("checkpoint")
@@ -60,13 +47,11 @@ def register(sub) -> None:
     g.add_argument("--device", default="cpu")
     g.add_argument("--json", action="store_true")
     g.set_defaults(func=_generate)
-    _one_line_errors(g)
 
     pl = lm.add_parser("plot", help="draw DIR/metrics.jsonl to DIR/curves.png")
     pl.add_argument("run_dir", metavar="DIR")
     pl.add_argument("--out", default=None, help="PNG path (default DIR/curves.png)")
     pl.set_defaults(func=_plot)
-    _one_line_errors(pl)
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
 
 

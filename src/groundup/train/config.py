@@ -126,21 +126,43 @@ class LMConfig:
         return dataclasses.asdict(self)
 
 
-PRESETS: dict[str, LMConfig] = {
-    "ptb-small": LMConfig(model="lstm", data="ptb", emb_size=200, hidden_size=200, num_layers=2,
+_PRESET_FIELDS: dict[str, dict[str, Any]] = {
+    "ptb-small": dict(model="lstm", data="ptb", emb_size=200, hidden_size=200, num_layers=2,
                           dropout=0.0, init_range=0.1, optimizer="sgd", lr=1.0, schedule="step",
                           lr_decay=0.5, decay_after=4, clip=5.0, loss_reduction="sum_over_time",
                           epochs=13, batch_size=20, bptt=35),
-    "ptb-medium": LMConfig(model="lstm", data="ptb", emb_size=650, hidden_size=650, num_layers=2,
+    "ptb-medium": dict(model="lstm", data="ptb", emb_size=650, hidden_size=650, num_layers=2,
                            dropout=0.5, init_range=0.05, optimizer="sgd", lr=1.0,
                            schedule="step", lr_decay=1 / 1.2, decay_after=6, clip=5.0,
                            loss_reduction="sum_over_time",
                            epochs=39, batch_size=20, bptt=35),
-    "quick": LMConfig(model="lstm", data="wikitext2", train_tokens=20_000, eval_tokens=4_000,
+    "quick": dict(model="lstm", data="wikitext2", train_tokens=20_000, eval_tokens=4_000,
                       emb_size=32, hidden_size=32, num_layers=1, init_range=0.1, lr=1.0,
                       schedule="constant", clip=5.0, epochs=2, batch_size=8, bptt=16,
                       eval_batch_size=8),
 }
+
+
+class _Presets(Mapping):
+    """Named presets, built on first use: building an LMConfig validates its model name against
+    the registry, which imports torch, and ``groundup --help`` must not pay for that."""
+
+    def __init__(self, fields: dict[str, dict[str, Any]]):
+        self._fields, self._built = fields, {}
+
+    def __getitem__(self, name: str) -> LMConfig:
+        if name not in self._built:
+            self._built[name] = LMConfig(**self._fields[name])
+        return self._built[name]
+
+    def __iter__(self):
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+
+PRESETS: Mapping[str, LMConfig] = _Presets(_PRESET_FIELDS)
 
 
 def make_config(preset: str | None = None, config_file: str | None = None,
