@@ -266,8 +266,8 @@ def train(corpus: Iterable[list[str]], config: Word2VecConfig = Word2VecConfig()
             ths = [threading.Thread(target=worker, args=(t,), daemon=True) for t in range(T)]
             for th in ths:
                 th.start()
-            while any(th.is_alive() for th in ths):
-                ths[0].join(0.5)
+            while alive := [th for th in ths if th.is_alive()]:
+                alive[0].join(0.5)  # wait on a live thread: joining a finished one returns at once
                 _tick(bar, stats, cfg, epoch, N, lr)
             if errors:
                 raise errors[0]
