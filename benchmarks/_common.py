@@ -13,22 +13,11 @@ sys.path.insert(0, str(ROOT / "src"))
 
 
 def peak_live_bytes(fn) -> int:
-    """Peak of live CPU-allocator bytes while ``fn()`` runs, from torch.profiler's allocation
-    records (exact and allocator-independent; peak RSS hides freed tensors, BASELINES.md §6)."""
-    from torch.autograd import DeviceType
-    from torch.profiler import ProfilerActivity, profile
+    """Peak of live CPU-allocator bytes while ``fn()`` runs (groundup.utils.live_peak_bytes:
+    torch.profiler's raw allocation records; peak RSS hides freed tensors, BASELINES.md §6)."""
+    from groundup.utils import live_peak_bytes
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        fn()
-    # Every allocation/free record: prof.events() keeps as "[memory]" only those outside any op
-    # (the rest are folded into their op's cpu_memory_usage), so read the raw Kineto records.
-    mem = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
-                 if e.name() == "[memory]" and e.device_type() == DeviceType.CPU)
-    live = peak = 0
-    for _, delta in mem:
-        live += delta
-        peak = max(peak, live)
-    return peak
+    return live_peak_bytes(fn)
 
 
 def median_time(fn, reps: int = 3, warmup: int = 1) -> tuple[float, list[float]]:

@@ -83,3 +83,21 @@ def test_report_written(tmp_path):
     assert data["experiments"]["demo"]["summary"] == {"x": 1.5}
     assert "<table>" in (tmp_path / "report.html").read_text()
     assert "| 1 | 2 |" in (tmp_path / "summary.md").read_text()
+
+
+def test_live_peak_bytes_counts_live_tensors_only():
+    import torch
+
+    from groundup.utils import live_peak_bytes
+
+    def two_alive():  # 1 MB and 2 MB alive together
+        a = torch.empty(250_000)
+        b = torch.empty(500_000)
+        return a, b
+
+    def one_at_a_time():  # the 1 MB tensor is freed before the 2 MB one exists
+        torch.empty(250_000)
+        torch.empty(500_000)
+
+    assert live_peak_bytes(two_alive) == 3_000_000
+    assert live_peak_bytes(one_at_a_time) == 2_000_000

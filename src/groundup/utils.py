@@ -59,3 +59,39 @@ def to_jsonable(obj: Any) -> Any:
 
 def dumps_json(obj: Any) -> str:
     return json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False)
+
+
+def live_peak_bytes(fn) -> int:
+    """Peak of live CPU-allocator bytes while ``fn()`` runs, from torch.profiler's raw
+    allocation records (exact and allocator-independent; peak RSS hides freed tensors).
+
+    The profiler's own start/stop log lines (written by its C++ side straight to file
+    descriptor 2) are silenced for the duration.
+    """
+    import contextlib
+
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile
+
+    @contextlib.contextmanager
+    def quiet_fd2():
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+    with quiet_fd2():
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            fn()
+    records = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
+                     if e.name() == "[memory]" and e.device_type() == DeviceType.CPU)
+    live = peak = 0
+    for _, delta in records:
+        live += delta
+        peak = max(peak, live)
+    return peak

@@ -30,20 +30,11 @@ MODES = ("none", "every", "sqrt", "budget")
 
 
 def live_peak_bytes(fn) -> int:
-    """Peak of live CPU-allocator bytes while ``fn()`` runs, from the profiler's raw allocation
-    records (peak RSS hides freed tensors, so it cannot show the saving)."""
-    from torch.autograd import DeviceType
-    from torch.profiler import ProfilerActivity, profile
+    """Peak of live CPU-allocator bytes while ``fn()`` runs (peak RSS hides freed tensors,
+    so it cannot show the saving); see :func:`groundup.utils.live_peak_bytes`."""
+    from ..utils import live_peak_bytes as peak
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        fn()
-    records = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
-                     if e.name() == "[memory]" and e.device_type() == DeviceType.CPU)
-    live = peak = 0
-    for _, delta in records:
-        live += delta
-        peak = max(peak, live)
-    return peak
+    return peak(fn)
 
 
 def _blocks(n, width, seed):
