@@ -408,8 +408,16 @@ def generate(path: str | Path, n_tokens: int, *, temperature: float = 1.0, seed:
     gen = torch.Generator(device="cpu").manual_seed(seed)
     words = prompt.split() or [EOS]
     x = vocab.encode(words).view(1, -1).to(device)                 # (1, T)
-    logits, state = model(x, None)
     out: list[str] = []
+    if hasattr(model, "generate"):  # a stateless model with its own cached decoding (Transformer)
+        try:
+            ids = model.generate(x, n_tokens, temperature=temperature, generator=gen)[0, x.shape[1]:]
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        out = [vocab.words[int(i)] for i in ids]
+        n_tokens = 0
+    else:
+        logits, state = model(x, None)
     for _ in range(n_tokens):
         probs = torch.softmax(logits[0, -1].float().cpu() / temperature, dim=-1)   # (V,)
         nxt = int(torch.multinomial(probs, 1, generator=gen))
