@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--checkpoint-every", type=int, default=200)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--note", default="", help="free text stored in the JSON (e.g. machine load)")
     ap.add_argument("--report-only", action="store_true",
                     help="do not train: summarise the epochs --run-dir has finished so far, "
                          "evaluate its best.pt on test, and project the full run's time")
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         "valid_perplexity_per_epoch": [e["valid_perplexity"] for e in epochs],
         "wall_seconds_this_process": wall, "threads": args.threads,
         "uptime_start": load_before, "uptime_end": uptime(),
-        "note": "shared 2-core machine, ~8 other jobs running",
+        "note": args.note,
     }
     out = Path(args.out or f"benchmarks/out/lm_ptb_{args.preset}_{args.model}_{args.impl}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -142,7 +143,7 @@ def report_partial(args) -> int:
         "published_valid": valid_pub, "published_test": test_pub,
         "projected_full_run_seconds": (sec_per_step * steps_per_epoch * cfg.epochs)
         if sec_per_step else None,
-        "uptime": uptime(), "note": "shared 2-core machine, ~8 other jobs running",
+        "uptime": uptime(), "note": args.note,
     }
     out = Path(args.out or f"benchmarks/out/lm_ptb_{args.preset}_{args.model}_{args.impl}.json")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -75,3 +75,26 @@ def test_sigkill_then_resume_gives_the_same_model(tmp_path):
             json.loads((b_out / "final.json").read_text())[k]
     # the log was cut back to the checkpoint on each resume: no duplicated or missing records
     assert _steps(a_out) == _steps(b_out)
+
+
+def test_resume_accepts_a_checkpoint_from_before_a_config_field_existed(tmp_path):
+    """A field added to LMConfig later reads as its default; a changed setting is still refused."""
+    from pathlib import Path
+
+    import pytest
+
+    from groundup.errors import ConfigError
+    from groundup.train import distributed
+    from groundup.train.config import make_config
+    from groundup.train.engine import _check_resumable
+
+    cfg = make_config("quick", overrides={"threads": 1})
+    info = distributed.DistInfo(rank=0, world_size=1, local_rank=0)
+    old = {k: v for k, v in cfg.to_dict().items() if k != "n_heads"}   # written before n_heads
+    _check_resumable(cfg, {"config": old, "world_size": 1}, info, Path("ck.pt"))
+    changed = make_config("quick", overrides={"threads": 1, "n_heads": cfg.n_heads * 2})
+    with pytest.raises(ConfigError, match="n_heads=4"):
+        _check_resumable(changed, {"config": old, "world_size": 1}, info, Path("ck.pt"))
+    other = dict(old, hidden_size=cfg.hidden_size + 1)
+    with pytest.raises(ConfigError, match="hidden_size"):
+        _check_resumable(cfg, {"config": other, "world_size": 1}, info, Path("ck.pt"))

@@ -23,6 +23,8 @@ checkpoint stays the last good one.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import math
 import sys
@@ -333,9 +335,14 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
 
 def _check_resumable(cfg: LMConfig, ckpt: dict, info: distributed.DistInfo, path: Path) -> None:
     old = ckpt.get("config", {})
+    # A field added to LMConfig after the checkpoint was written is read as its default, so a
+    # newer groundup resumes an older run as long as the new field keeps that default.
+    defaults = {f.name: f.default for f in dataclasses.fields(LMConfig)
+                if f.default is not dataclasses.MISSING}
     for k, v in cfg.to_dict().items():
-        if k not in RESUMABLE_FIELDS and old.get(k) != v:
-            raise ConfigError(f"{path} was written with {k}={old.get(k)!r} but this run has "
+        was = old[k] if k in old else defaults.get(k)
+        if k not in RESUMABLE_FIELDS and was != v:
+            raise ConfigError(f"{path} was written with {k}={was!r} but this run has "
                               f"{k}={v!r}; use another --out folder or the same settings")
     if ckpt.get("world_size") != info.world_size:
         raise ConfigError(f"{path} was written by {ckpt.get('world_size')} processes; this run "
