@@ -181,6 +181,8 @@ def test_early_stopping_on_validation(tmp_path):
     ({"hiden_size": 3}, "unknown config key 'hiden_size'"),
     ({"lr": "fast"}, "lr must be a number"),
     ({"device": "tpu"}, "device must be cpu"),
+    ({"max_train_seconds": -1.0}, "max_train_seconds must be a finite number >= 0"),
+    ({"warmup_steps": -3}, "warmup_steps must be >= 0, got -3"),
 ])
 def test_bad_configs_are_refused_by_name(override, match):
     with pytest.raises(ConfigError, match=match):
@@ -222,3 +224,41 @@ def test_generate_is_seeded_and_uses_the_vocabulary(tmp_path):
     assert words and set(words) <= set(corpus.vocab.words)
     with pytest.raises(ConfigError, match="temperature must be > 0"):
         generate(tmp_path, 5, temperature=0)
+
+
+class _Slow(nn.Module):
+    """An LSTM LM whose every forward takes at least 50 ms: a time budget in steps we can count."""
+
+    def __init__(self, V):
+        super().__init__()
+        self.inner = RNNLanguageModel("lstm", V, 8, 8, 1, 0.0, False, 0.1)
+
+    def forward(self, x, hidden=None):
+        import time
+        time.sleep(0.05)
+        return self.inner(x, hidden)
+
+
+def test_time_budget_stops_mid_epoch_then_validates_and_tests(tmp_path):
+    register_model("test-slow")(lambda cfg, V: _Slow(V))
+    try:
+        final = train(tiny(model="test-slow", epochs=10, max_train_seconds=0.2, schedule="cosine",
+                           warmup_steps=2), tmp_path, corpus=toy_corpus())
+    finally:
+        MODELS.pop("test-slow")
+    # >= 50 ms a step: the budget of 0.2 s is spent after at most 4 steps, inside epoch 1
+    assert final["stop_reason"] == "time budget" and final["epochs"] == 1
+    assert 1 <= final["steps"] <= 4 and final["train_seconds"] >= 0.2
+    (ep,) = final["history"]
+    assert ep["batches"] == final["steps"] and math.isfinite(final["test_perplexity"])
+    lines = [json.loads(s) for s in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    lrs = [r["lr"] for r in lines if r["kind"] == "step"]
+    assert lrs[0] == pytest.approx(0.5)          # warm-up: step 1 of 2, cosine still at its top
+    assert all(b < a for a, b in zip(lrs[1:], lrs[2:]))   # then cosine decay over the seconds
+    assert lrs[-1] < 1.0
+
+
+def test_cosine_over_a_fraction_of_a_budget():
+    s = LRSchedule("cosine", 2.0, epochs=1)
+    assert s.lr_at_fraction(0.0) == 2.0 and s.lr_at_fraction(0.5) == pytest.approx(1.0)
+    assert s.lr_at_fraction(1.0) == pytest.approx(0.0, abs=1e-12) and s.lr_at_fraction(3.0) == s.lr_at_fraction(1.0)

@@ -16,6 +16,7 @@ larger than the corpus) lives in :func:`groundup.train.engine.check_fits`.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping
@@ -68,6 +69,11 @@ class LMConfig:
     # gradient -- so 'lr 1, clip 5' there equals 'lr T, clip 5/T' on the mean.
     loss_reduction: LossReduction = "mean"
     epochs: int = 13
+    # Stop once this many seconds of training steps have run (0 = off; evaluation time is not
+    # counted): the equal-wall-clock comparisons. With schedule 'cosine' the decay then runs
+    # over the time budget instead of the epochs.
+    max_train_seconds: float = 0.0
+    warmup_steps: int = 0             # linear lr warm-up from lr/warmup_steps over these steps
     batch_size: int = 20
     bptt: int = 35                    # truncated backpropagation-through-time length
     eval_batch_size: int = 10
@@ -88,7 +94,7 @@ class LMConfig:
             if v < 1:
                 raise ConfigError(f"{name} must be >= 1, got {v}")
         for name in ("train_tokens", "eval_tokens", "patience", "checkpoint_every", "threads",
-                     "decay_after"):
+                     "decay_after", "warmup_steps"):
             v = getattr(self, name)
             if v < 0:
                 raise ConfigError(f"{name} must be >= 0, got {v}")
@@ -100,6 +106,9 @@ class LMConfig:
             raise ConfigError(f"clip must be >= 0 (0 = off), got {self.clip}")
         if not 0.0 < self.lr_decay <= 1.0:
             raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        if not 0.0 <= self.max_train_seconds < math.inf:
+            raise ConfigError(f"max_train_seconds must be a finite number >= 0 (0 = off), got "
+                              f"{self.max_train_seconds}")
         if self.init_range < 0:
             raise ConfigError(f"init_range must be >= 0, got {self.init_range}")
         if self.momentum < 0 or self.weight_decay < 0:

@@ -200,7 +200,7 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
     st: dict[str, Any] = {"epoch": 0, "batch": 0, "step": 0, "best_valid": math.inf,
                           "best_epoch": 0, "bad_epochs": 0, "done": False, "train_seconds": 0.0,
                           "train_tokens": 0, "epoch_loss_sum": 0.0, "epoch_loss_n": 0,
-                          "history": [], "metrics_lines": 0}
+                          "history": [], "metrics_lines": 0, "stop_reason": ""}
     hidden = None
     if resume is not None:
         model.load_state_dict(resume["model"])
@@ -243,7 +243,12 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
             bar.update(st["batch"])
             while st["batch"] < n_batches:
                 i = st["batch"]
-                lr = sched.lr(epoch, i / n_batches)
+                if cfg.max_train_seconds and cfg.schedule == "cosine":
+                    lr = sched.lr_at_fraction(st["train_seconds"] / cfg.max_train_seconds)
+                else:
+                    lr = sched.lr(epoch, i / n_batches)
+                if cfg.warmup_steps:
+                    lr *= min(1.0, (st["step"] + 1) / cfg.warmup_steps)
                 for g in opt.param_groups:
                     g["lr"] = lr
                 t0 = time.perf_counter()
@@ -279,6 +284,11 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
                                     lr=f"{lr:.3g}", tok_s=f"{st['train_tokens'] / st['train_seconds']:.0f}")
                 if cfg.checkpoint_every and st["step"] % cfg.checkpoint_every == 0:
                     checkpoint()
+                # every rank must stop at the same step: stop when any rank is over budget
+                if cfg.max_train_seconds and distributed.mean_across(
+                        float(st["train_seconds"] >= cfg.max_train_seconds), info, device) > 0:
+                    st["done"], st["stop_reason"] = True, "time budget"
+                    break
             bar.close()
             # end of epoch: validate, schedule, early stopping, best weights, checkpoint
             valid = evaluate(model, corpus.valid, cfg.eval_batch_size, cfg.bptt, device)
@@ -291,9 +301,9 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
                     save_checkpoint(out / BEST, _model_payload(cfg, corpus.vocab, model, epoch + 1, valid))
             else:
                 st["bad_epochs"] += 1
-                if cfg.patience and st["bad_epochs"] >= cfg.patience:
-                    st["done"] = True
-            rec = {"kind": "epoch", "epoch": epoch + 1, "step": st["step"],
+                if cfg.patience and st["bad_epochs"] >= cfg.patience and not st["done"]:
+                    st["done"], st["stop_reason"] = True, "early stop"
+            rec = {"kind": "epoch", "epoch": epoch + 1, "step": st["step"], "batches": st["batch"],
                    "train_loss": train_loss, "train_perplexity": perplexity(train_loss),
                    "valid_loss": valid, "valid_perplexity": perplexity(valid),
                    "lr": sched.lr(epoch), "epoch_seconds": time.perf_counter() - t_epoch}
@@ -301,7 +311,7 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
             metrics.write(rec)
             log(f"epoch {epoch + 1}: train ppl {perplexity(train_loss):.2f}, valid ppl "
                 f"{perplexity(valid):.2f}, lr {sched.lr(epoch):.4g}"
-                + (" (early stop)" if st["done"] else ""))
+                + (f" ({st['stop_reason']})" if st["done"] else ""))
             st["epoch"], st["batch"] = epoch + 1, 0
             hidden = None
             checkpoint()
@@ -319,7 +329,8 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
         "valid_loss": valid, "test_loss": test,
         "tokens_per_second": st["train_tokens"] / st["train_seconds"] if st["train_seconds"] else 0.0,
         "epochs": st["epoch"], "best_epoch": st["best_epoch"], "steps": st["step"],
-        "stopped_early": bool(st["done"]), "train_seconds": st["train_seconds"],
+        "stopped_early": bool(st["done"]), "stop_reason": st["stop_reason"],
+        "train_seconds": st["train_seconds"], "train_tokens": st["train_tokens"],
         "wall_seconds_this_process": time.perf_counter() - t_start,
         "parameters": sum(p.numel() for p in model.parameters()),
         "vocab_size": V, "world_size": info.world_size, "device": str(device),

@@ -7,7 +7,9 @@
   decay 0.5 after 4 epochs; 'medium': 1/1.2 after 6).
 * ``plateau``  -- multiply by ``lr_decay`` whenever the validation loss fails to improve
   (PyTorch's word_language_model example divides by 4).
-* ``cosine``   -- ``lr * (1 + cos(pi * progress)) / 2`` over the whole run, updated every step.
+* ``cosine``   -- ``lr * (1 + cos(pi * progress)) / 2`` over the whole run, updated every step
+  (progress in epochs, or in seconds of a time budget: ``lr_at_fraction``).
+* a linear warm-up (``warmup_steps``) multiplies any of them by ``min(1, step / warmup_steps)``.
 
 The state (for ``plateau``) is saved in checkpoints so a resumed run continues identically.
 """
@@ -37,6 +39,11 @@ class LRSchedule:
             t = min(1.0, (epoch + progress) / self.epochs)
             return self.base_lr * 0.5 * (1.0 + math.cos(math.pi * t))
         return self.base_lr
+
+    def lr_at_fraction(self, fraction: float) -> float:
+        """Cosine over a budget measured in something other than epochs (e.g. seconds)."""
+        t = min(1.0, max(0.0, fraction))
+        return self.base_lr * 0.5 * (1.0 + math.cos(math.pi * t))
 
     def on_validation(self, valid_loss: float) -> None:
         if self.kind == "plateau":
