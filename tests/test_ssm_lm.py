@@ -36,3 +36,20 @@ def test_state_carried_across_segments_equals_one_pass(model):
         a, st = net(x[:, :10], None)
         b, _ = net(x[:, 10:], st)
     torch.testing.assert_close(torch.cat([a, b], 1), whole, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["s4", "lru", "mamba"])
+def test_tie_weights_shares_the_embedding_with_the_head(name):
+    from groundup.train.config import make_config
+    from groundup.train.models import build_model
+
+    def count(tie):
+        cfg = make_config(None, overrides=dict(model=name, emb_size=16, hidden_size=16, num_layers=1,
+                                               tie_weights=tie))
+        m = build_model(cfg, 50)
+        return m, sum(p.numel() for p in m.parameters())
+
+    (tied, n_tied), (_, n_free) = count(True), count(False)
+    assert n_free - n_tied == 50 * 16                 # one V x d matrix fewer
+    emb = [p for n, p in tied.named_parameters(remove_duplicate=False) if p.shape == (50, 16)]
+    assert len(emb) == 2 and emb[0] is emb[1]

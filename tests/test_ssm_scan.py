@@ -97,3 +97,29 @@ def test_selective_scan_continues_from_an_initial_state(impl):
     selective_scan(u, delta, A, B, C, h0=h0, impl=impl).pow(2).sum().backward()
     selective_scan_ref(u, delta, A, B, C, h0=h0r).pow(2).sum().backward()
     torch.testing.assert_close(h0.grad, h0r.grad, rtol=1e-4, atol=1e-4)
+
+
+def test_cpu_kernel_serial_build_at_one_thread_equals_the_parallel_one():
+    """At torch's one thread the scan runs numba's serial build (no thread pool spinning beside
+    torch's); both builds give the same values and gradients."""
+    import groundup.nn.ssm.selective_scan_cpu as cpu
+
+    g = torch.Generator().manual_seed(3)
+    b, d, n, L = 2, 6, 4, 33
+    u = torch.randn(b, d, L, generator=g, requires_grad=True)
+    delta = torch.rand(b, d, L, generator=g) * 0.5
+    A = -torch.rand(d, n, generator=g)
+    B, C = torch.randn(b, n, L, generator=g), torch.randn(b, n, L, generator=g)
+    before = torch.get_num_threads()
+    outs = {}
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            assert (cpu._kernels() is cpu._build(parallel=False)) == (threads == 1 or cpu._threads() == 1)
+            y, last = cpu.SelectiveScanCPU.apply(u, delta, A, B, C, torch.zeros(b, d, n))
+            (gu,) = torch.autograd.grad((y.square().sum() + last.sum()), u)
+            outs[threads] = (y.detach(), last.detach(), gu)
+    finally:
+        torch.set_num_threads(before)
+    for x1, x2 in zip(outs[1], outs[2]):
+        torch.testing.assert_close(x1, x2, rtol=0, atol=1e-6)

@@ -114,7 +114,9 @@ class LMConfig:
         if self.momentum < 0 or self.weight_decay < 0:
             raise ConfigError(f"momentum and weight_decay must be >= 0, got "
                               f"{self.momentum} and {self.weight_decay}")
-        if self.tie_weights and self.emb_size != self.hidden_size:
+        # the recurrent LMs tie decoder to embedding, so the widths must agree; the Transformer
+        # ties at width emb_size (hidden_size is its FFN width), the SSM LMs at hidden_size
+        if self.tie_weights and self.emb_size != self.hidden_size and self.model in ("rnn", "lstm", "gru"):
             raise ConfigError(f"tie_weights needs emb_size == hidden_size, got "
                               f"{self.emb_size} and {self.hidden_size}")
         if not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):

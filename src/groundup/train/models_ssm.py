@@ -41,7 +41,8 @@ def s4_factory(cfg: "LMConfig", vocab_size: int) -> nn.Module:
     """S4D LM: S4 blocks (S4D-Inv kernel, GELU, GLU output gating, pre-LayerNorm)."""
     from ..nn.ssm.s4 import S4LM
 
-    return S4LM(vocab_size, cfg.hidden_size, cfg.num_layers, dropout=cfg.dropout)
+    return S4LM(vocab_size, cfg.hidden_size, cfg.num_layers, dropout=cfg.dropout,
+                tie_embeddings=cfg.tie_weights)
 
 
 @register_model("lru")
@@ -49,4 +50,5 @@ def lru_factory(cfg: "LMConfig", vocab_size: int) -> nn.Module:
     """LRU LM (Orvieto et al. 2023): LRU + MLP blocks."""
     from ..nn.ssm.linear import LRULM
 
-    return LRULM(vocab_size, cfg.hidden_size, cfg.num_layers, dropout=cfg.dropout)
+    return LRULM(vocab_size, cfg.hidden_size, cfg.num_layers, dropout=cfg.dropout,
+                 tie_embeddings=cfg.tie_weights)

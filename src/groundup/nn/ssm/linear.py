@@ -73,7 +73,8 @@ class LRULM(nn.Module):
     """Embedding, n x [x + MLP(GELU(LRU(LayerNorm(x))))], LayerNorm, head (the LRU paper's
     block with a plain MLP); ``forward(tokens, state)`` returns logits and per-layer states."""
 
-    def __init__(self, vocab: int, d_model: int, n_layer: int, d_state: int = 64, dropout: float = 0.0):
+    def __init__(self, vocab: int, d_model: int, n_layer: int, d_state: int = 64, dropout: float = 0.0,
+                 tie_embeddings: bool = False):
         super().__init__()
         self.embedding = nn.Embedding(vocab, d_model)
         self.norms = nn.ModuleList(nn.LayerNorm(d_model) for _ in range(n_layer))
@@ -84,6 +85,8 @@ class LRULM(nn.Module):
                                   for _ in range(n_layer))
         self.norm_f = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab)
+        if tie_embeddings:  # Press & Wolf (2017): the output layer reuses the embedding matrix
+            self.head.weight = self.embedding.weight
 
     def forward(self, tokens: Tensor, state: list | None = None):
         x = self.embedding(tokens)

@@ -162,13 +162,16 @@ class S4LM(nn.Module):
     """Embedding, n x S4Block, LayerNorm, linear head; ``forward(tokens, state)`` returns the
     logits and the per-layer SSM states, so a stream can be processed in segments."""
 
-    def __init__(self, vocab: int, d_model: int, n_layer: int, d_state: int = 64, dropout: float = 0.0):
+    def __init__(self, vocab: int, d_model: int, n_layer: int, d_state: int = 64, dropout: float = 0.0,
+                 tie_embeddings: bool = False):
         super().__init__()
         self.embedding = nn.Embedding(vocab, d_model)
         self.blocks = nn.ModuleList(S4Block(S4BlockConfig(d_model=d_model, d_state=d_state, dropout=dropout))
                                     for _ in range(n_layer))
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab)
+        if tie_embeddings:  # Press & Wolf (2017): the output layer reuses the embedding matrix
+            self.head.weight = self.embedding.weight
 
     def forward(self, tokens: Tensor, state: list | None = None):
         x = self.embedding(tokens)

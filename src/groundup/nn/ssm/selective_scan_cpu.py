@@ -5,7 +5,7 @@ tensors (A_bar, B_bar u, h, their gradients) and is bound by memory traffic; the
 (benchmarks/bench_ssm_scan.py) showed it about 2-3x faster than the sequential loop, short of the
 5x we want. This kernel does what Mamba's CUDA kernel does on GPU: it computes A_bar and B_bar u
 on the fly inside the loop and never materialises them. One (batch, channel) pair per task,
-parallel over the pairs (numba prange, both cores).
+parallel over the pairs (numba prange, as many threads as torch uses; serial at one thread).
 
 Forward, per (b, d), for t = 0 .. L-1 and each state n:
     h_n = exp(delta_t A_dn) h_n + delta_t u_t B_tn,    y_t = sum_n C_tn h_n
@@ -21,16 +21,17 @@ import numpy as np
 import torch
 from torch import Tensor
 
-_KERNELS = None
+_KERNELS: dict = {}
 
 
-def _build():
-    global _KERNELS
-    if _KERNELS is not None:
-        return _KERNELS
+def _build(parallel: bool = True):
+    """The (forward, backward) kernels; ``parallel=False`` compiles the same loops serially
+    (prange runs as range), so a one-thread run never starts numba's thread pool."""
+    if parallel in _KERNELS:
+        return _KERNELS[parallel]
     from numba import njit, prange
 
-    @njit(parallel=True, cache=True)
+    @njit(parallel=parallel, cache=True)
     def fwd(u, delta, A, Bt, Ct, h0, y, hs):  # Bt, Ct (b, L, n); h0 (b, d, n); hs (b, d, L, n)
         nb, nd, L = u.shape
         N = A.shape[1]
@@ -48,7 +49,7 @@ def _build():
                     hs[b, d, t, n] = h[n]
                 y[b, d, t] = acc
 
-    @njit(parallel=True, cache=True)
+    @njit(parallel=parallel, cache=True)
     def bwd(u, delta, A, Bt, Ct, h0, hs, dy, dlast, du, ddelta, dA_part, dB_part, dC_part, dh0):
         nb, nd, L = u.shape
         N = A.shape[1]
@@ -78,8 +79,8 @@ def _build():
             for n in range(N):  # after t = 0, g holds dL/dh(-1)
                 dh0[b, d, n] = g[n]
 
-    _KERNELS = (fwd, bwd)
-    return _KERNELS
+    _KERNELS[parallel] = (fwd, bwd)
+    return _KERNELS[parallel]
 
 
 def available(u: Tensor, B: Tensor, C: Tensor) -> bool:
@@ -94,6 +95,25 @@ def available(u: Tensor, B: Tensor, C: Tensor) -> bool:
     return True
 
 
+def _threads() -> int:
+    """The kernels use as many threads as torch is set to (``torch.set_num_threads``)."""
+    import numba
+
+    return max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+
+
+def _kernels():
+    """At one thread, the serial build: numba's OpenMP pool, once started, spins beside torch's
+    own and on a busy 2-core machine made a Mamba training step 3.3x slower (measured)."""
+    import numba
+
+    n = _threads()
+    if n == 1:
+        return _build(parallel=False)
+    numba.set_num_threads(n)
+    return _build(parallel=True)
+
+
 def _np(t: Tensor) -> np.ndarray:
     return t.detach().contiguous().numpy()
 
@@ -104,7 +124,7 @@ class SelectiveScanCPU(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, u, delta, A, B, C, h0):
-        fwd, _ = _build()
+        fwd, _ = _kernels()
         dtype = u.dtype
         delta, A, B, C, h0 = (x.to(dtype) for x in (delta, A, B, C, h0))
         Bt, Ct = B.transpose(1, 2).contiguous(), C.transpose(1, 2).contiguous()  # (b, L, n)
@@ -117,7 +137,7 @@ class SelectiveScanCPU(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dy, dlast):
-        _, bwd = _build()
+        _, bwd = _kernels()
         u, delta, A, Bt, Ct, h0, hs = ctx.saved_tensors
         b, d, L = u.shape
         N = A.shape[1]
