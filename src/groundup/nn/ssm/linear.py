@@ -85,6 +85,9 @@ class LRULM(nn.Module):
                                   for _ in range(n_layer))
         self.norm_f = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab)
+        # N(0, 0.02) as GPT-2 and Mamba do: nn.Embedding's N(0, 1), once tied, gives initial
+        # logits of std ~sqrt(d) and a perplexity of ~1e40 (measured) before training starts
+        nn.init.normal_(self.embedding.weight, std=0.02)
         if tie_embeddings:  # Press & Wolf (2017): the output layer reuses the embedding matrix
             self.head.weight = self.embedding.weight
 
