@@ -77,13 +77,13 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def one_gensim(path: Path, kind: str, arch: str, epochs: int) -> dict:
+def one_gensim(path: Path, kind: str, arch: str, epochs: int, threads: int = 2) -> dict:
     from gensim.models import Word2Vec
     from gensim.models.word2vec import LineSentence, Text8Corpus
 
     t0 = time.perf_counter()
     corpus = Text8Corpus(str(path)) if kind == "text8" else LineSentence(str(path))
-    m = Word2Vec(vector_size=100, window=5, negative=5, hs=0, sample=1e-3, min_count=5, workers=2,
+    m = Word2Vec(vector_size=100, window=5, negative=5, hs=0, sample=1e-3, min_count=5, workers=threads,
                  sg=int(arch == "sg"), seed=1, epochs=epochs)
     m.build_vocab(corpus)
     t1, c1 = time.perf_counter(), time.process_time()
@@ -106,7 +106,7 @@ def one_gensim(path: Path, kind: str, arch: str, epochs: int) -> dict:
 
 
 def one_ours(path: Path, kind: str, arch: str, epochs: int, deterministic: bool = False,
-             in_memory: bool = True) -> dict:
+             in_memory: bool = True, threads: int = 2, saturated: str | None = None) -> dict:
     from groundup.text.word2vec import TextCorpus, Word2VecConfig, train
     from groundup.text.word2vec.evaluate import evaluate_analogies, evaluate_word_pairs
 
@@ -114,8 +114,8 @@ def one_ours(path: Path, kind: str, arch: str, epochs: int, deterministic: bool 
     t0 = time.perf_counter()
     corpus = TextCorpus(path)
     cfg = Word2VecConfig(arch=arch, dim=100, window=5, negative=5, sample=1e-3, min_count=5,
-                         threads=2, seed=1, epochs=epochs, deterministic=deterministic,
-                         in_memory=in_memory)
+                         threads=threads, seed=1, epochs=epochs, deterministic=deterministic,
+                         in_memory=in_memory, **({"saturated": saturated} if saturated else {}))
     m = train(corpus, cfg, show_progress=False)
     t2 = time.perf_counter()
     rss = peak_mb()
@@ -132,12 +132,15 @@ def one_ours(path: Path, kind: str, arch: str, epochs: int, deterministic: bool 
             "eff_words_per_cpu_s": st["effective_words"] / st["train_cpu_seconds"],
             "analogy": acc.accuracy, "analogy_sem": kinds["semantic"], "analogy_syn": kinds["syntactic"],
             "ws353": w.spearman, "ws353_oov": w.oov_ratio, "simlex": s.spearman, "simlex_oov": s.oov_ratio,
-            "epoch_loss": m.epoch_loss}
+            "epoch_loss": m.epoch_loss, "saturated": cfg.saturated, "threads": threads}
 
 
-def run_child(system: str, corpus: str, arch: str, epochs: int, cache: Path, log) -> dict:
+def run_child(system: str, corpus: str, arch: str, epochs: int, cache: Path, log,
+              threads: int = 2, saturated: str | None = None) -> dict:
     cmd = [sys.executable, __file__, "--child", system, corpus, arch, "--epochs", str(epochs),
-           "--cache", str(cache)]
+           "--cache", str(cache), "--threads", str(threads)]
+    if saturated:
+        cmd += ["--saturated", saturated]
     log(f"  running {system} {corpus} {arch} ...")
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
@@ -157,6 +160,10 @@ def main() -> None:
                                                    "each epoch, as gensim), ours-det (deterministic)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "word2vec.json"))
     ap.add_argument("--cache", default=str(ROOT / "benchmarks" / "out"))
+    ap.add_argument("--threads", type=int, default=2, help="worker threads, both systems")
+    ap.add_argument("--saturated", default=None, choices=["update", "skip"],
+                    help="ours: NS scores beyond +-6 update (word2vec.c) or are skipped (gensim); "
+                         "default: the library's default")
     ap.add_argument("--child", nargs=3, metavar=("SYSTEM", "CORPUS", "ARCH"))
     args = ap.parse_args()
     cache = Path(args.cache)
@@ -164,10 +171,11 @@ def main() -> None:
         system, corpus, arch = args.child
         path, kind = corpus_path(corpus, cache)
         if system == "gensim":
-            res = one_gensim(path, kind, arch, args.epochs)
+            res = one_gensim(path, kind, arch, args.epochs, threads=args.threads)
         else:
+            extra = {"saturated": args.saturated} if args.saturated else {}
             res = one_ours(path, kind, arch, args.epochs, deterministic=system == "ours-det",
-                           in_memory=system != "ours-stream")
+                           in_memory=system != "ours-stream", threads=args.threads, **extra)
         print(json.dumps(res))
         return
 
@@ -177,10 +185,10 @@ def main() -> None:
     for corpus in args.corpora.split(","):
         corpus_path(corpus, cache)          # build the cache once, outside the timed children
         for arch in args.archs.split(","):
-            g = run_child("gensim", corpus, arch, args.epochs, cache, log)
-            o = run_child(args.ours, corpus, arch, args.epochs, cache, log)
+            g = run_child("gensim", corpus, arch, args.epochs, cache, log, args.threads)
+            o = run_child(args.ours, corpus, arch, args.epochs, cache, log, args.threads, args.saturated)
             results.append({"corpus": corpus, "arch": arch, "epochs": args.epochs, "gensim": g, "ours": o,
-                            "ours_mode": args.ours})
+                            "ours_mode": args.ours, "threads": args.threads})
             what = f"{corpus} {arch.upper()} e{args.epochs}" + ("" if args.ours == "ours" else f" ({args.ours})")
             rows += [
                 [what, "effective words/s", f"{o['eff_words_per_s']:,.0f}", f"{g['eff_words_per_s']:,.0f}",

@@ -126,3 +126,29 @@ def test_saturated_scores_follow_word2vec_c():
                         np.array([7], np.uint64), stats, True)
     np.testing.assert_array_equal(syn1neg, before)
     assert stats[1] == pytest.approx(2 * 2 * np.log1p(np.exp(-9.0)), rel=1e-4)
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_saturated_wrong_scores_push_in_word2vec_c_mode_and_are_skipped_in_gensim_mode(skip):
+    """A noise word scored +9 (confidently wrong): word2vec.c updates with sigma = 1, i.e. the
+    full step g = -alpha; gensim skips the pair. The loss is the exact one either way."""
+    V = 3
+    syn0 = np.zeros((V, D), np.float32); syn0[:, 0] = 3.0
+    syn1neg = np.zeros((V, D), np.float32); syn1neg[2, 0] = 3.0      # noise word 2 scores +9
+    starts = np.array([0, 2], np.int64)
+    before, stats = syn1neg.copy(), np.zeros(4)
+    codes, points, lens = build_huffman(np.array([3, 2, 1]))
+    kernels.train_chunk(np.array([0, 0], np.int32), starts, 0, 1, syn0, syn1neg, np.zeros((2, D), np.float32),
+                        np.ones(V, np.float32), np.zeros(V, np.float32), np.full(V, 2, np.int32),
+                        codes, points, lens, True, False, 1, 1, True, ALPHA, ALPHA,
+                        np.array([7], np.uint64), stats, True, skip)
+    moved = syn1neg[2] - before[2]
+    if skip:
+        np.testing.assert_array_equal(moved, 0.0)
+    else:  # two predictions, each g = (0 - 1) * alpha times h (h_0 = 3, then h_0 = 3 - ...)
+        assert moved[0] < -ALPHA * 3.0
+    # target 0 scores 0 (syn1neg[0] = 0): sigma(0) -> both modes update it
+    assert not np.allclose(syn1neg[0], 0.0)
+    # the first prediction's loss is log 2 + softplus(9); the second sees the first's updates
+    first = np.log(2.0) + np.log1p(np.exp(9.0))
+    assert first < stats[1] < 2 * first

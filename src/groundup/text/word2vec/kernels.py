@@ -13,7 +13,8 @@ Negative sampling, eq. (4) of 2013b: for input vector h and target w_O,
     L = -log sigma(v'_{w_O} . h) - sum_{k=1..K} log sigma(-v'_{w_k} . h),  w_k ~ P_n
     dL/dv'_t = -(l_t - sigma(v'_t . h)) h,   dL/dh = -sum_t (l_t - sigma(v'_t . h)) v'_t
 with label l_t = 1 for w_O and 0 for noise words; ``g = (l - sigma) * alpha`` is the step.
-Like word2vec.c, a score beyond +-MAX_EXP (6) uses the saturated sigmoid (0 or 1).
+A score beyond +-MAX_EXP (6) either uses the saturated sigmoid (0 or 1) and still updates, as
+word2vec.c does (``saturated="update"``), or is skipped, as gensim does (``saturated="skip"``).
 
 Hierarchical softmax, section 2.1: for each inner node n_k on w_O's path with code bit c_k,
     L = -sum_k log sigma((1 - 2 c_k) v'_{n_k} . h)    i.e. label l_k = 1 - c_k,
@@ -88,14 +89,19 @@ def _noise(x, alias_prob, alias_idx):
 
 
 @njit(nogil=True, fastmath=True, cache=True)
-def _ns_step(h, target, label, syn1neg, neu1e, alpha, want_loss):
+def _ns_step(h, target, label, syn1neg, neu1e, alpha, want_loss, skip_saturated):
     """One term of the NS objective with input h (D,): updates syn1neg[target] and neu1e.
-    Returns the term's loss."""
+    Returns the term's loss. A score beyond +-MAX_EXP either updates with the saturated sigmoid
+    (word2vec.c) or is skipped (``skip_saturated``, gensim)."""
     D = h.shape[0]
     f = np.float32(0.0)
     for d in range(D):
         f += h[d] * syn1neg[target, d]
     loss = 0.0
+    if skip_saturated and (f >= MAX_EXP or f <= -MAX_EXP):
+        if want_loss:
+            loss = _softplus(-f) if label > 0 else _softplus(f)
+        return loss
     if f > MAX_EXP:
         sig = 1.0
         if want_loss:
@@ -141,26 +147,26 @@ def _hs_step(h, node, code, syn1, neu1e, alpha, want_loss):
 
 @njit(nogil=True, fastmath=True, cache=True)
 def _predict(h, target, syn1neg, syn1, alias_prob, alias_idx, codes, points, code_lens,
-             hs, negative, neu1e, alpha, x, want_loss):
+             hs, negative, neu1e, alpha, x, want_loss, skip_saturated):
     """All output-layer terms for input h predicting ``target``; returns (rng, loss)."""
     loss = 0.0
     if hs:
         for k in range(code_lens[target]):
             loss += _hs_step(h, points[target, k], codes[target, k], syn1, neu1e, alpha, want_loss)
     if negative > 0:
-        loss += _ns_step(h, target, 1.0, syn1neg, neu1e, alpha, want_loss)
+        loss += _ns_step(h, target, 1.0, syn1neg, neu1e, alpha, want_loss, skip_saturated)
         for _ in range(negative):
             x, w = _noise(x, alias_prob, alias_idx)
             if w == target:
                 continue
-            loss += _ns_step(h, w, 0.0, syn1neg, neu1e, alpha, want_loss)
+            loss += _ns_step(h, w, 0.0, syn1neg, neu1e, alpha, want_loss, skip_saturated)
     return x, loss
 
 
 @njit(nogil=True, fastmath=True, cache=True)
 def train_chunk(ids, starts, s0, s1, syn0, syn1neg, syn1, keep_prob, alias_prob, alias_idx,
                 codes, points, code_lens, sg, hs, negative, window, cbow_mean,
-                alpha_begin, alpha_end, rng, stats, want_loss=True):
+                alpha_begin, alpha_end, rng, stats, want_loss=True, skip_saturated=False):
     """Train on sentences s0..s1-1 (tokens ``ids[starts[s]:starts[s+1]]``).
 
     alpha falls linearly from ``alpha_begin`` to ``alpha_end`` over the chunk's tokens.
@@ -206,7 +212,8 @@ def train_chunk(ids, starts, s0, s1, syn0, syn1neg, syn1, keep_prob, alias_prob,
                     for d in range(D):
                         neu1e[d] = 0.0
                     x, l = _predict(syn0[c], buf[i], syn1neg, syn1, alias_prob, alias_idx,
-                                    codes, points, code_lens, hs, negative, neu1e, alpha, x, want_loss)
+                                    codes, points, code_lens, hs, negative, neu1e, alpha, x, want_loss,
+                                    skip_saturated)
                     loss += l
                     npred += 1
                     for d in range(D):
@@ -231,7 +238,8 @@ def train_chunk(ids, starts, s0, s1, syn0, syn1neg, syn1, keep_prob, alias_prob,
                 for d in range(D):
                     neu1e[d] = 0.0
                 x, l = _predict(neu1, buf[i], syn1neg, syn1, alias_prob, alias_idx,
-                                codes, points, code_lens, hs, negative, neu1e, alpha, x, want_loss)
+                                codes, points, code_lens, hs, negative, neu1e, alpha, x, want_loss,
+                                    skip_saturated)
                 loss += l
                 npred += 1
                 for j in range(lo, hi):

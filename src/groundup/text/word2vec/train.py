@@ -53,6 +53,8 @@ class Word2VecConfig:
     sync_words: int = 200_000              # tokens per thread between merges (deterministic)
     in_memory: bool = True                 # keep the int32-encoded corpus in RAM; False streams
     compute_loss: bool = True              # per-epoch loss in float64 (costs a log per term)
+    # NS, a score |v'.h| >= 6: 'update' with the saturated sigmoid (word2vec.c) or 'skip' (gensim)
+    saturated: str = "update"
 
     def __post_init__(self) -> None:
         if self.arch not in ("sg", "cbow"):
@@ -66,6 +68,8 @@ class Word2VecConfig:
             raise ConfigError(f"negative must be >= 1 with loss='ns', got {self.negative}")
         if self.negative < 0:
             raise ConfigError(f"negative must be >= 0, got {self.negative}")
+        if self.saturated not in ("update", "skip"):
+            raise ConfigError(f"saturated must be 'update' or 'skip', got {self.saturated!r}")
         if self.sample < 0:
             raise ConfigError(f"sample must be >= 0, got {self.sample}")
         if not (self.alpha > 0 and 0 <= self.min_alpha <= self.alpha):
@@ -217,7 +221,7 @@ def train(corpus: Iterable[list[str]], config: Word2VecConfig = Word2VecConfig()
         kernels.train_chunk(ids_, starts_, s0, s1, w0, w1n, w1, keep, a_prob, a_idx,
                             codes, points, lens, cfg.sg, hs, negative, cfg.window,
                             cfg.cbow_mean, lr(base), lr(base + int(starts_[s1] - starts_[s0])),
-                            rngs[t], stats[t], cfg.compute_loss)
+                            rngs[t], stats[t], cfg.compute_loss, cfg.saturated == "skip")
 
     if det:   # replicas (T, ...) of every trained matrix
         reps = [np.repeat(m[None], T, axis=0) for m in (syn0, syn1neg, syn1)]
