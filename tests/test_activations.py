@@ -224,3 +224,15 @@ def test_parameterised_units_match_torch_for_random_parameters(alpha, slope, bet
         y_ref, g_ref = value_and_grad(ref, x)
         torch.testing.assert_close(y, y_ref, **TOL)
         torch.testing.assert_close(g, g_ref, **TOL)
+
+
+def test_exact_gelu_keeps_relative_precision_in_the_left_tail():
+    """gelu(x) = x Phi(x) and gelu'(x) = Phi(x) + x phi(x) at x = -8.374 and -20 (values from
+    mpmath at 30 digits). torch.special.ndtr returns 0 there on CPU; erfc does not."""
+    x = torch.tensor([-8.374, -20.0], dtype=torch.float64, requires_grad=True)
+    y = A.gelu(x)
+    (g,) = torch.autograd.grad(y.sum(), x)
+    want_y = torch.tensor([-2.3319395501161431e-16, -5.5072482372124674e-88], dtype=torch.float64)
+    want_g = torch.tensor([-1.9520233003344793e-15, -1.1014360483133464e-86], dtype=torch.float64)
+    torch.testing.assert_close(y.detach(), want_y, rtol=1e-12, atol=0)
+    torch.testing.assert_close(g, want_g, rtol=1e-12, atol=0)
