@@ -1,7 +1,8 @@
 """Language models side by side at (about) equal parameter count and an equal wall-clock budget.
 
     .venv/bin/python benchmarks/bench_lm_compare.py --corpus wikitext2 \
-        --models lstm,transformer,mamba,s4,lru --budget 360 --threads 1 --runs-dir /tmp/lmcmp
+        --models lstm,transformer,mamba,s4,lru --budget 600 --threads 1 --runs-dir /tmp/lmcmp
+    .venv/bin/python benchmarks/bench_lm_compare.py --merge a.json b.json   # one table of runs
 
 Each model trains through the product's CLI (``groundup lm train``) in its own process, on the
 same data, batches, optimiser and schedule, for ``--budget`` seconds of training steps
@@ -72,15 +73,32 @@ def run_one(model: str, corpus: str, budget: float, threads: int, run_dir: Path)
     }
 
 
+def _table(rows: list[dict]) -> str:
+    return markdown_table(
+        ["corpus", "model", "layers", "params (M)", "non-emb (M)", "steps", "tokens (M)",
+         "tokens/s", "valid ppl", "test ppl"],
+        [[r["corpus"], r["model"], r["layers"], r["parameters"] / 1e6,
+          r["non_embedding_parameters"] / 1e6, r["steps"], r["train_tokens"] / 1e6,
+          round(r["tokens_per_second"]), r["valid_perplexity"], r["test_perplexity"]] for r in rows])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", default="wikitext2", help="wikitext2, ptb or a folder")
     ap.add_argument("--models", default="lstm,transformer,mamba,s4,lru")
-    ap.add_argument("--budget", type=float, default=360.0, help="seconds of training per model")
+    ap.add_argument("--budget", type=float, default=600.0, help="seconds of training per model")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--runs-dir", default=None, help="where the runs go (default: a temp folder)")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--merge", nargs="+", metavar="JSON", default=None,
+                    help="do not train: print one table from the JSON files of earlier runs")
     args = ap.parse_args(argv)
+    if args.merge:
+        rows = []
+        for f in args.merge:
+            rows += json.loads(Path(f).read_text())["runs"]
+        print(_table(rows))
+        return 0
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     bad = [m for m in models if m not in MODELS]
     if bad:
@@ -95,14 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{m}: test ppl {r['test_perplexity']:.1f}, {r['tokens_per_second']:.0f} tok/s",
               file=sys.stderr, flush=True)
         rows.append(r)
-    table = markdown_table(
-        ["model", "layers", "params (M)", "non-emb (M)", "steps", "tokens (M)", "tokens/s",
-         "valid ppl", "test ppl"],
-        [[r["model"], r["layers"], r["parameters"] / 1e6, r["non_embedding_parameters"] / 1e6,
-          r["steps"], r["train_tokens"] / 1e6, round(r["tokens_per_second"]),
-          r["valid_perplexity"], r["test_perplexity"]] for r in rows])
     print(f"{args.corpus}, {args.budget:.0f} s of training each, {args.threads} thread(s)\n")
-    print(table)
+    print(_table(rows))
     write_json(args.out or f"benchmarks/out/lm_compare_{os.path.basename(args.corpus)}.json",
                {"corpus": args.corpus, "budget_seconds": args.budget, "threads": args.threads,
                 "recipe": RECIPE, "models": MODELS, "runs": rows})
