@@ -77,14 +77,14 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def one_gensim(path: Path, kind: str, arch: str, epochs: int, threads: int = 2) -> dict:
+def one_gensim(path: Path, kind: str, arch: str, epochs: int, threads: int = 2, seed: int = 1) -> dict:
     from gensim.models import Word2Vec
     from gensim.models.word2vec import LineSentence, Text8Corpus
 
     t0 = time.perf_counter()
     corpus = Text8Corpus(str(path)) if kind == "text8" else LineSentence(str(path))
     m = Word2Vec(vector_size=100, window=5, negative=5, hs=0, sample=1e-3, min_count=5, workers=threads,
-                 sg=int(arch == "sg"), seed=1, epochs=epochs)
+                 sg=int(arch == "sg"), seed=seed, epochs=epochs)
     m.build_vocab(corpus)
     t1, c1 = time.perf_counter(), time.process_time()
     trained, raw = m.train(corpus, total_examples=m.corpus_count, epochs=epochs)
@@ -106,7 +106,8 @@ def one_gensim(path: Path, kind: str, arch: str, epochs: int, threads: int = 2) 
 
 
 def one_ours(path: Path, kind: str, arch: str, epochs: int, deterministic: bool = False,
-             in_memory: bool = True, threads: int = 2, saturated: str | None = None) -> dict:
+             in_memory: bool = True, threads: int = 2, saturated: str | None = None,
+             compute_loss: bool = True, seed: int = 1) -> dict:
     from groundup.text.word2vec import TextCorpus, Word2VecConfig, train
     from groundup.text.word2vec.evaluate import evaluate_analogies, evaluate_word_pairs
 
@@ -114,8 +115,9 @@ def one_ours(path: Path, kind: str, arch: str, epochs: int, deterministic: bool 
     t0 = time.perf_counter()
     corpus = TextCorpus(path)
     cfg = Word2VecConfig(arch=arch, dim=100, window=5, negative=5, sample=1e-3, min_count=5,
-                         threads=threads, seed=1, epochs=epochs, deterministic=deterministic,
-                         in_memory=in_memory, **({"saturated": saturated} if saturated else {}))
+                         threads=threads, seed=seed, epochs=epochs, deterministic=deterministic,
+                         in_memory=in_memory, compute_loss=compute_loss,
+                         **({"saturated": saturated} if saturated else {}))
     m = train(corpus, cfg, show_progress=False)
     t2 = time.perf_counter()
     rss = peak_mb()
@@ -132,15 +134,20 @@ def one_ours(path: Path, kind: str, arch: str, epochs: int, deterministic: bool 
             "eff_words_per_cpu_s": st["effective_words"] / st["train_cpu_seconds"],
             "analogy": acc.accuracy, "analogy_sem": kinds["semantic"], "analogy_syn": kinds["syntactic"],
             "ws353": w.spearman, "ws353_oov": w.oov_ratio, "simlex": s.spearman, "simlex_oov": s.oov_ratio,
-            "epoch_loss": m.epoch_loss, "saturated": cfg.saturated, "threads": threads}
+            "epoch_loss": m.epoch_loss, "saturated": cfg.saturated, "threads": threads,
+            "compute_loss": compute_loss}
 
 
 def run_child(system: str, corpus: str, arch: str, epochs: int, cache: Path, log,
-              threads: int = 2, saturated: str | None = None) -> dict:
+              threads: int = 2, saturated: str | None = None, no_loss: bool = False,
+              seed: int = 1) -> dict:
     cmd = [sys.executable, __file__, "--child", system, corpus, arch, "--epochs", str(epochs),
            "--cache", str(cache), "--threads", str(threads)]
     if saturated:
         cmd += ["--saturated", saturated]
+    if no_loss:
+        cmd += ["--no-loss"]
+    cmd += ["--seed", str(seed)]
     log(f"  running {system} {corpus} {arch} ...")
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
@@ -164,6 +171,9 @@ def main() -> None:
     ap.add_argument("--saturated", default=None, choices=["update", "skip"],
                     help="ours: NS scores beyond +-6 update (word2vec.c) or are skipped (gensim); "
                          "default: the library's default")
+    ap.add_argument("--seed", type=int, default=1, help="both systems' seed")
+    ap.add_argument("--no-loss", action="store_true",
+                    help="ours: do not compute the per-epoch loss (gensim's default; a log per term)")
     ap.add_argument("--child", nargs=3, metavar=("SYSTEM", "CORPUS", "ARCH"))
     args = ap.parse_args()
     cache = Path(args.cache)
@@ -171,11 +181,12 @@ def main() -> None:
         system, corpus, arch = args.child
         path, kind = corpus_path(corpus, cache)
         if system == "gensim":
-            res = one_gensim(path, kind, arch, args.epochs, threads=args.threads)
+            res = one_gensim(path, kind, arch, args.epochs, threads=args.threads, seed=args.seed)
         else:
             extra = {"saturated": args.saturated} if args.saturated else {}
             res = one_ours(path, kind, arch, args.epochs, deterministic=system == "ours-det",
-                           in_memory=system != "ours-stream", threads=args.threads, **extra)
+                           in_memory=system != "ours-stream", threads=args.threads,
+                           compute_loss=not args.no_loss, seed=args.seed, **extra)
         print(json.dumps(res))
         return
 
@@ -185,8 +196,9 @@ def main() -> None:
     for corpus in args.corpora.split(","):
         corpus_path(corpus, cache)          # build the cache once, outside the timed children
         for arch in args.archs.split(","):
-            g = run_child("gensim", corpus, arch, args.epochs, cache, log, args.threads)
-            o = run_child(args.ours, corpus, arch, args.epochs, cache, log, args.threads, args.saturated)
+            g = run_child("gensim", corpus, arch, args.epochs, cache, log, args.threads, seed=args.seed)
+            o = run_child(args.ours, corpus, arch, args.epochs, cache, log, args.threads, args.saturated,
+                          args.no_loss, seed=args.seed)
             results.append({"corpus": corpus, "arch": arch, "epochs": args.epochs, "gensim": g, "ours": o,
                             "ours_mode": args.ours, "threads": args.threads})
             what = f"{corpus} {arch.upper()} e{args.epochs}" + ("" if args.ours == "ours" else f" ({args.ours})")
