@@ -6,8 +6,9 @@ Linear -> 10k, seq 128 x batch 32 (4,096 tokens/step), dropout 0, torch.optim.Ad
 the comparison is the model, not the optimizer). A step: zero_grad, forward, cross-entropy,
 backward, AdamW step. Random token ids (speed does not depend on the data).
 
-Variants: ours = groundup.nn.transformer_lm.TransformerLM (GELU from groundup.nn.activations,
-the erfc formula through autograd); ours-Fgelu = the same model with torch's fused F.gelu, to
+Variants: ours = groundup.nn.transformer_lm.TransformerLM (GELU from groundup.nn.activations:
+an autograd Function, erfc forward and closed-form backward; before 2026-11-26 the erfc formula
+through autograd); ours-Fgelu = the same model with torch's fused F.gelu, to
 separate the model from the activation's cost; ours-compat = an embedding +
 groundup.nn.TransformerEncoder of the torch-compatible layers; torch = torch.nn.TransformerEncoder
 (norm_first, batch_first) with generate_square_subsequent_mask + is_causal=True.
