@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--impl", default="groundup", choices=["groundup", "torch"])
     ap.add_argument("--run-dir", required=True, help="training folder (checkpoints, metrics)")
     ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--lr", type=float, default=None, help="override the preset's learning rate")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--checkpoint-every", type=int, default=200)
     ap.add_argument("--out", default=None)
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             "progress": False}
     if args.epochs:
         over["epochs"] = args.epochs
+    if args.lr:
+        over["lr"] = args.lr
     cfg = make_config(args.preset, overrides=over)
     load_before = uptime()
     t0 = time.perf_counter()
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "preset": args.preset, "model": args.model, "impl": args.impl,
         "recurrent_impl": final["recurrent_impl"], "optimizer_impl": final.get("optimizer_impl"),
-        "epochs_done": final["epochs"], "epochs_planned": cfg.epochs,
+        "epochs_done": final["epochs"], "epochs_planned": cfg.epochs, "lr": cfg.lr,
         "valid_perplexity": final["valid_perplexity"], "test_perplexity": final["test_perplexity"],
         "published_valid": valid_pub, "published_test": test_pub,
         "test_ratio_to_published": final["test_perplexity"] / test_pub,
