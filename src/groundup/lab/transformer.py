@@ -133,10 +133,20 @@ def evaluate(model: nn.Module, lengths: list[int], n: int, seed: int) -> dict[in
 
 
 def run(out: Path, *, full: bool, seed: int) -> Result:
+    # one thread: small matrices, and a second OpenMP thread beside another busy process
+    # spin-waits (measured 5x slower steps on this 2-core machine; docs/ssm.md)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _run(out, full=full, seed=seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(out: Path, *, full: bool, seed: int) -> Result:
     from .plotting import plt, save
 
     torch.manual_seed(seed)
-    torch.set_num_threads(min(2, torch.get_num_threads()))
     d, steps, max_len, bs = (64, 1500, 32, 64) if full else (32, 150, 12, 32)
     lengths = list(range(4, max_len + 1, 4))
     models = {"Transformer": TransformerSeq2Seq(d, 4, 2, max_len + 1), "LSTM+attention": LSTMSeq2Seq(d, 1)}
