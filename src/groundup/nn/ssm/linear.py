@@ -27,6 +27,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .lm_io import embedding_and_head
 from .scan import linear_scan
 
 
@@ -76,7 +77,7 @@ class LRULM(nn.Module):
     def __init__(self, vocab: int, d_model: int, n_layer: int, d_state: int = 64, dropout: float = 0.0,
                  tie_embeddings: bool = False):
         super().__init__()
-        self.embedding = nn.Embedding(vocab, d_model)
+        self.embedding, self.head = embedding_and_head(vocab, d_model, tie_embeddings)
         self.norms = nn.ModuleList(nn.LayerNorm(d_model) for _ in range(n_layer))
         self.lrus = nn.ModuleList(LRU(d_model, d_state, r_min=0.9, r_max=0.999, max_phase=math.pi / 10)
                                   for _ in range(n_layer))
@@ -84,12 +85,6 @@ class LRULM(nn.Module):
                                                 nn.Dropout(dropout), nn.Linear(2 * d_model, d_model))
                                   for _ in range(n_layer))
         self.norm_f = nn.LayerNorm(d_model)
-        self.head = nn.Linear(d_model, vocab)
-        # N(0, 0.02) as GPT-2 and Mamba do: nn.Embedding's N(0, 1), once tied, gives initial
-        # logits of std ~sqrt(d) and a perplexity of ~1e40 (measured) before training starts
-        nn.init.normal_(self.embedding.weight, std=0.02)
-        if tie_embeddings:  # Press & Wolf (2017): the output layer reuses the embedding matrix
-            self.head.weight = self.embedding.weight
 
     def forward(self, tokens: Tensor, state: list | None = None):
         x = self.embedding(tokens)

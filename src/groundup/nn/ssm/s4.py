@@ -25,6 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from .lm_io import embedding_and_head
 from .scan import linear_scan
 
 
@@ -165,16 +166,10 @@ class S4LM(nn.Module):
     def __init__(self, vocab: int, d_model: int, n_layer: int, d_state: int = 64, dropout: float = 0.0,
                  tie_embeddings: bool = False):
         super().__init__()
-        self.embedding = nn.Embedding(vocab, d_model)
+        self.embedding, self.head = embedding_and_head(vocab, d_model, tie_embeddings)
         self.blocks = nn.ModuleList(S4Block(S4BlockConfig(d_model=d_model, d_state=d_state, dropout=dropout))
                                     for _ in range(n_layer))
         self.norm = nn.LayerNorm(d_model)
-        self.head = nn.Linear(d_model, vocab)
-        # N(0, 0.02) as GPT-2 and Mamba do: nn.Embedding's N(0, 1), once tied, gives initial
-        # logits of std ~sqrt(d) and a perplexity of ~1e40 (measured) before training starts
-        nn.init.normal_(self.embedding.weight, std=0.02)
-        if tie_embeddings:  # Press & Wolf (2017): the output layer reuses the embedding matrix
-            self.head.weight = self.embedding.weight
 
     def forward(self, tokens: Tensor, state: list | None = None):
         x = self.embedding(tokens)
