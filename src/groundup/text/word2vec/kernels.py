@@ -28,6 +28,12 @@ gradient is *not* applied); for the sum it is the exact gradient. (gensim divide
 The per-epoch loss is accumulated in float64 from the exact objective (log-sigmoid of the
 unclipped score), beyond gensim, whose running loss is a float32 total.
 
+The helpers below are inlined into the loop (``inline="always"``) and take the input as a
+(matrix, row) pair, never a row view: a view of a shared array, or an array passed to a compiled
+function that is not inlined, makes numba update the array's reference count with an atomic
+instruction, and those updates on the two matrices that every thread shares cost a quarter of
+the single-thread time (measured, docs/word2vec.md) and serialise the threads on one cache line.
+
 Random numbers: one xorshift64* stream per thread, carried in ``rng[0]`` across calls; it drives
 sub-sampling, the window shrink b ~ U{0..window-1} and the noise draws.
 """
@@ -88,15 +94,15 @@ def _noise(x, alias_prob, alias_idx):
     return x, np.int64(alias_idx[k])
 
 
-@njit(nogil=True, fastmath=True, cache=True)
-def _ns_step(h, target, label, syn1neg, neu1e, alpha, want_loss, skip_saturated):
+@njit(inline="always", fastmath=True)
+def _ns_step(H, hr, target, label, syn1neg, neu1e, alpha, want_loss, skip_saturated):
     """One term of the NS objective with input h (D,): updates syn1neg[target] and neu1e.
     Returns the term's loss. A score beyond +-MAX_EXP either updates with the saturated sigmoid
     (word2vec.c) or is skipped (``skip_saturated``, gensim)."""
-    D = h.shape[0]
+    D = H.shape[1]
     f = np.float32(0.0)
     for d in range(D):
-        f += h[d] * syn1neg[target, d]
+        f += H[hr, d] * syn1neg[target, d]
     loss = 0.0
     if skip_saturated and (f >= MAX_EXP or f <= -MAX_EXP):
         if want_loss:
@@ -120,17 +126,17 @@ def _ns_step(h, target, label, syn1neg, neu1e, alpha, want_loss, skip_saturated)
     for d in range(D):
         neu1e[d] += g * syn1neg[target, d]
     for d in range(D):
-        syn1neg[target, d] += g * h[d]
+        syn1neg[target, d] += g * H[hr, d]
     return loss
 
 
-@njit(nogil=True, fastmath=True, cache=True)
-def _hs_step(h, node, code, syn1, neu1e, alpha, want_loss):
+@njit(inline="always", fastmath=True)
+def _hs_step(H, hr, node, code, syn1, neu1e, alpha, want_loss):
     """One inner node of the HS path: label 1 - code. Returns the term's loss."""
-    D = h.shape[0]
+    D = H.shape[1]
     f = np.float32(0.0)
     for d in range(D):
-        f += h[d] * syn1[node, d]
+        f += H[hr, d] * syn1[node, d]
     loss = 0.0
     if want_loss:
         loss = _softplus(f) if code else _softplus(-f)
@@ -141,25 +147,25 @@ def _hs_step(h, node, code, syn1, neu1e, alpha, want_loss):
     for d in range(D):
         neu1e[d] += g * syn1[node, d]
     for d in range(D):
-        syn1[node, d] += g * h[d]
+        syn1[node, d] += g * H[hr, d]
     return loss
 
 
-@njit(nogil=True, fastmath=True, cache=True)
-def _predict(h, target, syn1neg, syn1, alias_prob, alias_idx, codes, points, code_lens,
+@njit(inline="always", fastmath=True)
+def _predict(H, hr, target, syn1neg, syn1, alias_prob, alias_idx, codes, points, code_lens,
              hs, negative, neu1e, alpha, x, want_loss, skip_saturated):
     """All output-layer terms for input h predicting ``target``; returns (rng, loss)."""
     loss = 0.0
     if hs:
         for k in range(code_lens[target]):
-            loss += _hs_step(h, points[target, k], codes[target, k], syn1, neu1e, alpha, want_loss)
+            loss += _hs_step(H, hr, points[target, k], codes[target, k], syn1, neu1e, alpha, want_loss)
     if negative > 0:
-        loss += _ns_step(h, target, 1.0, syn1neg, neu1e, alpha, want_loss, skip_saturated)
+        loss += _ns_step(H, hr, target, 1.0, syn1neg, neu1e, alpha, want_loss, skip_saturated)
         for _ in range(negative):
             x, w = _noise(x, alias_prob, alias_idx)
             if w == target:
                 continue
-            loss += _ns_step(h, w, 0.0, syn1neg, neu1e, alpha, want_loss, skip_saturated)
+            loss += _ns_step(H, hr, w, 0.0, syn1neg, neu1e, alpha, want_loss, skip_saturated)
     return x, loss
 
 
@@ -176,7 +182,7 @@ def train_chunk(ids, starts, s0, s1, syn0, syn1neg, syn1, keep_prob, alias_prob,
     D = syn0.shape[1]
     x = rng[0]
     neu1e = np.empty(D, dtype=np.float32)
-    neu1 = np.empty(D, dtype=np.float32)
+    neu1 = np.empty((1, D), dtype=np.float32)
     maxlen = 0
     for s in range(s0, s1):
         maxlen = max(maxlen, starts[s + 1] - starts[s])
@@ -211,7 +217,7 @@ def train_chunk(ids, starts, s0, s1, syn0, syn1neg, syn1, keep_prob, alias_prob,
                     c = buf[j]
                     for d in range(D):
                         neu1e[d] = 0.0
-                    x, l = _predict(syn0[c], buf[i], syn1neg, syn1, alias_prob, alias_idx,
+                    x, l = _predict(syn0, c, buf[i], syn1neg, syn1, alias_prob, alias_idx,
                                     codes, points, code_lens, hs, negative, neu1e, alpha, x, want_loss,
                                     skip_saturated)
                     loss += l
@@ -221,23 +227,23 @@ def train_chunk(ids, starts, s0, s1, syn0, syn1neg, syn1, keep_prob, alias_prob,
             else:
                 cw = 0
                 for d in range(D):
-                    neu1[d] = 0.0
+                    neu1[0, d] = 0.0
                 for j in range(lo, hi):
                     if j == i:
                         continue
                     c = buf[j]
                     for d in range(D):
-                        neu1[d] += syn0[c, d]
+                        neu1[0, d] += syn0[c, d]
                     cw += 1
                 if cw == 0:
                     continue
                 if cbow_mean:
                     inv = np.float32(1.0 / cw)
                     for d in range(D):
-                        neu1[d] *= inv
+                        neu1[0, d] *= inv
                 for d in range(D):
                     neu1e[d] = 0.0
-                x, l = _predict(neu1, buf[i], syn1neg, syn1, alias_prob, alias_idx,
+                x, l = _predict(neu1, 0, buf[i], syn1neg, syn1, alias_prob, alias_idx,
                                 codes, points, code_lens, hs, negative, neu1e, alpha, x, want_loss,
                                     skip_saturated)
                 loss += l
