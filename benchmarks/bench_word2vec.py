@@ -107,7 +107,7 @@ def one_gensim(path: Path, kind: str, arch: str, epochs: int, threads: int = 2, 
 
 def one_ours(path: Path, kind: str, arch: str, epochs: int, deterministic: bool = False,
              in_memory: bool = True, threads: int = 2, saturated: str | None = None,
-             compute_loss: bool = True, seed: int = 1) -> dict:
+             compute_loss: bool = True, seed: int = 1, init: str | None = None) -> dict:
     from groundup.text.word2vec import TextCorpus, Word2VecConfig, train
     from groundup.text.word2vec.evaluate import evaluate_analogies, evaluate_word_pairs
 
@@ -117,7 +117,8 @@ def one_ours(path: Path, kind: str, arch: str, epochs: int, deterministic: bool 
     cfg = Word2VecConfig(arch=arch, dim=100, window=5, negative=5, sample=1e-3, min_count=5,
                          threads=threads, seed=seed, epochs=epochs, deterministic=deterministic,
                          in_memory=in_memory, compute_loss=compute_loss,
-                         **({"saturated": saturated} if saturated else {}))
+                         **({"saturated": saturated} if saturated else {}),
+                         **({"init": init} if init else {}))
     m = train(corpus, cfg, show_progress=False)
     t2 = time.perf_counter()
     rss = peak_mb()
@@ -134,19 +135,22 @@ def one_ours(path: Path, kind: str, arch: str, epochs: int, deterministic: bool 
             "eff_words_per_cpu_s": st["effective_words"] / st["train_cpu_seconds"],
             "analogy": acc.accuracy, "analogy_sem": kinds["semantic"], "analogy_syn": kinds["syntactic"],
             "ws353": w.spearman, "ws353_oov": w.oov_ratio, "simlex": s.spearman, "simlex_oov": s.oov_ratio,
-            "epoch_loss": m.epoch_loss, "saturated": cfg.saturated, "threads": threads,
+            "epoch_loss": m.epoch_loss, "saturated": cfg.saturated, "init": cfg.init, "threads": threads,
+            "seed": seed,
             "compute_loss": compute_loss}
 
 
 def run_child(system: str, corpus: str, arch: str, epochs: int, cache: Path, log,
               threads: int = 2, saturated: str | None = None, no_loss: bool = False,
-              seed: int = 1) -> dict:
+              seed: int = 1, init: str | None = None) -> dict:
     cmd = [sys.executable, __file__, "--child", system, corpus, arch, "--epochs", str(epochs),
            "--cache", str(cache), "--threads", str(threads)]
     if saturated:
         cmd += ["--saturated", saturated]
     if no_loss:
         cmd += ["--no-loss"]
+    if init:
+        cmd += ["--init", init]
     cmd += ["--seed", str(seed)]
     log(f"  running {system} {corpus} {arch} ...")
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -172,6 +176,15 @@ def main() -> None:
                     help="ours: NS scores beyond +-6 update (word2vec.c) or are skipped (gensim); "
                          "default: the library's default")
     ap.add_argument("--seed", type=int, default=1, help="both systems' seed")
+    ap.add_argument("--seeds", default=None,
+                    help="comma list: run both systems once per seed and report the means "
+                         "(single-run analogy accuracy varies by about a point)")
+    ap.add_argument("--init", default=None,
+                    help="ours: initial input vectors in [-0.5/D, 0.5/D) ('word2vec.c') or [-1/D, 1/D) "
+                         "('gensim', as gensim 4); a comma list runs ours once per value beside one "
+                         "gensim run; default: the library's default")
+    ap.add_argument("--merge", nargs="+", metavar="JSON",
+                    help="do not run: merge the results of earlier runs (e.g. one per seed) into one table")
     ap.add_argument("--no-loss", action="store_true",
                     help="ours: do not compute the per-epoch loss (gensim's default; a log per term)")
     ap.add_argument("--child", nargs=3, metavar=("SYSTEM", "CORPUS", "ARCH"))
@@ -184,45 +197,102 @@ def main() -> None:
             res = one_gensim(path, kind, arch, args.epochs, threads=args.threads, seed=args.seed)
         else:
             extra = {"saturated": args.saturated} if args.saturated else {}
+            if args.init:
+                extra["init"] = args.init
             res = one_ours(path, kind, arch, args.epochs, deterministic=system == "ours-det",
                            in_memory=system != "ours-stream", threads=args.threads,
                            compute_loss=not args.no_loss, seed=args.seed, **extra)
         print(json.dumps(res))
         return
 
+    if args.merge:
+        results, loads = [], []
+        for f in args.merge:
+            d = json.loads(Path(f).read_text())
+            results += d["results"]
+            loads.append((d["load_before"], d["load_after"]))
+        report(table_rows(results), results, max(lb for lb, _ in loads), max(la for _, la in loads),
+               Path(args.out))
+        return
     log = lambda m: print(m, file=sys.stderr, flush=True)
+    seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [args.seed]
+    inits = args.init.split(",") if args.init else [None]
+    for init in inits:
+        if init not in (None, "word2vec.c", "gensim"):
+            raise SystemExit(f"--init: unknown value {init!r} (word2vec.c or gensim)")
     load_before = os.getloadavg()
-    rows, results = [], []
+    results = []
     for corpus in args.corpora.split(","):
         corpus_path(corpus, cache)          # build the cache once, outside the timed children
         for arch in args.archs.split(","):
-            g = run_child("gensim", corpus, arch, args.epochs, cache, log, args.threads, seed=args.seed)
-            o = run_child(args.ours, corpus, arch, args.epochs, cache, log, args.threads, args.saturated,
-                          args.no_loss, seed=args.seed)
-            results.append({"corpus": corpus, "arch": arch, "epochs": args.epochs, "gensim": g, "ours": o,
-                            "ours_mode": args.ours, "threads": args.threads})
-            what = f"{corpus} {arch.upper()} e{args.epochs}" + ("" if args.ours == "ours" else f" ({args.ours})")
-            rows += [
-                [what, "effective words/s", f"{o['eff_words_per_s']:,.0f}", f"{g['eff_words_per_s']:,.0f}",
-                 f"{o['eff_words_per_s'] / g['eff_words_per_s']:.2f}"],
-                [what, "effective words per CPU-second", f"{o['eff_words_per_cpu_s']:,.0f}",
-                 f"{g['eff_words_per_cpu_s']:,.0f}", f"{o['eff_words_per_cpu_s'] / g['eff_words_per_cpu_s']:.2f}"],
-                [what, "end-to-end wall s (vocab+train)", f"{o['total_s']:.1f}", f"{g['total_s']:.1f}",
-                 f"{g['total_s'] / o['total_s']:.2f} (speed)"],
-                [what, "analogy acc (restrict 30k)", f"{o['analogy']:.4f}", f"{g['analogy']:.4f}",
-                 f"{100 * (o['analogy'] - g['analogy']):+.2f} pt"],
-                [what, "WS353 Spearman", f"{o['ws353']:.3f}", f"{g['ws353']:.3f}", f"{o['ws353'] - g['ws353']:+.3f}"],
-                [what, "SimLex-999 Spearman", f"{o['simlex']:.3f}", f"{g['simlex']:.3f}", f"{o['simlex'] - g['simlex']:+.3f}"],
-                [what, "peak RSS MB", f"{o['peak_rss_mb']:.0f}", f"{g['peak_rss_mb']:.0f}",
-                 f"{o['peak_rss_mb'] / g['peak_rss_mb']:.2f}x"],
-            ]
+            for seed in seeds:
+                g = run_child("gensim", corpus, arch, args.epochs, cache, log, args.threads, seed=seed)
+                for init in inits:
+                    o = run_child(args.ours, corpus, arch, args.epochs, cache, log, args.threads,
+                                  args.saturated, args.no_loss, seed=seed, init=init)
+                    results.append({"corpus": corpus, "arch": arch, "epochs": args.epochs, "gensim": g,
+                                    "ours": o, "ours_mode": args.ours, "threads": args.threads,
+                                    "seed": seed})
+    rows = table_rows(results)
     load_after = os.getloadavg()
+    report(rows, results, load_before, load_after, Path(args.out))
+
+
+def _mean(results, system, key):
+    vals = [r[system][key] for r in results]
+    return sum(vals) / len(vals), vals
+
+
+def table_rows(results: list[dict]) -> list[list[str]]:
+    """One block of rows per (corpus, arch, epochs, threads, mode): means over the seeds run."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in results:
+        key = (r["corpus"], r["arch"], r["epochs"], r.get("threads", 2), r.get("ours_mode", "ours"),
+               r["ours"].get("init", "word2vec.c"))
+        groups.setdefault(key, []).append(r)
+    rows = []
+    for (corpus, arch, epochs, threads, mode, init), rs in groups.items():
+        n = len(rs)
+        tag = f"{corpus} {arch.upper()} e{epochs} t{threads}" + ("" if mode == "ours" else f" ({mode})")
+        if init != "word2vec.c":
+            tag += f" init={init}"
+        if n > 1:
+            tag += f", mean of {n} seeds"
+
+        def m(system, key):
+            return _mean(rs, system, key)[0]
+
+        def spread(system, key, fmt):
+            vals = _mean(rs, system, key)[1]
+            return "" if n == 1 else " (" + ", ".join(fmt.format(v) for v in vals) + ")"
+
+        o, g = (lambda k: m("ours", k)), (lambda k: m("gensim", k))
+        rows += [
+            [tag, "effective words/s", f"{o('eff_words_per_s'):,.0f}", f"{g('eff_words_per_s'):,.0f}",
+             f"{o('eff_words_per_s') / g('eff_words_per_s'):.2f}"],
+            [tag, "effective words per CPU-second", f"{o('eff_words_per_cpu_s'):,.0f}",
+             f"{g('eff_words_per_cpu_s'):,.0f}", f"{o('eff_words_per_cpu_s') / g('eff_words_per_cpu_s'):.2f}"],
+            [tag, "end-to-end wall s (vocab+train)", f"{o('total_s'):.1f}", f"{g('total_s'):.1f}",
+             f"{g('total_s') / o('total_s'):.2f} (speed)"],
+            [tag, "analogy acc (restrict 30k)", f"{o('analogy'):.4f}" + spread("ours", "analogy", "{:.4f}"),
+             f"{g('analogy'):.4f}" + spread("gensim", "analogy", "{:.4f}"),
+             f"{100 * (o('analogy') - g('analogy')):+.2f} pt"],
+            [tag, "WS353 Spearman", f"{o('ws353'):.3f}" + spread("ours", "ws353", "{:.3f}"),
+             f"{g('ws353'):.3f}" + spread("gensim", "ws353", "{:.3f}"), f"{o('ws353') - g('ws353'):+.3f}"],
+            [tag, "SimLex-999 Spearman", f"{o('simlex'):.3f}", f"{g('simlex'):.3f}",
+             f"{o('simlex') - g('simlex'):+.3f}"],
+            [tag, "peak RSS MB", f"{o('peak_rss_mb'):.0f}", f"{g('peak_rss_mb'):.0f}",
+             f"{o('peak_rss_mb') / g('peak_rss_mb'):.2f}x"],
+        ]
+    return rows
+
+
+def report(rows, results, load_before, load_after, out: Path) -> None:
     lines = ["| run | what | ours | gensim 4.4 | ratio / diff |", "|---|---|---|---|---|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     print("\n".join(lines))
-    print(f"\nload average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
-          f"(2-core machine shared with other jobs)")
-    out = Path(args.out)
+    print(f"\nload average before {load_before[0]:.2f}, after {load_after[0]:.2f} (the highest "
+          f"over merged runs)")
     out.parent.mkdir(parents=True, exist_ok=True)
     from groundup.io import write_text
 

@@ -117,3 +117,17 @@ def test_chinese_characters_train(tmp_path):
 def test_config_validation_names_the_value(bad):
     with pytest.raises(ConfigError, match=list(bad)[0]):
         Word2VecConfig(**bad)
+
+
+def test_init_range_word2vec_c_and_gensim():
+    """syn0 starts uniform in [-0.5/D, 0.5/D) (word2vec.c) or [-1/D, 1/D) (gensim 4): the same
+    draws, scaled by exactly 2. A learning rate of ~0 leaves the initial vectors in place."""
+    D = 10
+    kw = dict(dim=D, min_count=1, epochs=1, threads=1, seed=7, alpha=1e-12, min_alpha=0.0)
+    c = train(planted_corpus(50), Word2VecConfig(**kw), show_progress=False).syn0
+    g = train(planted_corpus(50), Word2VecConfig(init="gensim", **kw), show_progress=False).syn0
+    assert np.abs(c).max() <= 0.5 / D and np.abs(c).max() > 0.45 / D
+    assert np.abs(g).max() <= 1.0 / D and np.abs(g).max() > 0.9 / D
+    np.testing.assert_allclose(g, 2 * c, rtol=1e-5, atol=1e-9)
+    with pytest.raises(ConfigError, match="init"):
+        Word2VecConfig(init="xavier")

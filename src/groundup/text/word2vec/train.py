@@ -31,6 +31,9 @@ from .corpus import encode_sentences
 from .vocab import Vocab, build_vocab
 
 
+INIT_RANGE = {"word2vec.c": 0.5, "gensim": 1.0}   # syn0 ~ U[-r/D, r/D)
+
+
 @dataclass(frozen=True)
 class Word2VecConfig:
     arch: Literal["sg", "cbow"] = "sg"
@@ -55,6 +58,8 @@ class Word2VecConfig:
     compute_loss: bool = True              # per-epoch loss in float64 (costs a log per term)
     # NS, a score |v'.h| >= 6: 'update' with the saturated sigmoid (word2vec.c) or 'skip' (gensim)
     saturated: str = "update"
+    # initial input vectors uniform in [-r/D, r/D): r = 0.5 'word2vec.c', r = 1 'gensim' (gensim 4)
+    init: str = "word2vec.c"
 
     def __post_init__(self) -> None:
         if self.arch not in ("sg", "cbow"):
@@ -70,6 +75,8 @@ class Word2VecConfig:
             raise ConfigError(f"negative must be >= 0, got {self.negative}")
         if self.saturated not in ("update", "skip"):
             raise ConfigError(f"saturated must be 'update' or 'skip', got {self.saturated!r}")
+        if self.init not in INIT_RANGE:
+            raise ConfigError(f"init must be one of {sorted(INIT_RANGE)}, got {self.init!r}")
         if self.sample < 0:
             raise ConfigError(f"sample must be >= 0, got {self.sample}")
         if not (self.alpha > 0 and 0 <= self.min_alpha <= self.alpha):
@@ -193,8 +200,9 @@ def train(corpus: Iterable[list[str]], config: Word2VecConfig = Word2VecConfig()
     t_prep = time.perf_counter() - t_start
 
     rng = np.random.default_rng(cfg.seed)
-    # word2vec.c: input vectors uniform in [-0.5/D, 0.5/D), output vectors zero
-    syn0 = ((rng.random((V, D), dtype=np.float32) - 0.5) / D).astype(np.float32)
+    # input vectors uniform in [-r/D, r/D) (word2vec.c: r = 0.5; gensim 4: r = 1), output vectors zero
+    r = INIT_RANGE[cfg.init]
+    syn0 = ((rng.random((V, D), dtype=np.float32) - 0.5) / np.float32(D / (2 * r))).astype(np.float32)
     hs, negative = cfg.loss == "hs", (cfg.negative if cfg.loss == "ns" else 0)
     syn1neg = np.zeros((V, D), np.float32) if negative else np.zeros((1, D), np.float32)
     if hs:
