@@ -81,6 +81,19 @@ def one_gensim(path: Path, kind: str, arch: str, epochs: int, threads: int = 2, 
     from gensim.models import Word2Vec
     from gensim.models.word2vec import LineSentence, Text8Corpus
 
+    import logging
+
+    rates: list[float] = []     # gensim's own per-epoch "N effective words/s" log lines
+
+    class _EpochRates(logging.Handler):
+        def emit(self, record):
+            m = re.search(r"EPOCH \d+.*?([\d.]+) effective words/s", record.getMessage())
+            if m:
+                rates.append(float(m.group(1)))
+
+    lg = logging.getLogger("gensim.models.word2vec")
+    lg.setLevel(logging.INFO)
+    lg.addHandler(_EpochRates())
     t0 = time.perf_counter()
     corpus = Text8Corpus(str(path)) if kind == "text8" else LineSentence(str(path))
     m = Word2Vec(vector_size=100, window=5, negative=5, hs=0, sample=1e-3, min_count=5, workers=threads,
@@ -102,7 +115,8 @@ def one_gensim(path: Path, kind: str, arch: str, epochs: int, threads: int = 2, 
             "eff_words_per_s": trained / (t2 - t1), "train_cpu_s": c2 - c1,
             "eff_words_per_cpu_s": trained / (c2 - c1), "peak_rss_mb": rss, "analogy": acc[0],
             "analogy_sem": frac(sem), "analogy_syn": frac(syn),
-            "ws353": w[1][0], "ws353_oov": w[2], "simlex": s[1][0], "simlex_oov": s[2]}
+            "ws353": w[1][0], "ws353_oov": w[2], "simlex": s[1][0], "simlex_oov": s[2],
+            "epoch_rates": rates}
 
 
 def one_ours(path: Path, kind: str, arch: str, epochs: int, deterministic: bool = False,
@@ -137,7 +151,8 @@ def one_ours(path: Path, kind: str, arch: str, epochs: int, deterministic: bool 
             "ws353": w.spearman, "ws353_oov": w.oov_ratio, "simlex": s.spearman, "simlex_oov": s.oov_ratio,
             "epoch_loss": m.epoch_loss, "saturated": cfg.saturated, "init": cfg.init, "threads": threads,
             "seed": seed,
-            "compute_loss": compute_loss}
+            "compute_loss": compute_loss,
+            "epoch_rates": [st["effective_words"] / epochs / sec for sec in st["epoch_seconds"]]}
 
 
 def run_child(system: str, corpus: str, arch: str, epochs: int, cache: Path, log,
@@ -243,6 +258,23 @@ def _mean(results, system, key):
     return sum(vals) / len(vals), vals
 
 
+def _epoch_rates(rs, system) -> list[float]:
+    return [x for r in rs for x in r[system].get("epoch_rates", [])]
+
+
+def _med(rs, system) -> float:
+    v = sorted(_epoch_rates(rs, system))
+    return (v[len(v) // 2] + v[(len(v) - 1) // 2]) / 2 if v else 0.0
+
+
+def _best(rs, system) -> float:
+    return max(_epoch_rates(rs, system), default=0.0)
+
+
+def _rates(rs, system) -> str:
+    return f"{_med(rs, system):,.0f} / {_best(rs, system):,.0f}" if _epoch_rates(rs, system) else "-"
+
+
 def table_rows(results: list[dict]) -> list[list[str]]:
     """One block of rows per (corpus, arch, epochs, threads, mode): means over the seeds run."""
     groups: dict[tuple, list[dict]] = {}
@@ -270,6 +302,9 @@ def table_rows(results: list[dict]) -> list[list[str]]:
         rows += [
             [tag, "effective words/s", f"{o('eff_words_per_s'):,.0f}", f"{g('eff_words_per_s'):,.0f}",
              f"{o('eff_words_per_s') / g('eff_words_per_s'):.2f}"],
+            [tag, "per-epoch eff. words/s: median / best epoch", _rates(rs, "ours"), _rates(rs, "gensim"),
+             f"{_med(rs, 'ours') / _med(rs, 'gensim'):.2f} / {_best(rs, 'ours') / _best(rs, 'gensim'):.2f}"
+             if _med(rs, "gensim") else "-"],
             [tag, "effective words per CPU-second", f"{o('eff_words_per_cpu_s'):,.0f}",
              f"{g('eff_words_per_cpu_s'):,.0f}", f"{o('eff_words_per_cpu_s') / g('eff_words_per_cpu_s'):.2f}"],
             [tag, "end-to-end wall s (vocab+train)", f"{o('total_s'):.1f}", f"{g('total_s'):.1f}",
