@@ -31,8 +31,9 @@ unclipped score), beyond gensim, whose running loss is a float32 total.
 The helpers below are inlined into the loop (``inline="always"``) and take the input as a
 (matrix, row) pair, never a row view: a view of a shared array, or an array passed to a compiled
 function that is not inlined, makes numba update the array's reference count with an atomic
-instruction, and those updates on the two matrices that every thread shares cost a quarter of
-the single-thread time (measured, docs/word2vec.md) and serialise the threads on one cache line.
+instruction on a counter every thread shares. Removing them made one thread 1.2-1.4x faster
+with another process busy on the second core, and changed nothing measurable on an idle
+machine (docs/word2vec.md); the values are bit-identical.
 
 Random numbers: one xorshift64* stream per thread, carried in ``rng[0]`` across calls; it drives
 sub-sampling, the window shrink b ~ U{0..window-1} and the noise draws.
@@ -96,7 +97,7 @@ def _noise(x, alias_prob, alias_idx):
 
 @njit(inline="always", fastmath=True)
 def _ns_step(H, hr, target, label, syn1neg, neu1e, alpha, want_loss, skip_saturated):
-    """One term of the NS objective with input h (D,): updates syn1neg[target] and neu1e.
+    """One term of the NS objective with input h = H[hr] (D,): updates syn1neg[target] and neu1e.
     Returns the term's loss. A score beyond +-MAX_EXP either updates with the saturated sigmoid
     (word2vec.c) or is skipped (``skip_saturated``, gensim)."""
     D = H.shape[1]
@@ -154,7 +155,7 @@ def _hs_step(H, hr, node, code, syn1, neu1e, alpha, want_loss):
 @njit(inline="always", fastmath=True)
 def _predict(H, hr, target, syn1neg, syn1, alias_prob, alias_idx, codes, points, code_lens,
              hs, negative, neu1e, alpha, x, want_loss, skip_saturated):
-    """All output-layer terms for input h predicting ``target``; returns (rng, loss)."""
+    """All output-layer terms for input h = H[hr] predicting ``target``; returns (rng, loss)."""
     loss = 0.0
     if hs:
         for k in range(code_lens[target]):
