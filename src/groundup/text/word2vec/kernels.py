@@ -41,7 +41,10 @@ sub-sampling, the window shrink b ~ U{0..window-1} and the noise draws.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 MAX_EXP = 6.0
 
@@ -93,6 +96,37 @@ def _noise(x, alias_prob, alias_idx):
     if u < alias_prob[k]:
         return x, k
     return x, np.int64(alias_idx[k])
+
+
+@intrinsic
+def _prefetchw(typingctx, arr, row):
+    """Ask the CPU to fetch every cache line of the row ``arr[row, :]`` (2-D, C order) *for
+    writing* (LLVM's ``llvm.prefetch`` with rw=1: PREFETCHW on x86). A hint: no effect on values.
+
+    Why: a row that the other thread wrote last sits in the other core's cache. Reading it for
+    the dot product brings it over shared, and the update then needs a second transfer to own
+    it. Fetched for writing it comes over once, and the rows of one prediction (the target and
+    the K noise words) come over together instead of one after the other."""
+    def codegen(context, builder, sig, args):
+        aryty, rowty = sig.args
+        ary = context.make_array(aryty)(context, builder, args[0])
+        intp = context.get_value_type(types.intp)
+        r = context.cast(builder, args[1], rowty, types.intp)
+        first = cgutils.get_item_pointer(context, builder, aryty, ary, [r, intp(0)], wraparound=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0")
+        base = builder.ptrtoint(first, intp)
+        row_bytes = cgutils.unpack_tuple(builder, ary.strides)[0]
+        start = builder.and_(base, intp(-64))                          # the first line
+        n_lines = builder.add(builder.lshr(builder.sub(builder.add(base, row_bytes), builder.add(start, intp(1))),
+                                           intp(6)), intp(1))          # lines up to the row's last byte
+        with cgutils.for_range(builder, n_lines) as loop:
+            addr = builder.inttoptr(builder.add(start, builder.shl(loop.index, intp(6))), i8p)
+            builder.call(fn, [addr, i32(1), i32(3), i32(1)])           # write, keep in all caches, data
+        return context.get_dummy_value()
+    return types.void(arr, row), codegen
 
 
 @njit(inline="always", fastmath=True)
@@ -153,21 +187,34 @@ def _hs_step(H, hr, node, code, syn1, neu1e, alpha, want_loss):
 
 
 @njit(inline="always", fastmath=True)
-def _predict(H, hr, target, syn1neg, syn1, alias_prob, alias_idx, codes, points, code_lens,
-             hs, negative, neu1e, alpha, x, want_loss, skip_saturated):
-    """All output-layer terms for input h = H[hr] predicting ``target``; returns (rng, loss)."""
+def _predict(H, hr, target, syn1neg, syn1, codes, points, code_lens, hs, negative, neu1e,
+             alpha, want_loss, skip_saturated, negs, off):
+    """All output-layer terms for input h = H[hr] predicting ``target``, with the noise words
+    ``negs[off:off + negative]`` (drawn by the caller). Returns the loss."""
     loss = 0.0
     if hs:
         for k in range(code_lens[target]):
             loss += _hs_step(H, hr, points[target, k], codes[target, k], syn1, neu1e, alpha, want_loss)
     if negative > 0:
         loss += _ns_step(H, hr, target, 1.0, syn1neg, neu1e, alpha, want_loss, skip_saturated)
-        for _ in range(negative):
-            x, w = _noise(x, alias_prob, alias_idx)
+        for k in range(off, off + negative):
+            w = negs[k]
             if w == target:
                 continue
             loss += _ns_step(H, hr, w, 0.0, syn1neg, neu1e, alpha, want_loss, skip_saturated)
-    return x, loss
+    return loss
+
+
+@njit(inline="always")
+def _prefetch_outputs(target, syn1neg, syn1, points, code_lens, hs, negative, negs, off):
+    """Prefetch for writing the output rows one prediction will update."""
+    if hs:
+        for k in range(code_lens[target]):
+            _prefetchw(syn1, points[target, k])
+    if negative > 0:
+        _prefetchw(syn1neg, target)
+        for k in range(off, off + negative):
+            _prefetchw(syn1neg, negs[k])
 
 
 @njit(nogil=True, fastmath=True, cache=True)
@@ -184,6 +231,7 @@ def train_chunk(ids, starts, s0, s1, syn0, syn1neg, syn1, keep_prob, alias_prob,
     x = rng[0]
     neu1e = np.empty(D, dtype=np.float32)
     neu1 = np.empty((1, D), dtype=np.float32)
+    negs = np.empty(max(2 * window * negative, 1), dtype=np.int64)   # noise words of one centre
     maxlen = 0
     for s in range(s0, s1):
         maxlen = max(maxlen, starts[s + 1] - starts[s])
@@ -212,16 +260,33 @@ def train_chunk(ids, starts, s0, s1, syn0, syn1neg, syn1, keep_prob, alias_prob,
             lo = max(0, i - window + b)
             hi = min(n, i + window + 1 - b)
             if sg:
+                # the noise words of all this centre's pairs, drawn in the order they are used
+                # (the same random stream as drawing each one when it is needed) ...
+                m = 0
+                for j in range(lo, hi):
+                    if j != i:
+                        for k in range(negative):
+                            x, negs[m * negative + k] = _noise(x, alias_prob, alias_idx)
+                        m += 1
+                # ... so that each pair can prefetch the rows of the next pair while it trains
+                m = 0
                 for j in range(lo, hi):
                     if j == i:
                         continue
                     c = buf[j]
+                    if m == 0:
+                        _prefetchw(syn0, c)
+                        _prefetch_outputs(buf[i], syn1neg, syn1, points, code_lens, hs, negative, negs, 0)
+                    jn = j + 1 if j + 1 != i else j + 2
+                    if jn < hi:
+                        _prefetchw(syn0, buf[jn])
+                        _prefetch_outputs(buf[i], syn1neg, syn1, points, code_lens, False, negative, negs,
+                                          (m + 1) * negative)
                     for d in range(D):
                         neu1e[d] = 0.0
-                    x, l = _predict(syn0, c, buf[i], syn1neg, syn1, alias_prob, alias_idx,
-                                    codes, points, code_lens, hs, negative, neu1e, alpha, x, want_loss,
-                                    skip_saturated)
-                    loss += l
+                    loss += _predict(syn0, c, buf[i], syn1neg, syn1, codes, points, code_lens, hs, negative,
+                                     neu1e, alpha, want_loss, skip_saturated, negs, m * negative)
+                    m += 1
                     npred += 1
                     for d in range(D):
                         syn0[c, d] += neu1e[d]
@@ -229,6 +294,10 @@ def train_chunk(ids, starts, s0, s1, syn0, syn1neg, syn1, keep_prob, alias_prob,
                 cw = 0
                 for d in range(D):
                     neu1[0, d] = 0.0
+                for j in range(lo, hi):
+                    if j == i:
+                        continue
+                    _prefetchw(syn0, buf[j])
                 for j in range(lo, hi):
                     if j == i:
                         continue
@@ -242,12 +311,13 @@ def train_chunk(ids, starts, s0, s1, syn0, syn1neg, syn1, keep_prob, alias_prob,
                     inv = np.float32(1.0 / cw)
                     for d in range(D):
                         neu1[0, d] *= inv
+                for k in range(negative):
+                    x, negs[k] = _noise(x, alias_prob, alias_idx)
+                _prefetch_outputs(buf[i], syn1neg, syn1, points, code_lens, hs, negative, negs, 0)
                 for d in range(D):
                     neu1e[d] = 0.0
-                x, l = _predict(neu1, 0, buf[i], syn1neg, syn1, alias_prob, alias_idx,
-                                codes, points, code_lens, hs, negative, neu1e, alpha, x, want_loss,
-                                    skip_saturated)
-                loss += l
+                loss += _predict(neu1, 0, buf[i], syn1neg, syn1, codes, points, code_lens, hs, negative,
+                                 neu1e, alpha, want_loss, skip_saturated, negs, 0)
                 npred += 1
                 for j in range(lo, hi):
                     if j == i:

@@ -202,7 +202,9 @@ def train(corpus: Iterable[list[str]], config: Word2VecConfig = Word2VecConfig()
     rng = np.random.default_rng(cfg.seed)
     # input vectors uniform in [-r/D, r/D) (word2vec.c: r = 0.5; gensim 4: r = 1), output vectors zero
     r = INIT_RANGE[cfg.init]
-    syn0 = ((rng.random((V, D), dtype=np.float32) - 0.5) / np.float32(D / (2 * r))).astype(np.float32)
+    syn0 = rng.random((V, D), dtype=np.float32)          # in place: no (V, D) temporaries
+    syn0 -= np.float32(0.5)
+    syn0 /= np.float32(D / (2 * r))
     hs, negative = cfg.loss == "hs", (cfg.negative if cfg.loss == "ns" else 0)
     syn1neg = np.zeros((V, D), np.float32) if negative else np.zeros((1, D), np.float32)
     if hs:
