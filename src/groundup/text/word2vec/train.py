@@ -236,6 +236,13 @@ def train(corpus: Iterable[list[str]], config: Word2VecConfig = Word2VecConfig()
     if det:   # replicas (T, ...) of every trained matrix
         reps = [np.repeat(m[None], T, axis=0) for m in (syn0, syn1neg, syn1)]
 
+    # compile the kernel (or load it from numba's disk cache) before the clock starts: an empty
+    # range of sentences with the real argument types trains nothing
+    kernels.train_chunk(np.zeros(1, id_dtype), np.zeros(2, np.int64), 0, 0, syn0, syn1neg, syn1, keep,
+                        a_prob, a_idx, codes, points, lens, cfg.sg, hs, negative, cfg.window,
+                        cfg.cbow_mean, cfg.alpha, cfg.alpha, rngs[0].copy(), np.zeros(4),
+                        cfg.compute_loss, cfg.saturated == "skip")
+
     from ...utils import progress
 
     bar = progress(total=total, desc=f"word2vec {cfg.arch}/{cfg.loss}", unit="w",
