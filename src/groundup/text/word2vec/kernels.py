@@ -277,6 +277,8 @@ def train_chunk(ids, starts, s0, s1, syn0, syn1neg, syn1, keep_prob, alias_prob,
                     if m == 0:
                         _prefetchw(syn0, c)
                         _prefetch_outputs(buf[i], syn1neg, syn1, points, code_lens, hs, negative, negs, 0)
+                    # (the target row is the same for every pair of a centre; asking for it again
+                    # costs a hint per line and takes it back if the other thread wrote it since)
                     jn = j + 1 if j + 1 != i else j + 2
                     if jn < hi:
                         _prefetchw(syn0, buf[jn])
