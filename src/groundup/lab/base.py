@@ -13,21 +13,34 @@ class Table:
 
 
 @dataclass
+class Plot:
+    """A figure file (relative to the experiment's output folder) and its caption: what it
+    shows and what to look for."""
+
+    file: str
+    caption: str = ""
+
+
+@dataclass
 class Result:
     """What one experiment found.
 
     ``summary`` holds the key figures (flat, JSON-friendly) that ``results.json`` exposes;
-    ``plots`` are file names relative to the experiment's output folder; ``verdict`` says in one
-    sentence whether the article's claim held in this run.
+    ``plots`` are :class:`Plot` entries (a bare file name is accepted and gets no caption);
+    ``verdict`` says in one sentence whether the article's claim held in this run; ``held`` is
+    that judgement as data (True, False, or None for inconclusive), decided by ``criterion``, the
+    rule written in the experiment's code before the run.
     """
 
     name: str
     title: str
     claim: str = ""
     verdict: str = ""
+    held: bool | None = None
+    criterion: str = ""
     summary: dict[str, Any] = field(default_factory=dict)
     tables: list[Table] = field(default_factory=list)
-    plots: list[str] = field(default_factory=list)
+    plots: list[Plot | str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     mode: str = "quick"
