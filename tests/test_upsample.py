@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from groundup.nn import upsample as U
+from groundup.nn.subpixel import SubPixelConv2d, icnr_
 
 # The default run replays the same 60 examples per property (reproducible in CI); set
 # GROUNDUP_HYPOTHESIS_EXAMPLES=N for a deeper, randomised search.
@@ -339,8 +340,8 @@ def test_icnr_gives_constant_output_on_constant_input():
     torch.manual_seed(0)
     x = torch.full((1, 3, 8, 8), 0.7)
     # 'replicate' padding so the convolution itself maps a constant to a constant
-    icnr = U.SubPixelConv2d(3, 2, 3, icnr=True, padding_mode="replicate")
-    plain = U.SubPixelConv2d(3, 2, 3, icnr=False, padding_mode="replicate")
+    icnr = SubPixelConv2d(3, 2, 3, icnr=True, padding_mode="replicate")
+    plain = SubPixelConv2d(3, 2, 3, icnr=False, padding_mode="replicate")
     y_icnr, y_plain = icnr(x), plain(x)
     assert y_icnr.shape == (1, 2, 24, 24)
     per_channel_spread = (y_icnr.amax((2, 3)) - y_icnr.amin((2, 3))).max().item()
@@ -352,7 +353,7 @@ def test_icnr_gives_constant_output_on_constant_input():
 
 def test_icnr_layer_is_conv_then_nearest_upsample_at_init():
     torch.manual_seed(1)
-    layer = U.SubPixelConv2d(2, 3, 2)
+    layer = SubPixelConv2d(2, 3, 2)
     x = torch.randn(2, 2, 5, 6)
     sub_w = layer.conv.weight[::4]                       # one kernel per output channel
     sub_b = layer.conv.bias[::4]
@@ -362,11 +363,11 @@ def test_icnr_layer_is_conv_then_nearest_upsample_at_init():
 
 def test_subpixel_bad_arguments():
     with pytest.raises(ValueError, match="kernel_size must be odd"):
-        U.SubPixelConv2d(1, 1, 2, kernel_size=4)
+        SubPixelConv2d(1, 1, 2, kernel_size=4)
     with pytest.raises(ValueError, match="upscale_factor must be a positive integer, got 0"):
-        U.SubPixelConv2d(1, 1, 0)
+        SubPixelConv2d(1, 1, 0)
     with pytest.raises(ValueError, match=r"\(5, 1, 3, 3\)"):
-        U.icnr_(torch.zeros(5, 1, 3, 3), 2)
+        icnr_(torch.zeros(5, 1, 3, 3), 2)
 
 
 def test_interpolation_is_a_linear_map_two_routes():

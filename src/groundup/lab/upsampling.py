@@ -84,6 +84,7 @@ def checkerboard(seed: int) -> tuple[list[list], dict]:
     import torch
 
     from ..nn import upsample as U
+    from ..nn.subpixel import SubPixelConv2d
 
     x = torch.ones(1, 1, 16, 16)
     maps, rows = {}, []
@@ -92,7 +93,7 @@ def checkerboard(seed: int) -> tuple[list[list], dict]:
         maps[f"transposed conv k={k}, s=2"] = y
     torch.manual_seed(seed)
     for icnr in (False, True):
-        layer = U.SubPixelConv2d(1, 1, 2, icnr=icnr, padding_mode="replicate")
+        layer = SubPixelConv2d(1, 1, 2, icnr=icnr, padding_mode="replicate")
         with torch.no_grad():
             y = layer(x)[0, 0, 4:24, 4:24]  # whole periods, so the mean is fair
         maps[f"sub-pixel conv r=2, {'ICNR' if icnr else 'default'} init"] = y
@@ -109,6 +110,7 @@ def make_sr_net(channels: int = 32):
     from torch import nn
 
     from ..nn import upsample as U
+    from ..nn.subpixel import SubPixelConv2d
 
     class SRNet(nn.Module):
         def __init__(self):
@@ -116,7 +118,7 @@ def make_sr_net(channels: int = 32):
             self.body = nn.Sequential(
                 nn.Conv2d(3, channels, 5, padding=2), nn.Tanh(),
                 nn.Conv2d(channels, channels, 3, padding=1), nn.Tanh(),
-                U.SubPixelConv2d(channels, 3, R, kernel_size=3, icnr=True))
+                SubPixelConv2d(channels, 3, R, kernel_size=3, icnr=True))
             with torch.no_grad():  # start at bicubic: a small residual
                 self.body[-1].conv.weight.mul_(0.1)
                 self.body[-1].conv.bias.zero_()

@@ -24,11 +24,24 @@ _EXPORTS = {
     "TransformerDecoderLayer": "transformer",
     "TransformerEncoder": "transformer",
     "TransformerDecoder": "transformer",
+    "Transformer": "transformer",
     "LayerNorm": "norm",
     "RMSNorm": "norm",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "safe_globals"])
+
+
+def safe_globals() -> list[type]:
+    """groundup's torch.nn-compatible classes, for ``torch.load(..., weights_only=True)`` of a
+    whole pickled model (a state_dict needs nothing):
+
+        with torch.serialization.safe_globals(groundup.nn.safe_globals() + [...]):
+            model = torch.load(path, weights_only=True)
+
+    or ``torch.serialization.add_safe_globals(groundup.nn.safe_globals())`` once. Only classes
+    are listed: loading still executes no code from the file."""
+    return [__getattr__(name) for name in _EXPORTS]
 
 
 def __getattr__(name):

@@ -120,7 +120,9 @@ def attention_reference(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = N
     e = torch.exp(scores - m)
     z = e.sum(dim=-1, keepdim=True)
     w = e / torch.where(z > 0, z, torch.ones_like(z))                   # (B, H, L, S)
-    if dropout_p > 0.0:                                                 # inverted dropout
+    if dropout_p > 0.0 and generator is None:   # inverted dropout; torch's mask draw
+        w = F.dropout(w, dropout_p, training=True)
+    elif dropout_p > 0.0:
         keep = torch.rand(w.shape, generator=generator, device=w.device, dtype=w.dtype) >= dropout_p
         w = w * keep / (1.0 - dropout_p)
     return w @ v, w                                                     # (B, H, L, D)
@@ -236,56 +238,85 @@ class MultiheadAttention(nn.Module):
                 is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
         """query (L, B, E) or (B, L, E) with batch_first, or unbatched (L, E); key/value likewise
         with S and kdim/vdim. Returns (output like query, weights (B, L, S) averaged over heads,
-        (B, H, L, S) if not ``average_attn_weights``, or None if not ``need_weights``)."""
-        batched = query.dim() == 3
+        (B, H, L, S) if not ``average_attn_weights``, or None if not ``need_weights``).
+
+        The work is laid out as torch's ``multi_head_attention_forward`` lays it out (time-major
+        (L, B, E) inside; one packed projection for self-attention; the output built contiguous
+        in (L, B, E) and returned as a transposed view with batch_first), so the output has
+        torch's strides: ``out.view(L * B, E)`` works where it works in torch, and a dropout
+        applied to the output draws the same mask as after torch's module."""
         if query.dim() not in (2, 3) or key.dim() != query.dim() or value.dim() != query.dim():
             raise ValueError(f"query, key, value must all be 2-D or 3-D, got "
                              f"{query.dim()}, {key.dim()}, {value.dim()}")
-        if not batched:
-            query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)
+        batched = query.dim() == 3
+        self_attn, kv_same = query is key and key is value, key is value
+        if not batched:                                                 # (L, E) -> (L, 1, E)
+            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
             if key_padding_mask is not None:
                 key_padding_mask = key_padding_mask.unsqueeze(0)
-        elif not self.batch_first:
+        elif self.batch_first:                                          # (B, L, E) -> (L, B, E)
             query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
-        B, L, _ = query.shape
+        L, B, E = query.shape
         H, Hkv, D = self.num_heads, self.num_kv_heads, self.head_dim
-        w_q, w_k, w_v = self._projections()
-        b_q = b_k = b_v = None
-        if self.in_proj_bias is not None:
-            b_q, b_k, b_v = self.in_proj_bias.split([self.embed_dim, Hkv * D, Hkv * D])
-        q = F.linear(query, w_q, b_q)                                   # (B, L, E)
-        k = F.linear(key, w_k, b_k)                                     # (B, S, H_kv D)
-        v = F.linear(value, w_v, b_v)
+        q, k, v = self._project(query, key, value, self_attn, kv_same)  # (L, B, E), (S, B, H_kv D) x2
         if self.bias_k is not None:       # one learned key/value appended to every sequence
-            k = torch.cat([k, self.bias_k.expand(B, 1, -1)], dim=1)
-            v = torch.cat([v, self.bias_v.expand(B, 1, -1)], dim=1)
+            k = torch.cat([k, self.bias_k.expand(1, B, -1)], dim=0)
+            v = torch.cat([v, self.bias_v.expand(1, B, -1)], dim=0)
             attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
-        q = q.view(B, L, H, D).transpose(1, 2)                          # (B, H, L, D)
-        k = k.view(B, -1, Hkv, D).transpose(1, 2)                       # (B, H_kv, S, D)
-        v = v.view(B, -1, Hkv, D).transpose(1, 2)
+        q = q.reshape(L, B, H, D).permute(1, 2, 0, 3)                   # (B, H, L, D)
+        k = k.reshape(k.shape[0], B, Hkv, D).permute(1, 2, 0, 3)        # (B, H_kv, S, D)
+        v = v.reshape(v.shape[0], B, Hkv, D).permute(1, 2, 0, 3)
         if self.add_zero_attn:            # one all-zero key/value appended after projection
             k = torch.cat([k, k.new_zeros(B, Hkv, 1, D)], dim=2)
             v = torch.cat([v, v.new_zeros(B, Hkv, 1, D)], dim=2)
             attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
         S = k.shape[2]
+        # torch drops attn_mask in favour of the fused causal route when it may (a causal
+        # mask given together with is_causal=True, no padding, no weights asked for); otherwise
+        # a given attn_mask rules and is_causal is only a hint.
+        if attn_mask is not None:
+            if is_causal and key_padding_mask is None and not need_weights and self.fast and L == S:
+                attn_mask = None
+            else:
+                is_causal = False
         mask = build_mask(B, H, L, S, q.dtype, q.device, attn_mask=attn_mask,
-                          key_padding_mask=key_padding_mask,
-                          is_causal=is_causal and attn_mask is None)
+                          key_padding_mask=key_padding_mask)
         p = self.dropout if self.training else 0.0
         if need_weights or not self.fast:
+            if is_causal:
+                c = _additive(causal_mask(L, S, q.device), q.dtype)
+                mask = c if mask is None else mask + c
             out, w = attention_reference(q, k, v, mask, dropout_p=p)
         else:
-            out, w = attention(q, k, v, mask, dropout_p=p)
-        out = self.out_proj(out.transpose(1, 2).reshape(B, L, self.embed_dim))   # (B, L, E)
+            out, w = attention(q, k, v, mask, is_causal=is_causal, dropout_p=p)
+        out = out.permute(2, 0, 1, 3).reshape(L * B, E)                 # (L B, E), contiguous
+        out = self.out_proj(out).view(L, B, E)                          # (L, B, E)
         if need_weights:
             w = w.mean(dim=1) if average_attn_weights else w            # (B, L, S) | (B, H, L, S)
         else:
             w = None
         if not batched:
-            return out.squeeze(0), None if w is None else w.squeeze(0)
-        if not self.batch_first:
-            out = out.transpose(0, 1)
+            return out.squeeze(1), None if w is None else w.squeeze(0)
+        if self.batch_first:
+            out = out.transpose(0, 1)                                   # a view, as torch's
         return out, w
+
+    def _project(self, query: Tensor, key: Tensor, value: Tensor, self_attn: bool,
+                 kv_same: bool) -> tuple[Tensor, Tensor, Tensor]:
+        """The input projections, grouped as torch groups them: one matmul with the packed
+        weight for self-attention, one for q and one for (k, v) when key is value."""
+        E, e_kv = self.embed_dim, self.num_kv_heads * self.head_dim
+        w_q, w_k, w_v = self._projections()
+        b_q = b_k = b_v = None
+        if self.in_proj_bias is not None:
+            b_q, b_k, b_v = self.in_proj_bias.split([E, e_kv, e_kv])
+        if self._qkv_same_embed_dim and self_attn:
+            return F.linear(query, self.in_proj_weight, self.in_proj_bias).split([E, e_kv, e_kv], dim=-1)
+        if self._qkv_same_embed_dim and kv_same:
+            b_kv = None if self.in_proj_bias is None else self.in_proj_bias[E:]
+            k, v = F.linear(key, self.in_proj_weight[E:], b_kv).split([e_kv, e_kv], dim=-1)
+            return F.linear(query, w_q, b_q), k, v
+        return F.linear(query, w_q, b_q), F.linear(key, w_k, b_k), F.linear(value, w_v, b_v)
 
 
 def _pad_last(mask: Tensor | None) -> Tensor | None:

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-__all__ = ["glu", "reglu", "geglu", "swiglu", "GLU", "ReGLU", "GEGLU", "SwiGLU",
+from .elementwise import ELEMENTWISE, gelu, relu, sigmoid, silu
+
+__all__ = ["glu", "reglu", "geglu", "swiglu", "GLU", "ReGLU", "GEGLU", "SwiGLU", "GATED",
            "gated_hidden_size", "FeedForward", "GatedFeedForward", "SwiGLUFFN"]
 
 
@@ -40,32 +42,24 @@ def _halves(x: Tensor, dim: int) -> tuple[Tensor, Tensor]:
 
 def glu(x: Tensor, dim: int = -1) -> Tensor:
     """a * sigmoid(b) (Dauphin et al. 2017); matches ``torch.nn.functional.glu``."""
-    from .activations import sigmoid
-
     a, b = _halves(x, dim)
     return a * sigmoid(b)
 
 
 def reglu(x: Tensor, dim: int = -1) -> Tensor:
     """a * relu(b) (Shazeer 2020)."""
-    from .activations import relu
-
     a, b = _halves(x, dim)
     return a * relu(b)
 
 
 def geglu(x: Tensor, dim: int = -1, approximate: str = "none") -> Tensor:
     """a * gelu(b) (Shazeer 2020)."""
-    from .activations import gelu
-
     a, b = _halves(x, dim)
     return a * gelu(b, approximate)
 
 
 def swiglu(x: Tensor, dim: int = -1) -> Tensor:
     """a * silu(b) (Shazeer 2020), the unit of PaLM and LLaMA."""
-    from .activations import silu
-
     a, b = _halves(x, dim)
     return a * silu(b)
 
@@ -112,9 +106,10 @@ def gated_hidden_size(d_model: int, expansion: int = 4, multiple_of: int = 1) ->
 
 
 def _activation(name: str) -> nn.Module:
-    from .activations import get
-
-    return get(name)
+    """An elementwise activation module by name (the FFN's nonlinearity)."""
+    if name not in ELEMENTWISE:
+        raise ValueError(f"unknown activation {name!r} (known: {', '.join(ELEMENTWISE)})")
+    return ELEMENTWISE[name]()
 
 
 class FeedForward(nn.Module):
@@ -170,3 +165,6 @@ class SwiGLUFFN(GatedFeedForward):
     def __init__(self, d_model: int, d_hidden: int | None = None, bias: bool = False,
                  multiple_of: int = 1):
         super().__init__(d_model, d_hidden, "swiglu", bias, multiple_of)
+
+
+GATED: dict[str, type] = {"glu": GLU, "reglu": ReGLU, "geglu": GEGLU, "swiglu": SwiGLU}

@@ -63,10 +63,10 @@ class LayerNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(self.normalized_shape, **fk)) if elementwise_affine else None
         self.bias = nn.Parameter(torch.zeros(self.normalized_shape, **fk)) if elementwise_affine and bias else None
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, input: Tensor) -> Tensor:                     # torch's argument name
         if self.fused:
-            return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-        return layer_norm_reference(x, self.normalized_shape, self.weight, self.bias, self.eps)
+            return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+        return layer_norm_reference(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
 
 class RMSNorm(nn.Module):
@@ -79,7 +79,7 @@ class RMSNorm(nn.Module):
         fk = {"device": device, "dtype": dtype}
         self.weight = nn.Parameter(torch.ones(self.normalized_shape, **fk)) if elementwise_affine else None
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor) -> Tensor:                         # torch's argument name
         if self.fused:
             return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
         return rms_norm_reference(x, self.normalized_shape, self.weight, self.eps)

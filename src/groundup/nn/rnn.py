@@ -85,6 +85,22 @@ class RNNBase(nn.Module):
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
 
+    # --- torch.nn.RNNBase's introspection ---------------------------------------------------
+    @property
+    def _all_weights(self) -> list[list[str]]:
+        """Parameter names per layer and direction, in torch's order."""
+        return [list(names) for names in self._weight_names]
+
+    @property
+    def all_weights(self) -> list[list[nn.Parameter]]:
+        """The parameters per layer and direction, as torch.nn.RNNBase.all_weights."""
+        return [[getattr(self, n) for n in names] for names in self._weight_names]
+
+    def flatten_parameters(self) -> None:
+        """Kept for programs written for torch.nn: torch packs the weights into one cuDNN
+        buffer here. The loops of this module read the parameters as they are, so there is
+        nothing to pack (torch's own call is a no-op on the CPU too)."""
+
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         for name, default in (("num_layers", 1), ("bias", True), ("batch_first", False),
@@ -215,9 +231,8 @@ class RNNBase(nn.Module):
 
 class RNN(RNNBase):
     """Elman RNN, as torch.nn.RNN(input_size, hidden_size, num_layers=1, nonlinearity='tanh',
-    bias=True, batch_first=False, dropout=0.0, bidirectional=False)."""
-
-    mode = "RNN"
+    bias=True, batch_first=False, dropout=0.0, bidirectional=False); ``mode`` is torch's
+    'RNN_TANH' or 'RNN_RELU'."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
@@ -225,6 +240,7 @@ class RNN(RNNBase):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
+        self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"   # torch's names
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, 0, device, dtype)
 

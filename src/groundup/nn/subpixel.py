@@ -18,6 +18,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .upsample import pixel_shuffle
+
 __all__ = ["icnr_", "SubPixelConv2d"]
 
 
@@ -62,6 +64,4 @@ class SubPixelConv2d(nn.Module):
                 self.conv.bias.copy_(b.expand(-1, r * r).reshape(-1))
 
     def forward(self, x: Tensor) -> Tensor:
-        from .upsample import pixel_shuffle
-
         return pixel_shuffle(self.conv(x), self.upscale_factor)  # (N, C_out, H r, W r)

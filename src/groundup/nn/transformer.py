@@ -25,13 +25,14 @@ from __future__ import annotations
 import copy
 from typing import Callable
 
+import torch
 from torch import Tensor, nn
 
-from .attention import MultiheadAttention
-from .norm import make_norm
+from .attention import MultiheadAttention, _additive
+from .norm import LayerNorm, make_norm
 
 __all__ = ["resolve_activation", "TransformerEncoderLayer", "TransformerDecoderLayer",
-           "TransformerEncoder", "TransformerDecoder"]
+           "TransformerEncoder", "TransformerDecoder", "Transformer"]
 
 
 def resolve_activation(activation: str | Callable[[Tensor], Tensor]) -> tuple[Callable, bool]:
@@ -164,23 +165,46 @@ class TransformerDecoderLayer(_FeedForwardMixin, nn.Module):
         return x
 
 
+def _detect_is_causal(mask: Tensor | None, is_causal: bool | None, size: int) -> bool:
+    """torch's rule for the stacks: ``is_causal=None`` with a mask equal to the square causal
+    mask means causal (the layers then take the fused causal route, as torch's do)."""
+    if is_causal is not None or mask is None:
+        return bool(is_causal)
+    m = _additive(mask, torch.float32) if mask.dtype == torch.bool else mask
+    causal = Transformer.generate_square_subsequent_mask(size, m.device, m.dtype)
+    return m.shape == causal.shape and bool((m == causal).all())
+
+
+def _seq_len(x: Tensor, batch_first: bool) -> int:
+    return x.shape[1 if batch_first and x.dim() == 3 else 0]
+
+
 class TransformerEncoder(nn.Module):
     """``num_layers`` copies of ``encoder_layer`` (parameter names layers.0..., norm), as
-    torch.nn.TransformerEncoder; ``norm`` is the final norm a pre-LN stack needs."""
+    torch.nn.TransformerEncoder; ``norm`` is the final norm a pre-LN stack needs.
 
-    def __init__(self, encoder_layer: nn.Module, num_layers: int, norm: nn.Module | None = None) -> None:
+    ``enable_nested_tensor`` and ``mask_check`` are accepted and kept for torch's programs: in
+    torch they select an inference fast path over padded batches (nested tensors), which gives
+    the same values; this stack always takes the plain path."""
+
+    def __init__(self, encoder_layer: nn.Module, num_layers: int, norm: nn.Module | None = None,
+                 enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {num_layers}")
         self.layers = nn.ModuleList(copy.deepcopy(encoder_layer) for _ in range(num_layers))
         self.num_layers, self.norm = num_layers, norm
+        self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check
 
     def forward(self, src: Tensor, mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None, is_causal: bool | None = None) -> Tensor:
+        first = self.layers[0]
+        is_causal = _detect_is_causal(mask, is_causal,
+                                      _seq_len(src, getattr(first, "batch_first", False)))
         x = src
         for layer in self.layers:
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
-                      is_causal=bool(is_causal))
+                      is_causal=is_causal)
         return x if self.norm is None else self.norm(x)
 
 
@@ -198,10 +222,68 @@ class TransformerDecoder(nn.Module):
                 memory_mask: Tensor | None = None, tgt_key_padding_mask: Tensor | None = None,
                 memory_key_padding_mask: Tensor | None = None, tgt_is_causal: bool | None = None,
                 memory_is_causal: bool = False) -> Tensor:
+        first = self.layers[0]
+        tgt_is_causal = _detect_is_causal(tgt_mask, tgt_is_causal,
+                                          _seq_len(tgt, getattr(first, "batch_first", False)))
         x = tgt
         for layer in self.layers:
             x = layer(x, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
                       tgt_key_padding_mask=tgt_key_padding_mask,
                       memory_key_padding_mask=memory_key_padding_mask,
-                      tgt_is_causal=bool(tgt_is_causal), memory_is_causal=memory_is_causal)
+                      tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
         return x if self.norm is None else self.norm(x)
+
+
+class Transformer(nn.Module):
+    """The encoder-decoder of Vaswani et al. (2017, Figure 1), as torch.nn.Transformer: same
+    arguments, parameter names (encoder.layers.i..., encoder.norm, decoder...), initialisation
+    (Xavier-uniform on every matrix) and forward arguments."""
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
+                 num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str | Callable[[Tensor], Tensor] = "relu",
+                 custom_encoder: nn.Module | None = None, custom_decoder: nn.Module | None = None,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False, norm_first: bool = False,
+                 bias: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        fk = {"device": device, "dtype": dtype}
+        args = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first,
+                norm_first, bias)
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            self.encoder = TransformerEncoder(TransformerEncoderLayer(*args, **fk), num_encoder_layers,
+                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **fk))
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            self.decoder = TransformerDecoder(TransformerDecoderLayer(*args, **fk), num_decoder_layers,
+                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **fk))
+        for p in self.parameters():
+            if p.dim() > 1:
+                nn.init.xavier_uniform_(p)
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+
+    def forward(self, src: Tensor, tgt: Tensor, src_mask: Tensor | None = None,
+                tgt_mask: Tensor | None = None, memory_mask: Tensor | None = None,
+                src_key_padding_mask: Tensor | None = None,
+                tgt_key_padding_mask: Tensor | None = None,
+                memory_key_padding_mask: Tensor | None = None, src_is_causal: bool | None = None,
+                tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> Tensor:
+        """src (S, B, E), tgt (T, B, E) (batch first with batch_first) -> (T, B, E)."""
+        b = 0 if self.batch_first else 1
+        if src.dim() == 3 and src.shape[b] != tgt.shape[b]:
+            raise RuntimeError("the batch number of src and tgt must be equal")
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise RuntimeError("the feature number of src and tgt must be equal to d_model")
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
+                              is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask,
+                            memory_key_padding_mask=memory_key_padding_mask,
+                            tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
+        """(sz, sz) float mask: -inf above the diagonal (future positions), 0 elsewhere."""
+        return torch.triu(torch.full((sz, sz), float("-inf"), dtype=dtype, device=device), diagonal=1)

@@ -38,10 +38,9 @@ import torch
 from torch import Tensor
 
 from .conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
-from .subpixel import SubPixelConv2d, icnr_  # noqa: F401
 
 __all__ = ["interpolate", "pixel_shuffle", "pixel_unshuffle", "max_unpool1d", "max_unpool2d",
-           "conv_transpose1d", "conv_transpose2d", "SubPixelConv2d", "icnr_", "axis_weights",
+           "conv_transpose1d", "conv_transpose2d", "axis_weights",
            "cubic_weights", "BICUBIC_A"]
 
 BICUBIC_A = -0.75

@@ -133,8 +133,12 @@ class Adam(Optimizer):
                       amsgrad=group["amsgrad"], maximize=group["maximize"],
                       decoupled=decoupled, decay_scale=decay_scale)
             if group["fused"]:
-                from .adam_fused import adam_fused
-                adam_fused(params, grads, m, v, vmax, steps, **kw)
+                from .adam_fused import adam_fused      # numba: imported only when asked for
+                rest = adam_fused(params, grads, m, v, vmax, steps, **kw)
+                if rest:
+                    pick = lambda xs: [xs[k] for k in rest]  # noqa: E731
+                    adam_foreach(pick(params), pick(grads), pick(m), pick(v), pick(vmax),
+                                 pick(steps), **kw)
             elif _use_foreach(group["foreach"], params):
                 adam_foreach(params, grads, m, v, vmax, steps, **kw)
             else:

@@ -51,8 +51,10 @@ def _fits(*ts: Tensor | None) -> bool:
 
 
 def adam_fused(params, grads, m, v, vmax, steps, *, lr, beta1, beta2, eps, weight_decay,
-               amsgrad, maximize, decoupled, decay_scale) -> None:
-    """Same contract as :func:`groundup.optim.adam.adam_single`."""
+               amsgrad, maximize, decoupled, decay_scale) -> list[int]:
+    """Same contract as :func:`groundup.optim.adam.adam_single`, for the tensors the kernel
+    takes (CPU, float32/64, contiguous, grad of the parameter's dtype); returns the indices of
+    the others, which the caller updates with the foreach route."""
     rest = []
     for k, p in enumerate(params):
         g = grads[k]
@@ -69,10 +71,4 @@ def adam_fused(params, grads, m, v, vmax, steps, *, lr, beta1, beta2, eps, weigh
         kernel = _adam_parallel if p.numel() >= PARALLEL_MIN else _adam_serial
         kernel(flat(p), flat(g), flat(m[k]), flat(v[k]), vm, s(-1.0 if maximize else 1.0), s(lr / bc1),
                s(1 - beta1), s(beta2), s(1 - beta2), s(eps), s(math.sqrt(bc2)), s(decay), s(l2), amsgrad)
-    if rest:
-        from .adam import adam_foreach
-        adam_foreach([params[k] for k in rest], [grads[k] for k in rest], [m[k] for k in rest],
-                     [v[k] for k in rest], [vmax[k] for k in rest], [steps[k] for k in rest],
-                     lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
-                     amsgrad=amsgrad, maximize=maximize, decoupled=decoupled,
-                     decay_scale=decay_scale)
+    return rest

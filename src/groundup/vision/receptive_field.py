@@ -25,18 +25,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Sequence
 
-from .rf_ops import INPUT_FIELD, Transposed, Window, merge, number
-
-
-@dataclass
-class GraphNode:
-    """One op of a traced network. ``ops`` holds one per-axis op, or None for a merge/input."""
-
-    name: str
-    kind: str
-    ops: tuple | None
-    inputs: tuple[int, ...]
-    shape: tuple[int, ...] | None = None
+from .rf_ops import INPUT_FIELD, GraphNode, Transposed, Window, merge, number
+from .rf_trace import trace
 
 
 @dataclass
@@ -352,8 +342,6 @@ def receptive_field(model, input_shape: Sequence[int] | None = None, *, method: 
     """
     if isinstance(model, (list, tuple)):
         return stack_receptive_field(model, input_shape)
-    from .rf_trace import trace
-
     graph, ndim, shape, notes, out_shape = trace(model, input_shape, method=method, unknown=unknown)
     rf = analyse(graph, ndim, input_shape=shape, notes=notes)
     rf.output_shape = out_shape

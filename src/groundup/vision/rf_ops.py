@@ -340,3 +340,14 @@ def merge(fields: list[AxisField]) -> tuple[AxisField, bool]:
 def number(x: Fraction) -> int | float:
     """A Fraction as an int when whole, else a float (for tables and JSON)."""
     return int(x) if x.denominator == 1 else float(x)
+
+
+@dataclass
+class GraphNode:
+    """One op of a traced network. ``ops`` holds one per-axis op, or None for a merge/input."""
+
+    name: str
+    kind: str
+    ops: tuple | None
+    inputs: tuple[int, ...]
+    shape: tuple[int, ...] | None = None

@@ -22,7 +22,7 @@ import operator
 from typing import Any, Callable
 
 from ..errors import ConfigError
-from .receptive_field import GraphNode
+from .rf_ops import GraphNode
 from .rf_rules import NONTENSOR, Shaped, UnsupportedOpError, _dim_is_spatial, _plain, module_rule, rule
 
 __all__ = ["trace", "full_input_shape", "UnsupportedOpError"]
