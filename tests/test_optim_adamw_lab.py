@@ -28,6 +28,8 @@ def test_l2_in_adam_decays_small_gradient_weights_faster(tmp_path, monkeypatch):
     r = adamw.run(tmp_path, full=False, seed=0)
     assert r.summary["runs"] == 8
     assert r.summary["l2_decay_spread_q1_over_q4"] > 10
-    assert all((tmp_path / p).stat().st_size > 1000 for p in r.plots)
+    assert all((tmp_path / p.file).stat().st_size > 1000 and p.caption for p in r.plots)
     assert r.verdict.split()[0] in ("Held", "Partly", "Did")
+    assert r.held in (True, False, None) and r.criterion
+    assert (r.held is True) == r.verdict.startswith("Held")
     assert 0 < r.summary["adamw_best_val_loss"] < 2.31     # below chance level ln(10)

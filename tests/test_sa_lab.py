@@ -16,6 +16,7 @@ def test_reduced_lab_run_writes_its_figures(tmp_path, monkeypatch):
     assert abs(s["slope_1_over_k"] + 0.5) < 0.1 and abs(s["slope_constant"]) < 0.1
     assert s["mean_1_over_k_max_dev_from_numpy"] < 1e-12
     assert [t["rows"][0][0] for t in res["tables"]] == ["1/k", "0.1/k"]
-    for png in res["plots"]:
-        assert (tmp_path / lab.NAME / png).stat().st_size > 1000
-    assert res["verdict"]
+    for plot in res["plots"]:
+        assert (tmp_path / lab.NAME / plot["file"]).stat().st_size > 1000
+        assert "Look for" in plot["caption"]
+    assert res["verdict"] and res["criterion"] and res["held"] in (True, False)

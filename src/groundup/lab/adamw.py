@@ -20,13 +20,20 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import Result, Table
+from .base import Plot, Result, Table
 
 NAME = "adamw"
 TITLE = "Adam + L2 vs AdamW: decoupled weight decay"
 CLAIM = ("Under adaptive step sizes, L2 regularisation is not weight decay: Adam divides the "
          "L2 gradient by sqrt(v), so it decays weights with large gradients less; decoupling "
          "the decay (AdamW) regularises differently and generalises better.")
+
+CRITERION = ("Two parts. Differently: with L2 inside Adam, the effective decay of the first-layer weights "
+             "in the smallest gradient-RMS quartile is more than 10x that of the largest. Better: "
+             "AdamW's best mean held-out loss over the grid is below Adam+L2's by more than the seed "
+             "noise (larger best-cell seed std / sqrt(seeds)). Held iff both; inconclusive iff "
+             "'differently' holds and the two best losses are within the seed noise; otherwise did "
+             "not hold.")
 
 
 @dataclass(frozen=True)
@@ -183,7 +190,11 @@ def run(out: Path, *, full: bool = False, seed: int = 0) -> Result:
     ax.set_ylim(vmin * 0.9, vmax)
     ax.set_title("validation loss vs weight decay (dashed Adam+L2, solid AdamW)")
     ax.legend(fontsize=7)
-    plots = [save(fig, Path(out) / "adamw_grid.png")]
+    plots = [Plot(save(fig, Path(out) / "adamw_grid.png"),
+                  "Final held-out loss over the learning-rate x weight-decay grid for Adam+L2 (left) and "
+                  "AdamW (middle), and every grid row as a line (right: dashed Adam+L2, solid AdamW). "
+                  "Look for: the lowest cell of each heatmap (compare the values; the two lambda scales "
+                  "differ), and whether a good lambda stays good across learning rates.")]
 
     fig, ax = plt().subplots(figsize=(6, 4))
     for kind, s in shrink.items():
@@ -193,22 +204,29 @@ def run(out: Path, *, full: bool = False, seed: int = 0) -> Result:
     ax.set_ylabel("weight norm with decay / without")
     ax.set_title("who gets decayed")
     ax.legend(fontsize=8)
-    plots.append(save(fig, Path(out) / "adamw_shrinkage.png"))
+    plots.append(Plot(save(fig, Path(out) / "adamw_shrinkage.png"),
+                      "First-layer weight norm with decay divided by the same run without, by quartile of "
+                      "the weights' gradient RMS sqrt(v). Look for: AdamW's line flat (every weight "
+                      "shrunk alike) and Adam+L2's rising from left to right (the weights with the "
+                      "smallest gradients shrunk most)."))
 
     # --- verdict
     a, w = best["Adam+L2"], best["AdamW"]
     noise = max(a["seed_std"], w["seed_std"]) / math.sqrt(max(cfg.seeds, 1))
     better = w["val_loss"] < a["val_loss"] - noise
+    tied = abs(w["val_loss"] - a["val_loss"]) <= noise
     gain = {k: b["no_decay"] - b["val_loss"] for k, b in best.items()}
     ra = rates["Adam+L2"]
     spread = ra[0] / ra[3]          # L2's decay on the smallest-gradient quartile vs the largest
     different = spread > 10
-    held = "Held" if better and different else "Partly held" if better or different else "Did not hold"
+    held = True if better and different else None if different and tied else False
+    word = "Held" if better and different else "Partly held" if better or different else "Did not hold"
     verdict = (
-        f"{held} in this run. Differently: yes{'' if different else ' (weakly)'} - with L2 inside Adam the "
+        f"{word} in this run. Differently: yes{'' if different else ' (weakly)'} - with L2 inside Adam the "
         f"decay a weight gets per step is divided by its gradient RMS, so the first-layer weights "
         f"with the smallest gradients were decayed {spread:.0f}x faster than those with the largest, "
-        f"where AdamW decays all alike. Better: {'yes' if better else 'no'} - best held-out loss "
+        f"where AdamW decays all alike. Better: {'yes' if better else 'within seed noise' if tied else 'no'}"
+        f" - best held-out loss "
         f"AdamW {w['val_loss']:.3f} (lr {w['lr']:g}, lambda {w['wd']:g}) vs Adam+L2 "
         f"{a['val_loss']:.3f} (lr {a['lr']:g}, lambda {a['wd']:g}), seed noise ~{noise:.3f}."
     )
@@ -236,6 +254,7 @@ def run(out: Path, *, full: bool = False, seed: int = 0) -> Result:
              "compare the best cell and the shape of each heatmap.",
              "Shrinkage: at each optimizer's best lr, its strongest lambda whose validation loss is "
              "within 10% of its best, against the same run without decay (same seed and init)."]
-    return Result(name=NAME, title=TITLE, claim=CLAIM, verdict=verdict, summary=summary, tables=tables,
+    return Result(name=NAME, title=TITLE, claim=CLAIM, verdict=verdict, held=held,
+                  criterion=CRITERION, summary=summary, tables=tables,
                   plots=plots, notes=notes, seconds=time.perf_counter() - t0,
                   mode="full" if full else "quick")

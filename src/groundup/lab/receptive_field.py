@@ -5,13 +5,18 @@ import math
 import time
 from pathlib import Path
 
-from .base import Result, Table
+from .base import Plot, Result, Table
 
 NAME = "receptive-field"
 TITLE = "Receptive fields: the top-down formula, published figures, and the effective field"
 CLAIM = ("A CNN's receptive field follows RF_(n-1) = (RF_n - 1) * stride_n + ksize_n "
          "(AlexNet 195, VGG-16 212, ResNet-50 483 pixels), but the effective receptive field is "
          "Gaussian-shaped and only a fraction of it, growing like sqrt(depth) (Luo et al. 2016).")
+CRITERION = ("Held iff every traced field matches the published table and every checked unit's "
+             "analytic box equals its gradient support; the ERF's sigma grows like depth^a with "
+             "0.35 < a < 0.75 (theory 0.5); at the deepest stack its 95%-mass box spans under 60% of "
+             "the theoretical side; and on the photograph the 95% box is smaller than the theoretical "
+             "field for both networks. Otherwise did not hold.")
 
 # (zoo factory, input size, row, published RF, stride, effective padding, note)
 # google-research/receptive_field RECEPTIVE_FIELD_TABLE.md (Distill 2019); P at 321 (symmetric)
@@ -143,7 +148,13 @@ def _erf_vs_depth(res: Result, out: Path, full: bool, seed: int):
     ax[1].set_xlabel("depth n")
     ax[1].set_ylabel("side of 95%-mass box / RF size")
     ax[1].set_title("fraction of the theoretical field the ERF occupies")
-    res.plots.append(save(fig, out / "erf_vs_depth.png"))
+    res.plots.append(Plot(save(fig, out / "erf_vs_depth.png"),
+                          "Left: the theoretical field 2n+1 (black) and the effective field's 2 sigma (red) "
+                          "of n stacked 3x3 conv + ReLU layers at random init, log-log, with the uniform "
+                          "linear stack's 2 sqrt(2n/3) dashed. Right: the side of the box holding 95% of the "
+                          "gradient mass as a share of the theoretical field. Look for: the red line at "
+                          "about half the black one's slope (sqrt(n) against n), and the share falling "
+                          "with depth."))
     res.tables.append(Table("Effective receptive field of n stacked 3x3 conv + ReLU (random init)",
                             ["n", "RF", "ERF sigma (px)", "95% box / RF", "Gaussian R^2 (marginal)"],
                             [[n, 2 * n + 1, f"{s:.2f}", f"{f:.2f}", f"{q:.3f}"]
@@ -227,7 +238,11 @@ def _erf_on_image(res: Result, out: Path, full: bool, seed: int) -> list[tuple]:
         ax.legend(loc="lower left", fontsize=8)
         found.append((label, rf.size[0], 2 * half + 1))
     fig.suptitle(f"Effective field (sqrt of mean |grad| over {inits} random inits) vs theoretical, on {source}")
-    res.plots.append(save(fig, out / "erf_on_image.png"))
+    res.plots.append(Plot(save(fig, out / "erf_on_image.jpg"),
+                          "The centre unit's effective field over the photograph (heat: square root of the "
+                          "mean |gradient|), its theoretical field (cyan box) and the box holding 95% of the "
+                          "gradient mass (green, dashed). Look for: the heat concentrated well inside the "
+                          "cyan box, the green box much smaller than it."))
     res.tables.append(Table(f"Theoretical vs effective field of a centre unit over {source} (224x224 crop)",
                             ["network", "theoretical RF (px)", "95%-mass box of the ERF (px)", "ratio"],
                             [[a, b, c, f"{c / b:.2f}"] for a, b, c in found]))
@@ -251,7 +266,11 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
     ax.set_ylabel("largest receptive field so far (px)")
     ax.set_title("Receptive-field growth, traced from plain-torch models at 224x224")
     ax.legend(fontsize=8)
-    res.plots.append(save(fig, out / "rf_growth.png"))
+    res.plots.append(Plot(save(fig, out / "rf_growth.png"),
+                          "The largest theoretical receptive field reached after each op of five classic "
+                          "networks (log scale), traced at 224x224; final sizes in the legend. Look for: "
+                          "growth by a jump at every stride-2 stage, and how far beyond the 224-pixel "
+                          "input the deep networks' fields reach."))
     t1 = time.perf_counter()
     gradient_ok = _gradient_checks(res)
     t2 = time.perf_counter()
@@ -279,7 +298,8 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
         "ERF: Luo et al. (2016) average |d y_centre / d x| over random initialisations; here the "
         "networks are untrained (no weights are downloaded), as in their section 2-3 analysis.",
     ]
-    held = published_ok and gradient_ok and 0.35 < slope < 0.75 and erf_small
+    held = bool(published_ok and gradient_ok and 0.35 < slope < 0.75 and erf_small)
+    res.held, res.criterion = held, CRITERION
     res.verdict = (
         f"{'Held' if held else 'Did not fully hold'}: traced fields match the published table "
         f"({'all' if published_ok else 'NOT all'}) and the gradient support "

@@ -1,10 +1,16 @@
-"""Turn experiment results into ``report.html`` (self-contained: plots inlined as PNG data),
-``results.json`` and ``summary.md``, all written atomically."""
+"""Turn experiment results into ``report.html``, ``results.json`` and ``summary.md``, all
+written atomically.
+
+``report.html`` is one self-contained file rendered from the Jinja2 template
+``assets/report.html.j2`` (autoescaped: every string an experiment returns is escaped) with the
+words of :mod:`groundup.lab.messages`; figures are inlined as ``data:`` URIs in their own format
+(PNG plots, JPEG photographs). Each experiment carries a verdict badge computed from
+``Result.held`` and, separately, its run status (ok / error).
+"""
 from __future__ import annotations
 
 import base64
 import datetime as _dt
-import html
 import json
 import os
 import platform
@@ -12,7 +18,11 @@ from pathlib import Path
 
 from ..io import write_text
 from ..utils import to_jsonable
-from .base import Result
+from .base import Plot, Result
+from .messages import messages, verdict_key
+
+_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
+_MARK = {"held": "\u2713", "not_held": "\u2717", "inconclusive": "?"}  # a shape as well as a colour
 
 
 def machine_info() -> dict:
@@ -38,97 +48,144 @@ def machine_info() -> dict:
 
 
 def _fmt(v) -> str:
+    if isinstance(v, bool) or v is None:
+        return str(v)
     if isinstance(v, float):
         if v != v:
             return "nan"
         if abs(v) >= 1e5 or (abs(v) < 1e-3 and v != 0):
             return f"{v:.4g}"
         return f"{v:.4g}" if abs(v) < 100 else f"{v:,.1f}"
-    return str(v)
+    if isinstance(v, (int, str)):
+        return str(v)
+    return json.dumps(to_jsonable(v), ensure_ascii=False)
+
+
+def plots_of(r: Result) -> list[Plot]:
+    """``r.plots`` as :class:`Plot` entries (a bare file name gets an empty caption)."""
+    return [p if isinstance(p, Plot) else Plot(str(p)) for p in r.plots]
+
+
+def held_of(r: Result) -> bool | None:
+    """``r.held`` as a plain bool or None (experiments may compute it as a numpy bool)."""
+    return None if r.held is None else bool(r.held)
+
+
+def status_of(r: Result) -> str:
+    return "ok" if r.ok else "error"
+
+
+def experiment_json(r: Result) -> dict:
+    """One experiment in results.json: every field of the Result, the verdict as data (``held``,
+    ``criterion``), the run ``status`` and ``figures`` (= ``summary``, the key numbers)."""
+    d = to_jsonable(r)
+    d.update(held=held_of(r), status=status_of(r), seconds=round(r.seconds, 3),
+             figures=to_jsonable(r.summary),
+             plots=[{"file": p.file, "caption": p.caption} for p in plots_of(r)])
+    return d
+
+
+# ------------------------------------------------------------------------------- Markdown
+def _md_cell(v) -> str:
+    return _fmt(v).replace("|", "\\|").replace("\n", " ")
 
 
 def _md_table(t) -> str:
-    lines = [f"**{t.title}**", "", "| " + " | ".join(map(str, t.headers)) + " |",
+    lines = [f"**{t.title}**", "", "| " + " | ".join(_md_cell(h) for h in t.headers) + " |",
              "|" + "---|" * len(t.headers)]
-    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in t.rows]
+    lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in t.rows]
     return "\n".join(lines)
 
 
-def summary_markdown(results: list[Result], machine: dict) -> str:
-    out = ["# groundup lab report", "",
-           f"Machine: {machine.get('cpu')} ({machine.get('cores')} cores), torch {machine.get('torch')}, "
-           f"Python {machine.get('python')}", "",
-           "| experiment | mode | status | seconds |", "|---|---|---|---|"]
+def summary_markdown(results: list[Result], machine: dict, lang: str = "en") -> str:
+    m = messages(lang)
+    out = [f"# {m['title']}", "",
+           f"{m['machine']}: {machine.get('cpu')} ({machine.get('cores')} {m['cores']}), "
+           f"torch {machine.get('torch')}, Python {machine.get('python')}", "",
+           f"| {m['col_experiment']} | {m['col_verdict']} | {m['col_status']} | {m['col_mode']} "
+           f"| {m['col_seconds']} |", "|---|---|---|---|---|"]
     for r in results:
-        out.append(f"| {r.name} | {r.mode} | {'ok' if r.ok else 'FAILED'} | {r.seconds:.1f} |")
+        v = verdict_key(held_of(r))
+        out.append(f"| {r.name} | {_MARK[v]} {m['verdict_' + v]} | {m['status_' + status_of(r)]} "
+                   f"| {m['mode_' + r.mode]} | {r.seconds:.1f} |")
     for r in results:
         out += ["", f"## {r.title} (`{r.name}`)", ""]
         if r.claim:
-            out += [f"*Claim:* {r.claim}", ""]
+            out += [f"*{m['claim']}:* {r.claim}", ""]
         if r.verdict:
-            out += [f"*In this run:* {r.verdict}", ""]
+            out += [f"*{m['in_this_run']}:* {r.verdict}", ""]
+        if r.criterion:
+            out += [f"*{m['criterion']}:* {r.criterion}", ""]
         if not r.ok:
-            out += [f"**Failed:** {r.error}", ""]
+            out += [f"**{m['error']}:** {r.error}", ""]
         for t in r.tables:
             out += [_md_table(t), ""]
         for n in r.notes:
             out += [n, ""]
-        for p in r.plots:
-            out += [f"![{p}]({r.name}/{p})", ""]
+        for p in plots_of(r):
+            out += [f"![{p.caption or p.file}]({r.name}/{p.file})", ""]
     return "\n".join(out) + "\n"
 
 
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-width:100%;border:1px solid #eee}
-.claim{background:#f6f8ff;padding:.5em 1em;border-left:4px solid #57f}.fail{color:#b00}
-pre{background:#f7f7f7;padding:.5em;overflow:auto}"""
+# ----------------------------------------------------------------------------------- HTML
+def _figure(path: Path, plot: Plot) -> dict:
+    """The template's view of one figure: a data: URI and the pixel size, or no src when the
+    file is missing or not an image format the report inlines."""
+    view = {"file": plot.file, "caption": plot.caption or plot.file, "alt": plot.caption or plot.file,
+            "src": "", "width": 0, "height": 0}
+    mime = _MIME.get(path.suffix.lower())
+    if mime is None or not path.is_file():
+        return view
+    data = path.read_bytes()
+    view["src"] = f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
+    if mime != "image/svg+xml":
+        try:
+            from PIL import Image  # matplotlib's own dependency
+
+            with Image.open(path) as im:
+                view["width"], view["height"] = im.size
+        except Exception:  # noqa: BLE001 - the size is a layout hint; the browser decodes the rest
+            pass
+    return view
 
 
-def report_html(results: list[Result], out: Path, machine: dict) -> str:
-    e = html.escape
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>groundup lab</title>"
-             f"<style>{_CSS}</style></head><body><h1>groundup lab report</h1>",
-             f"<p>{e(_dt.datetime.now().strftime('%Y-%m-%d %H:%M'))} &middot; machine: {e(str(machine.get('cpu')))}, "
-             f"{machine.get('cores')} cores, torch {e(str(machine.get('torch')))}, Python {e(str(machine.get('python')))}</p>",
-             "<table><tr><th>experiment</th><th>mode</th><th>status</th><th>seconds</th></tr>"]
-    for r in results:
-        st = "ok" if r.ok else "<span class='fail'>failed</span>"
-        parts.append(f"<tr><td><a href='#{e(r.name)}'>{e(r.title)}</a></td><td>{r.mode}</td>"
-                     f"<td>{st}</td><td>{r.seconds:.1f}</td></tr>")
-    parts.append("</table>")
-    for r in results:
-        parts.append(f"<h2 id='{e(r.name)}'>{e(r.title)} <small>({e(r.name)}, {r.seconds:.1f} s)</small></h2>")
-        if r.claim:
-            parts.append(f"<p class='claim'><b>Claim:</b> {e(r.claim)}")
-            if r.verdict:
-                parts.append(f"<br><b>In this run:</b> {e(r.verdict)}")
-            parts.append("</p>")
-        if not r.ok:
-            parts.append(f"<p class='fail'><b>Failed:</b> {e(r.error)}</p>")
-        for t in r.tables:
-            parts.append(f"<h4>{e(t.title)}</h4><table><tr>" + "".join(f"<th>{e(str(h))}</th>" for h in t.headers) + "</tr>")
-            for row in t.rows:
-                parts.append("<tr>" + "".join(f"<td>{e(_fmt(v))}</td>" for v in row) + "</tr>")
-            parts.append("</table>")
-        for n in r.notes:
-            if n.startswith("```"):
-                parts.append(f"<pre>{e(n.strip('`'))}</pre>")
-            else:
-                parts.append(f"<p>{e(n)}</p>")
-        for p in r.plots:
-            f = out / r.name / p
-            if f.exists():
-                data = base64.b64encode(f.read_bytes()).decode("ascii")
-                parts.append(f"<figure><img alt='{e(p)}' src='data:image/png;base64,{data}'>"
-                             f"<figcaption>{e(p)}</figcaption></figure>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+def _experiment_view(r: Result, out: Path) -> dict:
+    v = verdict_key(held_of(r))
+    return {
+        "name": r.name, "anchor": "exp-" + r.name, "title": r.title or r.name, "claim": r.claim,
+        "verdict": r.verdict, "criterion": r.criterion, "verdict_key": v, "verdict_mark": _MARK[v],
+        "status": status_of(r), "mode": r.mode, "seconds": f"{r.seconds:.1f}",
+        "error": "" if r.ok else r.error,
+        "tables": [{"title": t.title, "headers": [str(h) for h in t.headers],
+                    "rows": [[_fmt(c) for c in row] for row in t.rows]} for t in r.tables],
+        "notes": [{"pre": n.startswith("```"), "text": n.strip("`") if n.startswith("```") else n}
+                  for n in r.notes],
+        "figures": [_figure(out / r.name / p.file, p) for p in plots_of(r)],
+        "summary": [[str(k), _fmt(v)] for k, v in r.summary.items()],
+    }
 
 
-def write_report(results: list[Result], out: Path) -> None:
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "assets"),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=False,
+        keep_trailing_newline=True)
+
+
+def report_html(results: list[Result], out: Path, machine: dict, lang: str = "en") -> str:
+    m = messages(lang)
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        lang=lang, m=m, machine={k: machine.get(k, "") for k in ("cpu", "cores", "torch", "python")},
+        generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        experiments=[_experiment_view(r, Path(out)) for r in results])
+
+
+def write_report(results: list[Result], out: Path, lang: str = "en") -> None:
     machine = machine_info()
-    payload = {"machine": machine, "experiments": {r.name: to_jsonable(r) for r in results}}
+    payload = {"machine": machine, "experiments": {r.name: experiment_json(r) for r in results}}
     write_text(out / "results.json", json.dumps(to_jsonable(payload), indent=2, ensure_ascii=False) + "\n")
-    write_text(out / "summary.md", summary_markdown(results, machine))
-    write_text(out / "report.html", report_html(results, out, machine))
+    write_text(out / "summary.md", summary_markdown(results, machine, lang))
+    write_text(out / "report.html", report_html(results, out, machine, lang))

@@ -33,7 +33,8 @@ def run_experiment(name: str, out: Path, *, full: bool = False, seed: int = 0) -
 
 def run_lab(names: list[str] | None, out: Path, *, full: bool = False, seed: int = 0,
             log=print) -> list[Result]:
-    from .report import write_report
+    from .messages import EN, verdict_key
+    from .report import held_of, write_report
 
     names = names or registry.names()
     for n in names:
@@ -43,7 +44,7 @@ def run_lab(names: list[str] | None, out: Path, *, full: bool = False, seed: int
     for i, n in enumerate(names, 1):
         log(f"[{i}/{len(names)}] {n} ({'full' if full else 'quick'}) ...")
         r = run_experiment(n, out, full=full, seed=seed)
-        status = "ok" if r.ok else f"FAILED: {r.error}"
+        status = f"ok, {EN['verdict_' + verdict_key(held_of(r))]}" if r.ok else f"FAILED: {r.error}"
         log(f"[{i}/{len(names)}] {n}: {status} in {r.seconds:.1f} s")
         results.append(r)
         write_report(results, out)  # a partial report survives an interrupted lab
