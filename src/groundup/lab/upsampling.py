@@ -299,8 +299,7 @@ def _run(out: Path, full: bool, seed: int) -> Result:
     fig, ax = plt().subplots(figsize=(5, 3.4))
     ax.plot(*zip(*history), "o-", label="sub-pixel CNN")
     ax.axhline(p_bic, color="gray", ls="--", label="bicubic")
-    ax.set_xlabel("Adam step")
-    ax.set_ylabel("PSNR on the unseen half, dB")
+    ax.set(xlabel="Adam step", ylabel="PSNR on the unseen half, dB")
     ax.legend(fontsize=7)
     plots.append(Plot(save(fig, out / "super_resolution_psnr.png"),
                       "PSNR of the sub-pixel CNN on the unseen half of the photo during training, with "
