@@ -8,12 +8,14 @@ their functions so that ``groundup --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
 
 from . import __version__
 from .errors import GroundupError
+from .io import held_locks, release_locks
 
 # One line per area. Each module defines register(subparsers).
 COMMAND_MODULES = [
@@ -57,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    mark = held_locks()
     try:
         return int(args.func(args) or 0)
     except GroundupError as e:
@@ -74,10 +77,19 @@ def main(argv: list[str] | None = None) -> int:
         print("groundup: error: out of memory", file=sys.stderr)
         return 2
     except OSError as e:
-        # Files that vanish or cannot be written: one line, not a traceback.
-        where = f" {e.filename}" if getattr(e, "filename", None) else ""
+        # Files that vanish or cannot be written: one line, not a traceback. A write error
+        # without a file name (an append to a log) names the command's output.
+        name = getattr(e, "filename", None) or (
+            e.errno in (errno.ENOSPC, errno.EDQUOT) and _output_of(args))
+        where = f" {name}:" if name else ""
         print(f"groundup: error:{where} {e.strerror or e}", file=sys.stderr)
         return 2
+    finally:
+        release_locks(mark)  # the output locks the command took
+
+
+def _output_of(args) -> str | None:
+    return next((str(v) for k in ("output", "out", "dest") if (v := getattr(args, k, None))), None)
 
 
 if __name__ == "__main__":

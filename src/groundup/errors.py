@@ -19,3 +19,8 @@ class ModelFormatError(GroundupError):
 
 class TrainingError(GroundupError):
     """Training cannot go on (NaN/inf loss, a config that cannot fit the data)."""
+
+
+class OutputError(GroundupError, OSError):
+    """An output that cannot or must not be written (an input, a folder, another run's file,
+    a locked folder, a full disk); an OSError too, for callers that catch write failures."""
