@@ -87,7 +87,7 @@ def test_chinese_characters(tmp_path, cli):
     (["build", DATA / "ngram_toy.txt", "--order", 9, "-o", "x.arpa"], "fewer than the model order"),
     (["eval", DATA / "ngram_toy.txt", DATA / "ngram_toy.txt"], "not an ARPA file"),
     (["score", DATA / "ngram_toy.o2.arpa"], "nothing to score"),
-    (["build", DATA / "ngram_toy.txt", "--order", 2, "-o", DATA], "is a directory, expected a model"),
+    (["build", DATA / "ngram_toy.txt", "--order", 2, "-o", DATA], "is a folder; give the name of a file"),
     (["eval", DATA / "ngram_toy.o2.arpa", DATA / "ngram_toy.o2.arpa.missing"], "no such file"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path, cli):

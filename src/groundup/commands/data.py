@@ -23,8 +23,9 @@ def register(sub) -> None:
 
     q = dsub.add_parser("download", help="download a registered corpus (resumable, checksum-verified)")
     q.add_argument("name", metavar="NAME")
-    q.add_argument("--dest", metavar="DIR", help="target folder (default: the user cache, "
-                                                 "$GROUNDUP_CACHE or ~/.cache/groundup)")
+    q.add_argument("--dest", metavar="DIR", help="target folder, created with missing parents "
+                                                 "(default: the user cache, $GROUNDUP_CACHE or "
+                                                 "~/.cache/groundup)")
     q.add_argument("--force", action="store_true",
                    help="download into the cache even when a copy is bundled or in the shared data")
     q.set_defaults(func=_download)
@@ -87,6 +88,9 @@ def _download(args) -> int:
               f"(--force fetches a copy into the cache)", file=sys.stderr)
         print(folder)
         return 0
+    from ..io import check_output_folder
+
+    check_output_folder(args.dest or corpora.corpus_cache_dir(c), option="--dest")
     folder = download_corpus(c, args.dest, log=lambda m: print(m, file=sys.stderr))
     print(f"{c.name}: ok ({folder})", file=sys.stderr)
     print(folder)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 
 def register(sub) -> None:
@@ -13,7 +12,8 @@ def register(sub) -> None:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="quick mode (default; at most ~90 s each)")
     mode.add_argument("--full", action="store_true", help="paper-scale runs (slow)")
-    p.add_argument("--out", default="lab-out", help="output folder (default: lab-out)")
+    p.add_argument("--out", default="lab-out",
+                   help="output folder, created with missing parents (default: lab-out)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--list", action="store_true", help="list the experiments and exit")
     p.set_defaults(func=_run)
@@ -28,11 +28,9 @@ def _run(args) -> int:
             mod = registry.load(n)
             print(f"{n:20s} {getattr(mod, 'TITLE', '')}")
         return 0
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        from ..errors import ConfigError
+    from ..io import check_output_folder
 
-        raise ConfigError(f"--out {out}: exists and is not a folder")
+    out = check_output_folder(args.out)
     results = run_lab(args.names or None, out, full=args.full, seed=args.seed,
                       log=lambda m: print(m, file=sys.stderr))
     print(f"report: {out / 'report.html'}", file=sys.stderr)

@@ -25,7 +25,10 @@ def register(sub) -> None:
     t = lm.add_parser("train", help="train a model into --out DIR (resumes if DIR has a checkpoint)")
     t.add_argument("--preset", default=None, help="ptb-small, ptb-medium or quick")
     t.add_argument("--config", default=None, metavar="FILE", help="TOML or JSON config file")
-    t.add_argument("--out", required=True, metavar="DIR")
+    t.add_argument("--out", required=True, metavar="DIR",
+                   help="the run folder (created, with missing parents)")
+    t.add_argument("--force", action="store_true",
+                   help="start afresh in a folder that holds another run's files")
     t.add_argument("--json", action="store_true", help="print final.json on stdout")
     _add_config_options(t)
     t.set_defaults(func=_train)
@@ -50,7 +53,8 @@ def register(sub) -> None:
 
     pl = lm.add_parser("plot", help="draw DIR/metrics.jsonl to DIR/curves.png")
     pl.add_argument("run_dir", metavar="DIR")
-    pl.add_argument("--out", default=None, help="PNG path (default DIR/curves.png)")
+    pl.add_argument("--out", default=None, help="PNG path (default DIR/curves.png; its folder must exist)")
+    pl.add_argument("--force", action="store_true", help="replace an existing file that is not a PNG")
     pl.set_defaults(func=_plot)
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
 
@@ -84,6 +88,11 @@ def _train(args) -> int:
     from .common import print_json
 
     cfg = make_config(args.preset, args.config, _overrides(args))
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 holds the folder
+        from ..io import check_output_folder
+        from ..train.engine import BEST, CHECKPOINT, FINAL, METRICS
+
+        check_output_folder(args.out, owned=(METRICS, BEST, FINAL), unless=CHECKPOINT, force=args.force)
     final = train(cfg, args.out)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 speaks for the run
         return 0
@@ -123,8 +132,12 @@ def _generate(args) -> int:
 
 
 def _plot(args) -> int:
+    from ..io import check_output
     from ..train.plot import plot_run
 
+    if os.path.isdir(args.run_dir):  # else plot_run says what is missing
+        check_output(args.out or os.path.join(args.run_dir, "curves.png"), kind="png", option="--out",
+                     inputs=[os.path.join(args.run_dir, "metrics.jsonl")], force=args.force)
     path = plot_run(args.run_dir, args.out)
     print(path)
     return 0

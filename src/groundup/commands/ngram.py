@@ -29,7 +29,9 @@ def register(sub) -> None:
                    help="default: mkn (interpolated modified Kneser-Ney, as lmplz)")
     b.add_argument("--k", type=float, default=1.0, help="the k of add-k (default 1: Laplace)")
     b.add_argument("--chars", action="store_true", help="character tokens (e.g. Chinese text)")
-    b.add_argument("-o", "--output", required=True, metavar="MODEL")
+    b.add_argument("-o", "--output", required=True, metavar="MODEL",
+                   help="the model file (its folder must exist)")
+    b.add_argument("--force", action="store_true", help="replace an existing file that is not a model")
     b.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     b.set_defaults(func=_build)
 
@@ -103,10 +105,10 @@ def _build(args) -> int:
         raise ConfigError(f"--order must be >= 1, got {args.order}")
     if args.smoothing == "addk" and not args.k > 0:
         raise ConfigError(f"--k must be > 0, got {args.k}")
-    from pathlib import Path
+    from ..io import check_output
 
-    if Path(args.output).is_dir():
-        raise ConfigError(f"-o {args.output}: is a directory, expected a model file name")
+    check_output(args.output, inputs=[args.train], force=args.force,
+                 kind="arpa" if args.output.endswith(".arpa") else "npz")
     t0 = time.perf_counter()
     sents = _read(args.train, args.chars, "reading")
     words = sum(len(s) for s in sents)

@@ -27,7 +27,9 @@ def register(sub) -> None:
                      description="Train word vectors. Defaults are gensim 4.4's (and word2vec.c's SG ones).")
     t.add_argument("corpus", metavar="CORPUS", help="text file or folder of text files")
     t.add_argument("-o", "--output", required=True, metavar="VECTORS",
-                   help="output vectors: word2vec C binary, or text if it ends in .txt")
+                   help="output vectors: word2vec C binary, or text if it ends in .txt "
+                        "(its folder must exist)")
+    t.add_argument("--force", action="store_true", help="replace an existing file that is not vectors")
     t.add_argument("--preset", default="sg-ns", help="starting config (sg-ns, cbow-ns, sg-hs, word2vec-c-demo)")
     t.add_argument("--config", metavar="FILE", help="TOML/JSON file of config overrides")
     t.add_argument("--arch", choices=["sg", "cbow"])
@@ -87,7 +89,9 @@ def register(sub) -> None:
 
     x = s.add_parser("export", help="convert between the text and binary formats")
     x.add_argument("vectors", metavar="VECTORS")
-    x.add_argument("-o", "--output", required=True, metavar="OUT", help=".txt for text, else binary")
+    x.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help=".txt for text, else binary (its folder must exist)")
+    x.add_argument("--force", action="store_true", help="replace an existing file that is not vectors")
     x.set_defaults(func=_export)
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
 
@@ -95,9 +99,11 @@ def register(sub) -> None:
 def _train(args) -> int:
     from ..config import apply_overrides, load_config_file
     from ..errors import ConfigError
+    from ..io import check_output
     from ..text.word2vec import PRESETS, TextCorpus, train
     from ..text.word2vec.formats import save_word2vec
 
+    check_output(args.output, inputs=[args.corpus, args.config], kind="word2vec", force=args.force)
     if args.preset not in PRESETS:
         raise ConfigError(f"unknown preset {args.preset!r} (known: {', '.join(PRESETS)})")
     cfg = PRESETS[args.preset]
@@ -201,8 +207,10 @@ def _check_words(wv, words) -> None:
 
 
 def _export(args) -> int:
+    from ..io import check_output
     from ..text.word2vec.formats import save_word2vec
 
+    check_output(args.output, inputs=[args.vectors], kind="word2vec", force=args.force)
     wv = _load(args.vectors)
     save_word2vec(args.output, wv)
     print(f"{len(wv):,} vectors -> {args.output}", file=sys.stderr)

@@ -14,7 +14,6 @@ Two measurements on the bundled WikiText-2 (no shared data needed):
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import torch
@@ -71,6 +70,7 @@ def gradient_through_time(model: torch.nn.Module, x: torch.Tensor) -> torch.Tens
 def run(out: Path, *, full: bool, seed: int) -> Result:
     from ..train.config import make_config
     from ..train.corpus import load_corpus
+    from ..io import new_folder
     from ..train.engine import train
     from .plotting import plt, save
 
@@ -92,15 +92,14 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
 
         torch.manual_seed(seed)
         grads_init[kind] = gradient_through_time(build_model(cfg, V), probe)
-        run_dir = out / f"run-{kind}"
-        shutil.rmtree(run_dir, ignore_errors=True)  # a fresh run, not a resume of an old one
+        run_dir = new_folder(out, f"run-{kind}")  # a fresh run; earlier runs' folders are kept
         final = train(cfg, run_dir, corpus=corpus, log=lambda m: None)
         curves[kind] = [e["valid_perplexity"] for e in final["history"]]
         finals[kind] = final
         speed[kind] = final["tokens_per_second"]
         from ..train.engine import load_model
 
-        model, _, _ = load_model(out / f"run-{kind}")
+        model, _, _ = load_model(run_dir)
         grads[kind] = gradient_through_time(model, probe)
 
     # plots
