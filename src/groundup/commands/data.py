@@ -88,9 +88,6 @@ def _download(args) -> int:
               f"(--force fetches a copy into the cache)", file=sys.stderr)
         print(folder)
         return 0
-    from ..io import check_output_folder
-
-    check_output_folder(args.dest or corpora.corpus_cache_dir(c), option="--dest")
     folder = download_corpus(c, args.dest, log=lambda m: print(m, file=sys.stderr))
     print(f"{c.name}: ok ({folder})", file=sys.stderr)
     print(folder)
