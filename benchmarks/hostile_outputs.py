@@ -443,7 +443,7 @@ def _(run):
         subprocess.run(["umount", str(mnt)], capture_output=True)
 
 
-@case("lab rnn --quick twice into one --out: earlier run-* kept?", "ok")
+@case("lab rnn --quick into an --out holding an earlier run-lstm: kept?", "ok")
 def _(run):
     marker = run.d / "lab" / "rnn" / "run-lstm" / "mine.txt"
     marker.parent.mkdir(parents=True)
