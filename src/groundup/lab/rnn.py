@@ -68,9 +68,9 @@ def gradient_through_time(model: torch.nn.Module, x: torch.Tensor) -> torch.Tens
 
 
 def run(out: Path, *, full: bool, seed: int) -> Result:
+    from ..io import new_folder
     from ..train.config import make_config
     from ..train.corpus import load_corpus
-    from ..io import new_folder
     from ..train.engine import train
     from .plotting import plt, save
 
