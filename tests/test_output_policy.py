@@ -199,7 +199,7 @@ def test_files_get_the_umask_mode(run, tmp_path, corpus, mask, mode):
 def test_another_kind_of_file_needs_force(run, tmp_path, corpus, run_dir):
     other = tmp_path / "other.jsonl"
     other.write_text('{"kind": "step"}\n')
-    _one_line_error(*run("lm", "plot", run_dir, "--out", other), "not a PNG", "--force")
+    _one_line_error(*run("lm", "plot", run_dir, "--out", other), "not a PNG or JPEG", "--force")
     assert other.read_text() == '{"kind": "step"}\n'
     assert run("lm", "plot", run_dir, "--out", other, "--force")[0] == 0
     assert other.read_bytes().startswith(b"\x89PNG")

@@ -8,9 +8,9 @@ once, before any work, and the library writes it at the end:
   (:class:`~groundup.errors.OutputError`, exit 2), an output that is the same file as an input
   (device and inode compared, so a link or another spelling of the name is caught), an
   existing folder where a file goes, a FIFO, a socket or a block device, a missing parent
-  folder (only a folder option, whose help says so, creates folders), and an existing file of another kind
-  (not a PNG where the PNG goes, another run's metrics) unless ``force``. They also take the
-  output's lock: a second process writing the same output gets one line naming the holder's
+  folder (only a folder option, whose help says so, creates folders), and an existing file of
+  another kind (not an image where the plot goes, another run's metrics) unless ``force``.
+  They also take the output's lock: a second process writing the same output gets one line naming the holder's
   pid. :func:`release_locks` (the CLI calls it when a command returns) lets go; a killed
   process's lock goes with it (``flock`` locks die with their holder).
 * :func:`atomic_write` is the one way to write a file: the content lands in a temporary file
@@ -72,7 +72,8 @@ def umask() -> int:
 
 # Kinds of file an output may replace without --force, told by their first bytes.
 _KINDS = {
-    "png": ("a PNG image", lambda h: h.startswith(b"\x89PNG\r\n\x1a\n")),
+    "image": ("a PNG or JPEG image",
+              lambda h: h.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"))),
     "arpa": ("an ARPA model", lambda h: h.lstrip().startswith(b"\\data\\")),
     "npz": ("a numpy .npz model", lambda h: h[:4] in (b"PK\x03\x04", b"PK\x05\x06")),
     "word2vec": ("a word2vec vectors file",
@@ -106,8 +107,9 @@ def check_output(path: str | os.PathLike, *, inputs: Iterable = (), kind: str | 
     ``inputs``: the command's input files or folders (the output must not be one of them).
     ``kind``: a key of ``_KINDS``; an existing non-empty file not of that kind is replaced only
     with ``force``. A missing parent folder is an error (a file option never creates folders;
-    :func:`check_output_folder` is for options whose help says they do). ``lock``: hold ``.NAME.lock`` beside the output until :func:`release_locks`.
-    A character device passes (it is written to directly). Returns ``Path(path)``.
+    :func:`check_output_folder` is for options whose help says they do). ``lock``: hold
+    ``.NAME.lock`` beside the output until :func:`release_locks`. A character device passes
+    (it is written to directly). Returns ``Path(path)``.
     """
     p = Path(path)
     where = f"{option} {path}"

@@ -53,8 +53,9 @@ def register(sub) -> None:
 
     pl = lm.add_parser("plot", help="draw DIR/metrics.jsonl to DIR/curves.png")
     pl.add_argument("run_dir", metavar="DIR")
-    pl.add_argument("--out", default=None, help="PNG path (default DIR/curves.png; its folder must exist)")
-    pl.add_argument("--force", action="store_true", help="replace an existing file that is not a PNG")
+    pl.add_argument("--out", default=None, help="PNG path, or JPEG if it ends in .jpg "
+                                                "(default DIR/curves.png; its folder must exist)")
+    pl.add_argument("--force", action="store_true", help="replace an existing file that is not an image")
     pl.set_defaults(func=_plot)
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
 
@@ -136,7 +137,7 @@ def _plot(args) -> int:
     from ..train.plot import plot_run
 
     if os.path.isdir(args.run_dir):  # else plot_run says what is missing
-        check_output(args.out or os.path.join(args.run_dir, "curves.png"), kind="png", option="--out",
+        check_output(args.out or os.path.join(args.run_dir, "curves.png"), kind="image", option="--out",
                      inputs=[os.path.join(args.run_dir, "metrics.jsonl")], force=args.force)
     path = plot_run(args.run_dir, args.out)
     print(path)

@@ -37,18 +37,21 @@ def _palette_png(png: bytes) -> bytes:
     return buf.getvalue()
 
 
-def save(fig, path: str | Path, dpi: int = 110, palette: bool = True) -> str:
+def save(fig, path: str | Path, dpi: int = 110, palette: bool = True,
+         format: str | None = None) -> str:
     """Save ``fig`` to ``path`` atomically, close it, and return the file name: JPEG when the
-    name ends in .jpg/.jpeg, else PNG (a palette PNG unless ``palette=False``)."""
+    name ends in .jpg/.jpeg, else PNG (a palette PNG unless ``palette=False``). ``format``
+    ("png" or "jpeg") overrides the name (a user's path such as /dev/null has no suffix)."""
     from ..io import write_bytes
 
     path = Path(path)
     buf = io.BytesIO()
-    if path.suffix.lower() in (".jpg", ".jpeg"):
+    kind = format or {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png"}.get(path.suffix.lower())
+    if kind == "jpeg":
         fig.savefig(buf, format="jpeg", dpi=dpi, bbox_inches="tight",
                     pil_kwargs={"quality": JPEG_QUALITY, "optimize": True, "progressive": True})
         data = buf.getvalue()
-    elif path.suffix.lower() == ".png":
+    elif kind == "png":
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
         data = _palette_png(buf.getvalue()) if palette else buf.getvalue()
     else:

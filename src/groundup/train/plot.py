@@ -46,5 +46,5 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
         b.legend()
     b.set_title("perplexity per epoch")
     target = Path(out) if out else run / "curves.png"
-    save(fig, target)
+    save(fig, target, format=None if target.suffix.lower() in (".jpg", ".jpeg") else "png")
     return target
