@@ -10,9 +10,9 @@ once, before any work, and the library writes it at the end:
   existing folder where a file goes, a FIFO, a socket or a block device, a missing parent
   folder (only a folder option, whose help says so, creates folders), and an existing file of
   another kind (not an image where the plot goes, another run's metrics) unless ``force``.
-  They also take the output's lock: a second process writing the same output gets one line naming the holder's
-  pid. :func:`release_locks` (the CLI calls it when a command returns) lets go; a killed
-  process's lock goes with it (``flock`` locks die with their holder).
+  They also take the output's lock: a second process writing the same output gets one line
+  naming the holder's pid. :func:`release_locks` (the CLI calls it when a command returns)
+  lets go; a killed process's lock goes with it (``flock`` locks die with their holder).
 * :func:`atomic_write` is the one way to write a file: the content lands in a temporary file
   in the same folder, is flushed and fsync'ed, then renamed over the target, so a reader (or a
   run killed with SIGKILL) sees either the old file or the complete new one, never half of it.
