@@ -166,7 +166,7 @@ def run(out: Path, *, full: bool = False, seed: int = 0) -> Result:
         torch.set_num_threads(threads)
 
     # --- plots: heatmaps of validation loss over (lr, lambda), and the best-over-lr lines
-    fig, axes = plt().subplots(1, 3, figsize=(15, 4.2))
+    fig, axes = plt().subplots(1, 3, figsize=(15, 4.2), layout="constrained")  # no label overlaps
     vmax = float(np.nanpercentile(np.concatenate([m[np.isfinite(m)] for m in mean.values()]), 95))
     vmin = min(b["val_loss"] for b in best.values())
     for ax, (kind, m) in zip(axes[:2], mean.items()):
@@ -185,10 +185,11 @@ def run(out: Path, *, full: bool = False, seed: int = 0) -> Result:
             xs = np.arange(len(grids[kind]))
             ax.plot(xs, m[i], marker="o", ls="-" if kind == "AdamW" else "--",
                     label=f"{kind}, lr {lr:g}", color=f"C{i}")
+    ax.set_xticks(range(max(len(g) for g in grids.values())))
     ax.set_xlabel("weight-decay grid index (0 = none; grids in the heatmaps)")
     ax.set_ylabel("final validation cross-entropy")
     ax.set_ylim(vmin * 0.9, vmax)
-    ax.set_title("validation loss vs weight decay (dashed Adam+L2, solid AdamW)")
+    ax.set_title("validation loss vs weight decay\n(dashed Adam+L2, solid AdamW)")
     ax.legend(fontsize=7)
     plots = [Plot(save(fig, Path(out) / "adamw_grid.png"),
                   "Final held-out loss over the learning-rate x weight-decay grid for Adam+L2 (left) and "

@@ -131,8 +131,8 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
     ax.grid(alpha=0.3)
     res.plots.append(Plot(save(fig, out / "ngram_perplexity.png"),
                           "WikiText-2 test perplexity (log scale) against the n-gram order, one line per "
-                          "smoothing method. Look for: the two Kneser-Ney lines falling as the order grows "
-                          "while add-1 climbs; MLE has a point at order 1 only (infinite beyond)."))
+                          "smoothing method. Look for: whether the two Kneser-Ney lines fall as the order "
+                          "grows, and how add-1 behaves; MLE has a point at order 1 only (infinite beyond)."))
 
     # ---------------------------------------------------------------- plausibility, English
     n_clauses = 60 if full else 20

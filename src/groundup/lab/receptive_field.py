@@ -241,8 +241,8 @@ def _erf_on_image(res: Result, out: Path, full: bool, seed: int) -> list[tuple]:
     res.plots.append(Plot(save(fig, out / "erf_on_image.jpg"),
                           "The centre unit's effective field over the photograph (heat: square root of the "
                           "mean |gradient|), its theoretical field (cyan box) and the box holding 95% of the "
-                          "gradient mass (green, dashed). Look for: the heat concentrated well inside the "
-                          "cyan box, the green box much smaller than it."))
+                          "gradient mass (green, dashed). Look for: how much of the cyan box the heat really "
+                          "fills, and how the green box compares with it in each network."))
     res.tables.append(Table(f"Theoretical vs effective field of a centre unit over {source} (224x224 crop)",
                             ["network", "theoretical RF (px)", "95%-mass box of the ERF (px)", "ratio"],
                             [[a, b, c, f"{c / b:.2f}"] for a, b, c in found]))

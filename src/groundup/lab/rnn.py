@@ -113,8 +113,8 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
     ax.legend()
     plots = [Plot(save(fig, out / "perplexity_per_epoch.png"),
                   "Validation perplexity after each epoch of the three 1-layer language models, trained "
-                  "with the same size, data, optimiser and budget. Look for: the LSTM and GRU curves "
-                  "below the RNN's.")]
+                  "with the same size, data, optimiser and budget. Look for: whether the LSTM and GRU "
+                  "curves end below the RNN's, as the claim says they should.")]
 
     fig, ax = p.subplots(figsize=(5.5, 4))
     dist = list(range(T))  # distance T - t, 0 = the scored step

@@ -304,7 +304,8 @@ def _run(out: Path, full: bool, seed: int) -> Result:
     plots.append(Plot(save(fig, out / "super_resolution_psnr.png"),
                       "PSNR of the sub-pixel CNN on the unseen half of the photo during training, with "
                       "bicubic's as the dashed line. Look for: the curve starting near bicubic (the network "
-                      "adds a residual to it, small at initialisation) and ending above the dashed line."))
+                      "adds a residual to it, small at initialisation) and whether it ends above the "
+                      "dashed line."))
 
     # verdict ------------------------------------------------------------------------------
     p_near = scores["nearest"][0]
