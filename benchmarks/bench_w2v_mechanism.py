@@ -90,12 +90,12 @@ def main() -> None:
     import torch
 
     from groundup.data.locate import shared_file
-    from groundup.text.word2vec import TextCorpus, Word2VecConfig, train
-    from groundup.text.word2vec.corpus import encode_sentences
+    from groundup.data.batching import encode_sentences
+    from groundup.text.word2vec import Word2VecConfig, train
     from groundup.text.word2vec.evaluate import evaluate_analogies, evaluate_word_pairs
     from groundup.text.word2vec.sampling import alias_table, keep_probabilities, noise_distribution
     from groundup.text.word2vec.vectors import WordVectors
-    from groundup.text.word2vec.vocab import build_vocab
+    from groundup.text.word2vec.vocab import build_vocab, read_sentences
 
     path = shared_file("wikitext-2", "wiki.train.tokens")
     q, ws = shared_file("word-eval", "questions-words.txt"), shared_file("word-eval", "wordsim353.tsv")
@@ -103,11 +103,11 @@ def main() -> None:
         raise SystemExit("shared data (wikitext-2, word-eval) not found (set GROUNDUP_DATA)")
     torch.set_num_threads(args.threads)
     cfg = Word2VecConfig(epochs=1, threads=args.threads, seed=args.seed)
-    corpus = TextCorpus(path)
+    corpus = read_sentences(path, cfg)
     vocab = build_vocab(corpus, min_count=cfg.min_count)
 
     def quality(vectors):
-        wv = WordVectors(vocab.words, np.ascontiguousarray(vectors, dtype=np.float32), counts=vocab.counts)
+        wv = WordVectors(vocab.itos, np.ascontiguousarray(vectors, dtype=np.float32), counts=vocab.counts)
         return evaluate_analogies(wv, q, restrict_vocab=30000).accuracy, evaluate_word_pairs(wv, ws).spearman
 
     rows = []
@@ -119,7 +119,7 @@ def main() -> None:
                  "analogy": acc, "ws353": rho, "seconds": st["train_seconds"]})
     print(f"ours: {rows[-1]['pairs_per_s']:,.0f} pairs/s", file=sys.stderr, flush=True)
 
-    ids, _, _ = encode_sentences(corpus, vocab.key_to_index, vocab.retained_words, np.int32)
+    ids, _, _ = encode_sentences(corpus, vocab.stoi, int(vocab.counts.sum()), np.int32)
     keep = keep_probabilities(vocab.counts, cfg.sample)
     alias_prob, alias_idx = alias_table(noise_distribution(vocab.counts, cfg.ns_exponent))
     rng = np.random.default_rng(args.seed)

@@ -122,12 +122,14 @@ def one_gensim(path: Path, kind: str, arch: str, epochs: int, threads: int = 2, 
 def one_ours(path: Path, kind: str, arch: str, epochs: int, deterministic: bool = False,
              in_memory: bool = True, threads: int = 2, saturated: str | None = None,
              compute_loss: bool = True, seed: int = 1, init: str | None = None) -> dict:
-    from groundup.text.word2vec import TextCorpus, Word2VecConfig, train
+    from groundup.data.pipeline import TextOptions
+    from groundup.text.word2vec import Word2VecConfig, train
     from groundup.text.word2vec.evaluate import evaluate_analogies, evaluate_word_pairs
+    from groundup.text.word2vec.vocab import read_sentences
 
     os.environ.setdefault("GROUNDUP_PROGRESS", "0")
     t0 = time.perf_counter()
-    corpus = TextCorpus(path)
+    corpus = read_sentences(path, TextOptions())
     cfg = Word2VecConfig(arch=arch, dim=100, window=5, negative=5, sample=1e-3, min_count=5,
                          threads=threads, seed=seed, epochs=epochs, deterministic=deterministic,
                          in_memory=in_memory, compute_loss=compute_loss,

@@ -78,11 +78,11 @@ def test_list_table(capsys):
 def test_info_json_on_a_chinese_file(tmp_path, capsys):
     p = tmp_path / "zh.txt"
     p.write_text("我爱北京\n北京 欢迎 你\n", encoding="utf-8")
-    assert main(["data", "info", str(p), "--tokenizer", "cjk", "--json"]) == 0
+    assert main(["data", "info", str(p), "--tokenizer", "char", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     # 我 爱 北 京 <eos> / 北 京 欢 迎 你 <eos>: 11 tokens, types 我 爱 北 京 欢 迎 你 <eos> = 8
     assert (out["lines"], out["tokens"], out["types"]) == (2, 11, 8)
-    assert out["tokenizer"] == "cjk" and out["eos"] == "<eos>"
+    assert out["tokenizer"] == "char" and out["eos"] == "<eos>"
 
 
 def test_info_oov_against_train(tmp_path, capsys):

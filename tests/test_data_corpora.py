@@ -121,8 +121,9 @@ def test_user_path_wins_over_registered_name(tmp_path, monkeypatch):
 def test_load_corpus_tokenizers(tmp_path):
     f = tmp_path / "zh.txt"
     f.write_text("我爱NLP\n\n你好\n", encoding="utf-8")
-    assert list(load_corpus(f, tokenizer="cjk")) == [["我", "爱", "NLP", "<eos>"], ["<eos>"], ["你", "好", "<eos>"]]
-    assert list(load_corpus(f, tokenizer="char", eos=False)) == [["我", "爱", "N", "L", "P"], [], ["你", "好"]]
+    assert list(load_corpus(f, tokenizer="char")) == [["我", "爱", "NLP", "<eos>"], ["<eos>"], ["你", "好", "<eos>"]]
+    assert list(load_corpus(f, tokenizer="codepoint", eos=False)) == [["我", "爱", "N", "L", "P"], [], ["你", "好"]]
+    assert list(load_corpus(f, tokenizer="codepoint"))[0][-1] == "\n"   # char-rnn's end of line
     assert list(load_corpus(f, tokenizer="lines")) == ["我爱NLP", "", "你好"]
     c = load_corpus(f, tokenizer="word", eos="</s>")
     assert list(c) == list(c)  # re-iterable
@@ -233,7 +234,7 @@ def test_text8_normaliser_matches_regex_reference_on_a_novel(shared_data):
     assert ours == ref and len(ours) > 190_000
 
 
-@pytest.mark.parametrize("tokenizer,eos", [("text8", None), ("word", "<eos>"), ("char", "\n"), ("cjk", "<eos>")])
+@pytest.mark.parametrize("tokenizer,eos", [("text8", None), ("word", "<eos>"), ("codepoint", "\n"), ("char", "<eos>")])
 def test_max_len_pieces_equal_whole_lines(tmp_path, monkeypatch, tokenizer, eos):
     # a text8-like single long line plus short lines: with max_len the pieces, concatenated,
     # are exactly the whole-line tokens, every piece <= max_len, the end token only at the end
@@ -244,7 +245,7 @@ def test_max_len_pieces_equal_whole_lines(tmp_path, monkeypatch, tokenizer, eos)
     long_line = " ".join(rng.choice(words) for _ in range(5000))
     f = tmp_path / "t.txt"
     f.write_text(long_line + "\nshort line\n\n", encoding="utf-8")
-    monkeypatch.setattr(corpora.TextCorpus, "_SLICE", 997)  # many slices, cut points inside words
+    monkeypatch.setattr(corpora.TextCorpus, "_SLICE", 997)  # many slices, cut at spaces
     whole = list(load_corpus(f, tokenizer=tokenizer, eos=eos or False))
     pieces = list(load_corpus(f, tokenizer=tokenizer, eos=eos or False, max_len=64))
     assert [t for p in pieces for t in p] == [t for w in whole for t in w]

@@ -3,6 +3,7 @@ malformed files fail with the line or byte offset."""
 import numpy as np
 import pytest
 
+from groundup.data.pipeline import TextOptions
 from groundup.errors import ModelFormatError
 from groundup.text.word2vec.formats import load_word2vec, save_word2vec
 from groundup.text.word2vec.vectors import WordVectors
@@ -26,8 +27,12 @@ def test_round_trip_is_exact(tmp_path, wv, name):
 
 @pytest.mark.parametrize("binary", [True, False])
 def test_gensim_reads_ours_and_we_read_gensims(tmp_path, wv, binary):
+    """Our files carry a trailer line with the text options; gensim reads the vectors and
+    never sees it."""
     KeyedVectors = pytest.importorskip("gensim.models").KeyedVectors
-    ours = save_word2vec(tmp_path / ("o.bin" if binary else "o.txt"), wv)
+    text = TextOptions(tokenizer="char", lowercase=True, min_count=3, max_vocab=100)
+    ours = save_word2vec(tmp_path / ("o.bin" if binary else "o.txt"), wv, text=text)
+    assert load_word2vec(ours).text == text
     kv = KeyedVectors.load_word2vec_format(str(ours), binary=binary)
     assert kv.index_to_key == WORDS
     np.testing.assert_array_equal(kv.vectors, wv.vectors)
@@ -84,3 +89,14 @@ def test_bad_text_files_name_the_line(tmp_path, wv):
 def test_refuses_to_write_words_with_spaces(tmp_path):
     with pytest.raises(ModelFormatError, match="whitespace"):
         save_word2vec(tmp_path / "x.bin", WordVectors(["new york"], np.zeros((1, 3))))
+
+
+@pytest.mark.parametrize("name", ["v.bin", "v.txt"])
+def test_text_trailer_round_trip_and_bad_trailer(tmp_path, wv, name):
+    p = save_word2vec(tmp_path / name, wv)
+    assert load_word2vec(p).text is None          # nothing recorded, nothing written
+    p = save_word2vec(tmp_path / name, wv, text=TextOptions(tokenizer="text8"))
+    assert load_word2vec(p).text.tokenizer == "text8"
+    p.write_bytes(p.read_bytes().replace(b'"text8"', b'"nope!"'))
+    with pytest.raises(ModelFormatError, match="groundup-text"):
+        load_word2vec(p)

@@ -7,11 +7,19 @@ import pytest
 
 from groundup.errors import ConfigError, DataError, TrainingError
 from groundup.text.word2vec import kernels
-from groundup.text.word2vec.corpus import TextCorpus, encode_sentences, text8_normalize
+from groundup.data.batching import encode_sentences
+from groundup.data.pipeline import TextOptions
+from groundup.data.tokenize import text8_normalize
 from groundup.text.word2vec.huffman import build_huffman
 from groundup.text.word2vec.sampling import (alias_probabilities, alias_table, keep_probabilities,
                                               noise_distribution)
-from groundup.text.word2vec.vocab import build_vocab
+from groundup.text.word2vec.vocab import build_vocab, read_sentences
+
+
+def TextCorpus(path, tokenizer="word", lowercase=False, max_sentence_length=10_000):
+    """word2vec's sentences of ``path`` through the one text pipeline."""
+    return read_sentences(path, TextOptions(tokenizer=tokenizer, lowercase=lowercase),
+                          max_sentence_length)
 
 
 def _huffman_cost(counts):
@@ -98,29 +106,32 @@ def test_alias_table_is_exact_and_draws_follow_unigram_075():
 def test_vocab_order_min_count_and_pruning():
     sents = [["b", "a", "b", "c"], ["a", "b", "d", "c"], ["e"]]
     v = build_vocab(sents, min_count=2)
-    assert v.words == ["b", "c", "a"]          # b:3, then c:2 and a:2, ties last-seen first (gensim)
-    assert v.counts.tolist() == [3, 2, 2] and v.raw_words == 9 and v.retained_words == 7
+    assert v.itos == ["b", "c", "a"]           # b:3, then c:2 and a:2, ties last-seen first (gensim)
+    assert v.counts.tolist() == [3, 2, 2] and v.total == 9 and v.counts.sum() == 7
     # max_vocab_size=2: after sentence 1 (3 types > 2) the words seen once (c) are dropped,
     # min_reduce becomes 2; after sentence 2 ({a:2, b:3, d:1, c:1}) those seen <= 2 go
     v2 = build_vocab(sents, min_count=1, max_vocab_size=2)
-    assert v2.words == ["b", "e"]
+    assert v2.itos == ["b", "e"]
+    assert build_vocab(sents, min_count=1, max_vocab=2).itos == ["b", "c"]  # the shared --max-vocab
     with pytest.raises(TrainingError):
         build_vocab(sents, min_count=10)
     with pytest.raises(ConfigError):
         build_vocab(sents, min_count=0)
 
 
-def test_corpus_reader_long_lines_blocks_and_normalisers(tmp_path):
+def test_corpus_reader_long_lines_blocks_and_normalisers(tmp_path, monkeypatch):
+    from groundup.data.corpora import TextCorpus as Corpus
+
     words = [f"w{i % 37}" for i in range(2500)]
     f = tmp_path / "c.txt"
     f.write_text(" ".join(words) + "\nSecond LINE, here!\n\n", encoding="utf-8")
-    c = TextCorpus(f, max_sentence_length=1000, block_size=64)   # tiny blocks split tokens
-    sents = list(c)
-    assert [len(s) for s in sents] == [1000, 1000, 500, 3]
+    monkeypatch.setattr(Corpus, "_SLICE", 64)   # read the long line in small slices
+    sents = list(TextCorpus(f, max_sentence_length=1000))
+    assert [len(s) for s in sents] == [1000, 1000, 500, 3, 0]   # the blank line: an empty sentence
     assert sum(sents[:3], []) == words and sents[3] == ["Second", "LINE,", "here!"]
-    assert list(TextCorpus(f, lowercase=True, block_size=7))[-1] == ["second", "line,", "here!"]
+    assert list(TextCorpus(f, lowercase=True))[-2] == ["second", "line,", "here!"]
     assert text8_normalize("Hello, World! Ça va-t-il 2x?").split() == "hello world a va t il x".split()
-    assert list(TextCorpus(f, text8=True, block_size=5))[-1] == ["second", "line", "here"]
+    assert list(TextCorpus(f, tokenizer="text8"))[-2] == ["second", "line", "here"]
     d = tmp_path / "dir"; d.mkdir()
     (d / "b.txt").write_text("two\n"); (d / "a.txt").write_text("one\n")
     assert list(TextCorpus(d)) == [["one"], ["two"]]
@@ -138,7 +149,7 @@ def test_corpus_reader_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no files"):
         TextCorpus(tmp_path / "empty")
-    with pytest.raises(DataError, match="tokenizer"):
+    with pytest.raises(ConfigError, match="tokenizer"):
         TextCorpus(bad, tokenizer="bpe")
 
 
@@ -148,7 +159,7 @@ def test_chinese_char_tokenizer(tmp_path):
     assert list(TextCorpus(f, tokenizer="char")) == [list("我爱北京天安门"), list("猫吃鱼")]
     assert list(TextCorpus(f)) == [["我爱北京", "天安门"], ["猫", "吃", "鱼"]]   # pre-segmented
     f.write_text("我爱NLP。\n", encoding="utf-8")
-    assert list(TextCorpus(f, tokenizer="cjk")) == [["我", "爱", "NLP", "。"]]
+    assert list(TextCorpus(f, tokenizer="char")) == [["我", "爱", "NLP", "。"]]
 
 
 def test_vocab_order_equals_gensims_on_ties():
@@ -162,4 +173,4 @@ def test_vocab_order_equals_gensims_on_ties():
     m.build_vocab(sents)
     v = build_vocab(sents, min_count=2)
     assert len(set(v.counts.tolist())) < len(v.counts)        # the corpus has ties to order
-    assert v.words == m.wv.index_to_key
+    assert v.itos == m.wv.index_to_key

@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 
 from groundup.errors import ConfigError
-from groundup.text.word2vec import TextCorpus, Word2VecConfig, train
+from groundup.data.pipeline import TextOptions
+from groundup.text.word2vec import Word2VecConfig, train
+from groundup.text.word2vec.vocab import read_sentences
 
 GROUP_A = [f"a{i}" for i in range(8)]
 GROUP_B = [f"b{i}" for i in range(8)]
@@ -68,7 +70,7 @@ def test_streaming_equals_in_memory(tmp_path):
     vectors as training from the int-encoded corpus held in memory (one thread)."""
     f = tmp_path / "c.txt"
     f.write_text("\n".join(" ".join(s) for s in planted_corpus(300)) + "\n")
-    corpus = TextCorpus(f)
+    corpus = read_sentences(f, TextOptions())
     base = dict(dim=8, min_count=1, epochs=2, threads=1, seed=2, job_words=500, sample=1e-2)
     a = train(corpus, Word2VecConfig(**base, in_memory=True), show_progress=False)
     b = train(corpus, Word2VecConfig(**base, in_memory=False), show_progress=False)
@@ -102,7 +104,7 @@ def test_chinese_characters_train(tmp_path):
         lines.append("".join(chars[i] for i in rng.integers(0, len(chars), 10)))
     f = tmp_path / "zh.txt"
     f.write_text("\n".join(lines), encoding="utf-8")
-    m = train(TextCorpus(f, tokenizer="char"), Word2VecConfig(dim=16, window=3, min_count=1, sample=0,
+    m = train(read_sentences(f, TextOptions(tokenizer="char")), Word2VecConfig(dim=16, window=3, min_count=1, sample=0,
                                                               epochs=5, threads=1), show_progress=False)
     wv = m.wv
     assert set(wv.words) == set(fruit + weather)

@@ -3,6 +3,11 @@
 Unknown keys and ill-typed values are errors that name the offending key, never silently
 ignored (STYLE.md, practice 10). Config files are TOML (``tomllib``) or JSON; nothing in a
 config file is executed.
+
+The one rule from config to command line: a config field declared with :func:`option` carries
+its help text (and, when the type does not say them, its choices); the CLI turns every field
+into ``--field-name`` with that help (:func:`groundup.commands.common.add_config_options`),
+so a new field is a new option without touching the command.
 """
 from __future__ import annotations
 
@@ -15,6 +20,27 @@ from typing import Any, Mapping, TypeVar
 from .errors import ConfigError
 
 C = TypeVar("C")
+
+
+def option(default: Any, help: str, *, choices: Any = None, metavar: str | None = None) -> Any:
+    """A dataclass field with its command-line help; ``choices`` is a sequence or a function
+    returning one (a registry that grows at run time, such as the tokenizers)."""
+    meta = {"help": help}
+    if choices is not None:
+        meta["choices"] = choices
+    if metavar is not None:
+        meta["metavar"] = metavar
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def field_choices(f: dataclasses.Field, typ: Any) -> list | None:
+    """The allowed values of a field: its ``choices`` metadata, or the arguments of a Literal."""
+    ch = f.metadata.get("choices")
+    if ch is not None:
+        return list(ch() if callable(ch) else ch)
+    if typing.get_origin(typ) is typing.Literal:
+        return list(typing.get_args(typ))
+    return None
 
 
 def _coerce(name: str, value: Any, typ: Any) -> Any:

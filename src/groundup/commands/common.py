@@ -40,3 +40,42 @@ def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def add_config_options(parser, cls, *, skip: tuple[str, ...] = ()) -> None:
+    """One ``--field-name`` option per field of the dataclass ``cls`` (the one rule from config
+    to CLI): help from the field's ``option(...)`` metadata, choices from it or from a
+    ``Literal`` type, the default shown. Options default to "not given" (argparse.SUPPRESS),
+    so :func:`config_overrides` returns only what the user typed: a preset or a config file
+    supplies the rest. A bool is ``--flag`` (true) or ``--flag false``."""
+    import argparse
+    import dataclasses
+    import typing
+
+    from ..config import field_choices
+
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in skip or not f.init or f.name.startswith("_"):
+            continue
+        typ = hints[f.name]
+        choices = field_choices(f, typ)
+        default = f.default if f.default is not dataclasses.MISSING else None
+        text = f.metadata.get("help", "")
+        if choices:
+            text += f" ({' | '.join(map(str, choices))})"
+        text += f" [default: {default}]" if default not in (None, "") else ""
+        flag = "--" + f.name.replace("_", "-")
+        kw = dict(dest=f.name, default=argparse.SUPPRESS, help=text.strip())
+        if typ is bool:
+            parser.add_argument(flag, nargs="?", const="true", metavar="BOOL", **kw)
+        else:
+            parser.add_argument(flag, metavar=f.metadata.get("metavar") or (
+                "{" + ",".join(map(str, choices)) + "}" if choices else f.name.upper()), **kw)
+
+
+def config_overrides(args, cls) -> dict[str, Any]:
+    """The fields of ``cls`` the user gave on the command line (see :func:`add_config_options`)."""
+    import dataclasses
+
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}

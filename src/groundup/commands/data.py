@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from ..data.tokenize import names as tokenizer_names
+
 
 def add_data_option(parser, default: str | None = "wikitext2", help_extra: str = "") -> None:
     """Add the shared ``--data NAME|PATH`` option (a registered corpus or the user's own text)."""
@@ -34,8 +36,8 @@ def register(sub) -> None:
     q.add_argument("target", metavar="NAME|PATH")
     q.add_argument("--split", default=None, help="train, valid or test (default: train, or an "
                                                  "evaluation set's only file)")
-    q.add_argument("--tokenizer", choices=["word", "char", "cjk", "text8"],
-                   help="default: the corpus' own (word for a user file)")
+    q.add_argument("--tokenizer", choices=tokenizer_names(),
+                   help="default: the corpus' own (word for a user file); see groundup.data.tokenize")
     q.add_argument("--no-eos", action="store_true", help="do not count an end-of-line token per line")
     q.add_argument("--oov", action="store_true",
                    help="also count this split's tokens and types unseen in the train split")

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import sys
 
-from .common import print_json
+from ..text.word2vec.train import Word2VecConfig
+from .common import add_config_options, config_overrides, print_json
 
 
 def register(sub) -> None:
@@ -24,38 +25,18 @@ def register(sub) -> None:
     s = p.add_subparsers(dest="w2v_command", metavar="SUBCOMMAND")
 
     t = s.add_parser("train", help="train vectors on a corpus",
-                     description="Train word vectors. Defaults are gensim 4.4's (and word2vec.c's SG ones).")
-    t.add_argument("corpus", metavar="CORPUS", help="text file or folder of text files")
+                     description="Train word vectors. Defaults are gensim 4.4's (and word2vec.c's SG "
+                                 "ones); every option is a field of Word2VecConfig.")
+    t.add_argument("corpus", metavar="CORPUS", help="text file, folder of text files, or - (stdin "
+                                                    "cannot be used: word2vec reads the text twice)")
     t.add_argument("-o", "--output", required=True, metavar="VECTORS",
                    help="output vectors: word2vec C binary, or text if it ends in .txt "
                         "(its folder must exist)")
     t.add_argument("--force", action="store_true", help="replace an existing file that is not vectors")
     t.add_argument("--preset", default="sg-ns", help="starting config (sg-ns, cbow-ns, sg-hs, word2vec-c-demo)")
     t.add_argument("--config", metavar="FILE", help="TOML/JSON file of config overrides")
-    t.add_argument("--arch", choices=["sg", "cbow"])
-    t.add_argument("--loss", choices=["ns", "hs"])
-    t.add_argument("--dim", type=int)
-    t.add_argument("--window", type=int)
-    t.add_argument("--negative", type=int)
-    t.add_argument("--sample", type=float)
-    t.add_argument("--min-count", type=int)
-    t.add_argument("--max-vocab-size", type=int)
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--alpha", type=float)
-    t.add_argument("--min-alpha", type=float)
-    t.add_argument("--cbow-sum", action="store_true", help="CBOW: sum the context vectors (default mean)")
-    t.add_argument("--threads", type=int)
-    t.add_argument("--seed", type=int)
-    t.add_argument("--deterministic", action="store_true",
-                   help="reproducible multi-thread training (fixed sharding, replica merge)")
-    t.add_argument("--stream", action="store_true", help="re-read the corpus each epoch instead of "
-                                                         "holding it in memory (larger-than-RAM corpora)")
-    t.add_argument("--tokenizer", default="whitespace", choices=["whitespace", "char", "cjk"],
-                   help="char: every non-space character a token (Chinese); cjk: CJK characters split off")
-    t.add_argument("--lowercase", action="store_true")
-    t.add_argument("--text8-normalize", action="store_true",
-                   help="text8's normaliser: lowercase a-z kept, everything else a space")
     t.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    add_config_options(t, Word2VecConfig)
     t.set_defaults(func=_train)
 
     e = s.add_parser("evaluate", help="analogy accuracy and word-pair Spearman",
@@ -100,8 +81,9 @@ def _train(args) -> int:
     from ..config import apply_overrides, load_config_file
     from ..errors import ConfigError
     from ..io import check_output
-    from ..text.word2vec import PRESETS, TextCorpus, train
+    from ..text.word2vec import PRESETS, train
     from ..text.word2vec.formats import save_word2vec
+    from ..text.word2vec.vocab import read_sentences
 
     check_output(args.output, inputs=[args.corpus, args.config], kind="word2vec", force=args.force)
     if args.preset not in PRESETS:
@@ -109,23 +91,14 @@ def _train(args) -> int:
     cfg = PRESETS[args.preset]
     if args.config:
         cfg = apply_overrides(cfg, load_config_file(args.config))
-    over = {k: getattr(args, k) for k in ("arch", "loss", "dim", "window", "negative", "sample",
-                                          "min_count", "max_vocab_size", "epochs", "alpha",
-                                          "min_alpha", "threads", "seed") if getattr(args, k) is not None}
-    if args.loss == "hs" and args.negative is None:
+    over = config_overrides(args, Word2VecConfig)
+    if over.get("loss") == "hs" and "negative" not in over:
         over["negative"] = 0
-    if args.cbow_sum:
-        over["cbow_mean"] = False
-    if args.deterministic:
-        over["deterministic"] = True
-    if args.stream:
-        over["in_memory"] = False
     cfg = apply_overrides(cfg, over)
-    corpus = TextCorpus(args.corpus, tokenizer=args.tokenizer, lowercase=args.lowercase,
-                        text8=args.text8_normalize)
+    corpus = read_sentences(args.corpus, cfg)
     log = lambda m: print(m, file=sys.stderr)
     model = train(corpus, cfg, log=log)
-    save_word2vec(args.output, model.wv)
+    save_word2vec(args.output, model.wv, text=cfg.text_options())
     st = model.stats
     summary = {"output": args.output, "config": cfg, **{k: st[k] for k in (
         "vocab_size", "corpus_tokens", "effective_words", "train_seconds", "effective_words_per_s",

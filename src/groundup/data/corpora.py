@@ -179,7 +179,7 @@ def _build_registry() -> dict[str, Corpus]:
                   "Normalised the text8 way (lowercase, everything outside a-z a space) it gives 14,129,072 words."),
         Corpus(
             name="tinyshakespeare", title="Tiny Shakespeare (char-rnn)", license="public domain text",
-            folder="tinyshakespeare", tokenizer="char", eos="\n", aliases=("shakespeare",),
+            folder="tinyshakespeare", tokenizer="codepoint", eos="\n", aliases=("shakespeare",),
             files=(CorpusFile("input.txt", "train", "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
                               1115394, 40000, 202651,
                               f"{_GH}/karpathy/char-rnn/6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data/tinyshakespeare/input.txt"),),
@@ -345,6 +345,8 @@ def resolve_files(name_or_path: str | os.PathLike, split: str | None = None) -> 
     """
     if split is not None:
         split = normalize_split(split)
+    if str(name_or_path) == "-":  # standard input
+        return [Path("-")]
     p = Path(name_or_path).expanduser()
     if p.exists():
         return _folder_files(p, split or "train") if p.is_dir() else [p]
@@ -456,16 +458,20 @@ def export_tokens(corpus: "TextCorpus", path: str | os.PathLike, *, one_line: bo
 
 @dataclass
 class TextCorpus:
-    """A re-iterable stream of token lists (one per line) over one or more text files.
+    """The one corpus object: a re-iterable stream of token lists (one per line) over text files
+    or standard input (``-``), read by :mod:`groundup.data.textfile` and split by a tokenizer
+    of :mod:`groundup.data.tokenize` (``lowercase`` first when set).
 
     Iterating opens the files again each time, so a trainer can make several passes without
-    holding the corpus in memory. ``tokenizer`` is a name in
-    :data:`groundup.data.tokenize.TOKENIZERS` (``"lines"`` yields the raw lines instead).
+    holding the corpus in memory (standard input can be read once: a second pass raises
+    DataError). ``eos`` (e.g. ``"<eos>"``) is appended to every line, blank ones included.
+    ``tokenizer="lines"`` yields the raw lines instead of token lists.
 
     ``max_len`` (None = whole lines) caps the length of a yielded list: a longer line comes out
-    in pieces of ``max_len`` tokens, its end token after the last piece, and it is tokenized
-    slice by slice (cut at spaces), so text8's single 17M-word line never becomes one list.
-    gensim's ``LineSentence``/``Text8Corpus`` cut the same way at 10,000 words.
+    in pieces of ``max_len`` tokens, its end token after the last piece, and it is read and
+    tokenized a slice at a time (cut at spaces), so text8's single 17M-word line never becomes
+    one string or one list. gensim's ``LineSentence``/``Text8Corpus`` cut the same way at 10,000
+    words. With ``max_len`` no list is empty (a blank line without an end token gives none).
     """
 
     files: list[Path]
@@ -473,56 +479,64 @@ class TextCorpus:
     eos: str | None = "<eos>"
     name: str = ""
     max_len: int | None = None
+    lowercase: bool = False
     _tok: Callable[[str], list[str]] | None = field(default=None, init=False, repr=False, compare=False)
+    _passes: int = field(default=0, init=False, repr=False, compare=False)
 
-    _SLICE = 1 << 20  # characters tokenized at a time inside a long line
+    _SLICE = 1 << 17  # characters read and tokenized at a time inside a long line
 
     def __post_init__(self) -> None:
         from .tokenize import get_tokenizer
 
         if self.max_len is not None and (isinstance(self.max_len, bool) or self.max_len < 1):
             raise DataError(f"max_len must be >= 1 or None, got {self.max_len!r}")
-        self._tok = None if self.tokenizer == "lines" else get_tokenizer(self.tokenizer, eos=self.eos)
+        self.files = [Path(f) for f in self.files]
+        self._tok = None if self.tokenizer == "lines" else get_tokenizer(self.tokenizer, lowercase=self.lowercase)
+
+    @property
+    def joiner(self) -> str:
+        """How this corpus' tokens are joined back into text."""
+        return " " if self._tok is None else self._tok.joiner
+
+    def _pieces(self, max_chars: int | None):
+        from .textfile import is_stdin, iter_pieces
+
+        if any(is_stdin(f) for f in self.files):
+            if self._passes:
+                raise DataError("-: standard input can be read only once, and this needs a second "
+                                "pass over the text: give a file instead")
+        self._passes += 1
+        for f in self.files:
+            yield from iter_pieces(f, max_chars)
 
     def lines(self) -> Iterator[str]:
-        from .textfile import iter_lines
-
-        for f in self.files:
-            yield from iter_lines(f)
+        for line, _ in self._pieces(None):
+            yield line
 
     def __iter__(self) -> Iterator[list[str]] | Iterator[str]:
         if self._tok is None:
             yield from self.lines()
             return
-        tok, n = self._tok, self.max_len
-        for line in self.lines():
-            if n is None:
-                yield tok(line)
-            elif len(line) <= n:  # a token has >= 1 character, so at most len(line) + eos tokens
+        tok, n, eos = self._tok, self.max_len, self.eos
+        if n is None:
+            for line, _ in self._pieces(None):
                 toks = tok(line)
-                for i in range(0, len(toks), n):
-                    yield toks[i:i + n]
-            else:
-                yield from self._long_line(line)
-
-    def _long_line(self, line: str) -> Iterator[list[str]]:
-        from .tokenize import get_tokenizer
-
-        bare, n, pos, buf = get_tokenizer(self.tokenizer), self.max_len, 0, []
-        while pos < len(line):
-            end = min(pos + self._SLICE, len(line))
-            if end < len(line):  # cut after a space so that no token is split in two
-                cut = max(line.rfind(" ", pos, end), line.rfind("\t", pos, end))
-                end = cut + 1 if cut >= pos else end
-            buf.extend(bare(line[pos:end]))
-            pos = end
-            while len(buf) >= n:
-                yield buf[:n]
-                buf = buf[n:]
-        if self.eos is not None:
-            buf.append(self.eos)
-        for i in range(0, len(buf), n):
-            yield buf[i:i + n]
+                if eos is not None:
+                    toks.append(eos)
+                yield toks
+            return
+        carry: list[str] = []  # tokens of the current line not yet yielded
+        for piece, ends in self._pieces(self._SLICE):
+            carry.extend(tok(piece))
+            while len(carry) >= n:
+                yield carry[:n]
+                carry = carry[n:]
+            if ends:
+                if eos is not None:
+                    carry.append(eos)
+                if carry:
+                    yield carry
+                carry = []
 
     def tokens(self) -> Iterator[str]:
         """All tokens as one flat stream (what an LM's BPTT batcher consumes)."""
@@ -532,7 +546,7 @@ class TextCorpus:
 
 def load_corpus(name_or_path: str | os.PathLike, split: str | None = None, *,
                 tokenizer: str | None = None, eos: str | None | bool = True,
-                max_len: int | None | bool = True) -> TextCorpus:
+                max_len: int | None | bool = True, lowercase: bool = False) -> TextCorpus:
     """Open ``split`` of a corpus as a re-iterable :class:`TextCorpus` of token lists
     (``split=None``: the training split, or an evaluation set's only file).
 
@@ -544,15 +558,16 @@ def load_corpus(name_or_path: str | os.PathLike, split: str | None = None, *,
     """
     files = resolve_files(name_or_path, split)
     p = Path(name_or_path).expanduser()
-    c = None if p.exists() else get(str(name_or_path))
+    c = None if p.exists() or str(p) == "-" else get(str(name_or_path))
     tok_name = tokenizer or (c.tokenizer if c else "word")
     if eos is True:
-        from .tokenize import DEFAULT_EOS
+        from .tokenize import get_tokenizer
 
-        eos_tok = c.eos if c is not None and tok_name == c.tokenizer else DEFAULT_EOS.get(tok_name)
+        eos_tok = (c.eos if c is not None and tok_name == c.tokenizer else
+                   None if tok_name == "lines" else get_tokenizer(tok_name).eos)
     else:
         eos_tok = eos or None
     if max_len is True:
         max_len = c.max_len if c is not None else None
     return TextCorpus(files=files, tokenizer=tok_name, eos=eos_tok, name=c.name if c else str(p),
-                      max_len=max_len or None)
+                      max_len=max_len or None, lowercase=lowercase)

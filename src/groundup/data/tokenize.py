@@ -1,36 +1,57 @@
-"""Tokenizers: line in, list of tokens out. Streaming and regex/bytes based, so 14M words take
-seconds, not minutes.
+"""Tokenizers: one line of text in, a list of tokens out, and the one registry every text
+command and the Python API look them up in (``--tokenizer NAME``).
 
-Conventions (the same as PTB, WikiText and the word-level language-model literature):
+A tokenizer is anything with the :class:`Tokenizer` protocol: a ``name`` (what model files
+record), a ``joiner`` (the string that puts tokens back into readable text: ``" "`` or ``""``),
+``eos`` (the end-of-line token a language-model stream of it uses: ``<eos>``, ``"\\n"`` for
+``codepoint``, None for ``text8``, which has no lines) and ``__call__(line) -> list[str]``. A line never holds a newline (the reader,
+:mod:`groundup.data.textfile`, splits on ``\\n`` and drops a trailing ``\\r``). Tokenizers do not
+add sentence or line markers; :class:`groundup.data.corpora.TextCorpus` appends the end-of-line
+token (``<eos>``) a language-model stream needs, and the n-gram code wraps sentences in
+``<s> ... </s>`` as KenLM does.
 
-* ``<unk>`` — the unknown word. PTB and WikiText already contain it literally; it is kept as an
-  ordinary token here and :class:`groundup.data.vocab.Vocab` treats it as the unknown id.
-* ``<eos>`` — end of line, appended once per line (blank lines included) for language-model
-  streams: Zaremba et al. and pytorch/examples count 929,589 PTB and 2,088,628 WikiText-2 train
-  tokens this way. N-gram models instead wrap each sentence in ``<s> ... </s>`` as KenLM does
-  (:data:`BOS`, :data:`EOS_SENT`); that is the n-gram code's job, not the tokenizer's.
-* WikiText's split separators `` @-@ ``, `` @,@ ``, `` @.@ `` stay tokens of their own.
+The registry (:data:`TOKENIZERS`):
 
-Tokenizers (:data:`TOKENIZERS`):
+``word``       whitespace split (``str.split()``): the text is already tokenised, as PTB, WikiText
+               and word-segmented Chinese are. *Whitespace* is exactly Python's Unicode
+               whitespace, :data:`WORD_WHITESPACE`: space, ``\\t \\n \\v \\f \\r``, the file/group/
+               record/unit separators U+001C-U+001F, NEL U+0085, no-break space U+00A0, U+1680,
+               the en/em/thin spaces U+2000-U+200A, U+2028, U+2029, U+202F, U+205F and the
+               ideographic space U+3000. (KenLM's ``lmplz`` splits on space and tab only; an
+               lmplz-compatible whitespace is the n-gram builder's option to add, not this
+               tokenizer's default.)
+``char``       for Chinese and Japanese text and for mixed text: every CJK character (Han
+               ideographs, kana, bopomofo, CJK and full-width punctuation) is a token, a run of
+               other letters or digits is one token (``NLP``, ``GPT4``, ``café``), a number keeps
+               its inner ``.``/``,`` (``3.14``, ``1,000``), the literal markers ``<unk>``,
+               ``<eos>``, ``<s>``, ``</s>`` stay whole, every other non-space character
+               (punctuation, symbols) is a token of its own, whitespace separates and is dropped:
+               ``"我用GPT4写了3.5个N-gram模型。"`` -> ``我 用 GPT4 写 了 3.5 个 N - gram 模 型 。``.
+``codepoint``  every Unicode code point a token, spaces included (char-rnn's convention, Tiny
+               Shakespeare); the end-of-line token of such a stream is ``"\\n"``.
+``text8``      Mahoney's text8 normalisation: ASCII letters lowercased, every other byte
+               (digits, punctuation, any non-ASCII character) a space, then whitespace split.
+               (His ``wikifil.pl`` also spells digits out; we do not.)
 
-``word``  whitespace split (``str.split``), what PTB and WikiText are made for.
-``char``  every character a token (spaces included); the end-of-line token is ``"\\n"``.
-``cjk``   whitespace split, then every Han ideograph, kana or CJK punctuation mark becomes a
-          token of its own while runs of anything else (Latin letters, digits, ``<unk>``) stay
-          whole: ``"我爱NLP。"`` -> ``我 爱 NLP 。``. On text without CJK it equals ``word``.
-``text8`` Mahoney's text8 normalisation: ASCII letters lowercased, every other byte (digits,
-          punctuation, any non-ASCII character) a space, then whitespace split. (His
-          ``wikifil.pl`` also spells digits out; we do not, so the same text gives fewer words.)
+A slot for Chinese word segmentation: ``zh`` is reserved (:data:`RESERVED`). A segmenter
+registers itself with :func:`register` under that name (``register(ZhSegmenter())``), and from
+then on every command takes ``--tokenizer zh``; until then asking for it is a one-line error.
 """
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Callable, Protocol, runtime_checkable
 
 UNK = "<unk>"
 EOS = "<eos>"
 BOS = "<s>"          # KenLM / ARPA sentence start
 EOS_SENT = "</s>"    # KenLM / ARPA sentence end
+
+# Exactly the characters str.split() / str.isspace() treat as whitespace (tested against
+# str.isspace over all of Unicode).
+WORD_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+                   "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 
 # Han ideographs (CJK Unified + Extensions A-H, Compatibility), Hiragana, Katakana, Bopomofo,
 # CJK symbols and punctuation (without U+3000, the ideographic space: that one separates), and
@@ -41,10 +62,43 @@ _CJK_CLASS = (
     "\U00020000-\U0003fffd"
 )
 _CJK_CHAR = re.compile(f"[{_CJK_CLASS}]")
-_CJK_TOKEN = re.compile(f"[{_CJK_CLASS}]|[^{_CJK_CLASS}\\s]+")
+# char: a marker | one CJK character | a number | a run of non-CJK letters/digits | one other
+# non-space character. [^\W_{cjk}] is "a word character that is neither _ nor CJK".
+_CHAR_TOKEN = re.compile(
+    r"<unk>|<eos>|</?s>"
+    f"|[{_CJK_CLASS}]"
+    r"|\d+(?:[.,]\d+)+"
+    f"|[^\\W_{_CJK_CLASS}]+"
+    r"|\S")
 
 # text8: a 256-entry byte table (A-Z -> a-z, a-z kept, everything else -> space).
 _TEXT8_TABLE = bytes((c + 32) if 65 <= c <= 90 else c if 97 <= c <= 122 else 32 for c in range(256))
+
+
+@runtime_checkable
+class Tokenizer(Protocol):
+    """What the registry holds: ``tok(line) -> list[str]``, with the name model files record and
+    the joiner that turns tokens back into text."""
+
+    name: str
+    joiner: str
+    eos: str | None
+
+    def __call__(self, line: str) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class FunctionTokenizer:
+    """A tokenizer made from a plain function ``line -> tokens``."""
+
+    name: str
+    split: Callable[[str], list[str]]
+    joiner: str = " "
+    eos: str | None = EOS
+    help: str = ""
+
+    def __call__(self, line: str) -> list[str]:
+        return self.split(line)
 
 
 def is_cjk(ch: str) -> bool:
@@ -56,31 +110,19 @@ def has_cjk(text: str) -> bool:
     return _CJK_CHAR.search(text) is not None
 
 
-def word_tokens(line: str, eos: str | None = None) -> list[str]:
-    """Whitespace tokens; ``eos`` (e.g. ``"<eos>"``) appended when given."""
-    toks = line.split()
-    if eos is not None:
-        toks.append(eos)
-    return toks
+def word_tokens(line: str) -> list[str]:
+    """Split on :data:`WORD_WHITESPACE`."""
+    return line.split()
 
 
-def char_tokens(line: str, eos: str | None = None) -> list[str]:
-    """One token per Unicode code point, spaces included; ``eos`` (e.g. ``"\\n"``) appended."""
-    toks = list(line)
-    if eos is not None:
-        toks.append(eos)
-    return toks
+def char_tokens(line: str) -> list[str]:
+    """CJK characters one by one, other letters/digits in runs, punctuation alone."""
+    return _CHAR_TOKEN.findall(line)
 
 
-def cjk_tokens(line: str, eos: str | None = None) -> list[str]:
-    """Whitespace split with every CJK character split off as its own token.
-
-    ``"深度学习 is fun，对吧？"`` -> ``深 度 学 习 is fun ， 对 吧 ？``.
-    """
-    toks = _CJK_TOKEN.findall(line) if _CJK_CHAR.search(line) else line.split()
-    if eos is not None:
-        toks.append(eos)
-    return toks
+def codepoint_tokens(line: str) -> list[str]:
+    """One token per Unicode code point, spaces included."""
+    return list(line)
 
 
 def text8_normalize(text: str) -> str:
@@ -89,49 +131,56 @@ def text8_normalize(text: str) -> str:
     return text.encode("utf-8").translate(_TEXT8_TABLE).decode("ascii")
 
 
-def text8_tokens(line: str, eos: str | None = None) -> list[str]:
-    toks = line.encode("utf-8").translate(_TEXT8_TABLE).split()
-    out = [t.decode("ascii") for t in toks]
-    if eos is not None:
-        out.append(eos)
-    return out
+def text8_tokens(line: str) -> list[str]:
+    return [t.decode("ascii") for t in line.encode("utf-8").translate(_TEXT8_TABLE).split()]
 
 
-TOKENIZERS: dict[str, Callable[..., list[str]]] = {
-    "word": word_tokens,
-    "char": char_tokens,
-    "cjk": cjk_tokens,
-    "text8": text8_tokens,
+TOKENIZERS: dict[str, Tokenizer] = {}
+# names kept for tokenizers that register later, with what to do meanwhile
+RESERVED: dict[str, str] = {
+    "zh": "Chinese word segmentation is not available yet; use --tokenizer char (one token per "
+          "Chinese character) or segment the text into space-separated words and use word",
 }
 
-# The end-of-line token each tokenizer appends by default in language-model streams.
-DEFAULT_EOS: dict[str, str | None] = {"word": EOS, "cjk": EOS, "char": "\n", "text8": None, "lines": None}
+
+def register(tok: Tokenizer, *, replace: bool = False) -> Tokenizer:
+    """Add ``tok`` to the registry under ``tok.name`` (``replace=True`` to swap one)."""
+    if not isinstance(tok, Tokenizer):
+        raise TypeError(f"{tok!r} does not have the Tokenizer protocol (name, joiner, __call__)")
+    if tok.name in TOKENIZERS and not replace:
+        raise ValueError(f"tokenizer {tok.name!r} is already registered")
+    TOKENIZERS[tok.name] = tok
+    return tok
 
 
-def get_tokenizer(name: str, eos: str | None = None) -> Callable[[str], list[str]]:
-    """The tokenizer called ``name`` as a one-argument function, with ``eos`` bound."""
-    try:
-        fn = TOKENIZERS[name]
-    except KeyError:
-        from ..errors import ConfigError
-
-        raise ConfigError(f"unknown tokenizer {name!r}; use one of {', '.join(TOKENIZERS)}") from None
-    if eos is None:
-        return fn
-    return lambda line: fn(line, eos)
+for _tok in (
+        FunctionTokenizer("word", word_tokens, " ", EOS, "whitespace split (text already tokenised)"),
+        FunctionTokenizer("char", char_tokens, "", EOS,
+                          "one token per CJK character; Latin words, numbers whole; punctuation alone"),
+        FunctionTokenizer("codepoint", codepoint_tokens, "", "\n", "every character a token, spaces included"),
+        FunctionTokenizer("text8", text8_tokens, " ", None, "text8 normalisation: lowercase a-z, rest a space")):
+    register(_tok)
 
 
-def tokenize(text: str, tokenizer: str = "word", eos: str | None = None) -> list[str]:
-    """Tokenize a whole text line by line into one flat list (``eos`` after every line)."""
-    tok = get_tokenizer(tokenizer, eos)
-    out: list[str] = []
-    for line in text.splitlines():
-        out.extend(tok(line))
-    return out
+def names() -> list[str]:
+    """Registered tokenizer names (what ``--tokenizer`` accepts), reserved ones included."""
+    return list(TOKENIZERS) + [n for n in RESERVED if n not in TOKENIZERS]
 
 
-def tokenize_lines(lines: Iterable[str], tokenizer: str = "word", eos: str | None = None) -> Iterator[list[str]]:
-    """Stream token lists, one per input line."""
-    tok = get_tokenizer(tokenizer, eos)
-    for line in lines:
-        yield tok(line)
+def get_tokenizer(name: str | Tokenizer, *, lowercase: bool = False) -> Tokenizer:
+    """The tokenizer called ``name`` (a Tokenizer passes through), lowercasing first when asked."""
+    from ..errors import ConfigError
+
+    if isinstance(name, str):
+        tok = TOKENIZERS.get(name)
+        if tok is None:
+            if name in RESERVED:
+                raise ConfigError(f"tokenizer {name!r}: {RESERVED[name]}")
+            raise ConfigError(f"unknown tokenizer {name!r}; use one of {', '.join(names())}")
+    else:
+        tok = name
+    if not lowercase:
+        return tok
+    split = tok
+    return FunctionTokenizer(tok.name, lambda line: split(line.lower()), tok.joiner, tok.eos)
+

@@ -6,9 +6,16 @@ Order of ids (so that the same corpus always gives the same ids):
 2. every other token with ``count >= min_count``, by descending count; ties (``tie_break``):
    ``"first"`` (default) keeps the order in which the tokens were first counted (for a corpus:
    first occurrence; Python's sort is stable), ``"last"`` reverses it, which is gensim 4's
-   order (``KeyedVectors.sort_by_descending_frequency`` lexsorts on (-count, -index)), and
-   ``"alpha"`` sorts tied tokens alphabetically (torchtext's choice).
+   order (``KeyedVectors.sort_by_descending_frequency`` lexsorts on (-count, -index)) and so
+   word2vec's, and ``"alpha"`` sorts tied tokens alphabetically (torchtext's choice);
 3. ``max_size`` (specials included) cuts the tail of that order.
+
+``specials_first=False`` places the specials by their count among the words instead (never cut
+by ``min_count`` or ``max_size``): the language models' order since their first checkpoints.
+``prune_at`` bounds the memory of counting as word2vec.c's ``ReduceVocab`` does (gensim's
+``max_vocab_size``): whenever more than ``prune_at`` distinct tokens have been seen, every token
+seen at most ``r`` times is forgotten and ``r`` grows by one. ``total`` is the number of tokens
+counted, those left out included (word2vec's learning-rate schedule counts them).
 
 ``encode`` maps a token not in the vocabulary to the ``unk`` id (``<unk>`` by default, which
 is how PTB and WikiText mark rare words) or, with ``unk=None``, raises DataError naming it.
@@ -64,12 +71,34 @@ def _unescape(s: str, where: str) -> str:
     return "".join(out)
 
 
+def count_tokens(token_lists: Iterable[Iterable[str]], prune_at: int | None = None
+                 ) -> tuple[dict[str, int], int]:
+    """Token counts in first-seen order and the number of tokens, pruning like word2vec.c's
+    ``ReduceVocab`` when more than ``prune_at`` distinct tokens are held (see the module doc)."""
+    counts: Counter = Counter()
+    total = 0
+    min_reduce = 1
+    for toks in token_lists:
+        if isinstance(toks, str):
+            raise DataError("Vocab.build expects token lists (or a token->count mapping), got a "
+                            f"string {toks[:30]!r}: tokenize the lines first")
+        if not isinstance(toks, (list, tuple)):
+            toks = list(toks)
+        counts.update(toks)          # Counter.update runs the counting loop in C
+        total += len(toks)
+        if prune_at is not None and len(counts) > prune_at:
+            for t in [t for t, c in counts.items() if c <= min_reduce]:
+                del counts[t]
+            min_reduce += 1
+    return dict(counts), total
+
+
 class Vocab:
     """Token <-> id mapping. Build with :meth:`build` (from a corpus or counts) or construct
     directly from an ordered token list (id = position)."""
 
     def __init__(self, tokens: Sequence[str], counts: Sequence[int] | None = None, *,
-                 unk: str | None = UNK, specials: Sequence[str] = ()):
+                 unk: str | None = UNK, specials: Sequence[str] = (), total: int | None = None):
         tokens = list(tokens)
         if counts is None:
             counts = [0] * len(tokens)
@@ -97,47 +126,51 @@ class Vocab:
         self.unk: str | None = unk
         self.unk_id: int | None = None if unk is None else stoi[unk]
         self.specials: tuple[str, ...] = tuple(specials)
+        self.total: int = int(counts.sum()) if total is None else int(total)  # tokens counted
 
     # -- building ------------------------------------------------------------------------------
     @classmethod
     def build(cls, data: Mapping[str, int] | Iterable[Iterable[str]], *, min_count: int = 1,
               max_size: int | None = None, specials: Sequence[str] = (UNK,),
-              unk: str | None = UNK, tie_break: str = "first") -> "Vocab":
+              unk: str | None = UNK, tie_break: str = "first", specials_first: bool = True,
+              prune_at: int | None = None) -> "Vocab":
         """Build from token counts (a mapping) or from an iterable of token lists (a corpus).
 
         ``unk``, when not None and not already in ``specials``, is added as the first special.
         """
-        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
-            raise DataError(f"min_count must be an integer >= 1, got {min_count!r}")
-        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1):
-            raise DataError(f"max_size must be an integer >= 1 or None, got {max_size!r}")
+        for name, v, lo in (("min_count", min_count, 1), ("max_size", max_size, 1), ("prune_at", prune_at, 1)):
+            if (v is not None or name == "min_count") and (isinstance(v, bool) or not isinstance(v, int) or v < lo):
+                raise DataError(f"{name} must be an integer >= {lo}{'' if name == 'min_count' else ' or None'}, "
+                                f"got {v!r}")
+        if tie_break not in ("first", "last", "alpha"):
+            raise DataError(f"tie_break must be 'first', 'last' or 'alpha', got {tie_break!r}")
         specials = list(dict.fromkeys(specials))
         if unk is not None and unk not in specials:
             specials.insert(0, unk)
         if max_size is not None and max_size < len(specials):
             raise DataError(f"max_size={max_size} is smaller than the {len(specials)} special tokens")
-        if isinstance(data, Mapping):
-            counts = data
-        else:
-            counts = Counter()
-            for toks in data:
-                if isinstance(toks, str):
-                    raise DataError("Vocab.build expects token lists (or a token->count mapping), got a "
-                                    f"string {toks[:30]!r}: tokenize the lines first")
-                counts.update(toks)
+        counts, total = (data, sum(data.values())) if isinstance(data, Mapping) else count_tokens(data, prune_at)
         spec = set(specials)
-        if tie_break not in ("first", "last", "alpha"):
-            raise DataError(f"tie_break must be 'first', 'last' or 'alpha', got {tie_break!r}")
         rest = [(t, c) for t, c in counts.items() if t not in spec and c >= min_count]
         if tie_break == "last":
             rest.reverse()
-        rest.sort(key=(lambda tc: (-tc[1], tc[0])) if tie_break == "alpha" else (lambda tc: -tc[1]))
-        if max_size is not None:
+        by_count = (lambda tc: (-tc[1], tc[0])) if tie_break == "alpha" else (lambda tc: -tc[1])
+        rest.sort(key=by_count)
+        if max_size is not None:  # cuts words only, so the rule is the same in either placement
             rest = rest[: max_size - len(specials)]
-        tokens = specials + [t for t, _ in rest]
-        cnts = [int(counts.get(t, 0)) for t in specials] + [int(c) for _, c in rest]
-        return cls(tokens, cnts, unk=unk, specials=specials)
-
+        if specials_first:
+            kept = [(t, int(counts.get(t, 0))) for t in specials] + rest
+        else:  # specials where their count (first-seen order among equals) puts them
+            allc = dict(counts)
+            for t in specials:
+                allc.setdefault(t, 0)
+            keep = set(t for t, _ in rest) | spec
+            kept = [(t, c) for t, c in allc.items() if t in keep]
+            if tie_break == "last":
+                kept.reverse()
+            kept.sort(key=by_count)
+        return cls([t for t, _ in kept], [int(c) for _, c in kept], unk=unk, specials=specials,
+                   total=total)
     # -- lookups -------------------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self.itos)
@@ -182,6 +215,13 @@ class Vocab:
         if isinstance(tokens, (list, tuple)):
             return np.fromiter((get(t, unk) for t in tokens), dtype=np.int64, count=len(tokens))
         return np.fromiter((get(t, unk) for t in tokens), dtype=np.int64)
+
+    def map_unknown(self, tokens: Sequence[str]) -> list[str]:
+        """``tokens`` with every token outside the vocabulary replaced by the unk token."""
+        if self.unk is None:
+            raise DataError("map_unknown needs a vocabulary with an unknown-word token")
+        stoi, unk = self.stoi, self.unk
+        return [t if t in stoi else unk for t in tokens]
 
     def decode(self, ids: Iterable[int] | np.ndarray) -> list[str]:
         itos = self.itos

@@ -69,13 +69,15 @@ long longer short shorter
 
 def _corpus(full: bool):
     from ..data.locate import bundled_path, shared_file
-    from ..text.word2vec import TextCorpus
+    from ..data.pipeline import TextOptions
+    from ..text.word2vec.vocab import read_sentences
 
     if full:
         novels = shared_file("english-novels-98")
         if novels is not None:
-            return TextCorpus(novels, text8=True), "english-novels-98 (text8-like, 98 files)"
-    return (TextCorpus(bundled_path("wikitext-2", "wiki.train.tokens.xz"), lowercase=True),
+            return (read_sentences(novels, TextOptions(tokenizer="text8")),
+                    "english-novels-98 (text8-like, 98 files)")
+    return (read_sentences(bundled_path("wikitext-2", "wiki.train.tokens.xz"), TextOptions(lowercase=True)),
             "WikiText-2 train (bundled, lowercased)")
 
 

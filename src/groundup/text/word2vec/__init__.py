@@ -1,8 +1,7 @@
 """Word2Vec from first principles: skip-gram and CBOW with negative sampling or hierarchical
 softmax (Mikolov et al. 2013a, 2013b), matching word2vec.c and measured against gensim.
 
-    corpus.py    reading and tokenising (file, folder, streaming, text8 normaliser, Chinese chars)
-    vocab.py     counts, min_count, max_vocab_size pruning, frequency order
+    vocab.py     word2vec's vocabulary policy (pruning, gensim's order) on groundup.data's Vocab
     huffman.py   the Huffman tree of hierarchical softmax
     sampling.py  sub-sampling probabilities and the unigram^0.75 alias sampler
     kernels.py   the compiled (numba, GIL-free) training loop
@@ -10,8 +9,10 @@ softmax (Mikolov et al. 2013a, 2013b), matching word2vec.c and measured against 
     vectors.py   WordVectors: most_similar, analogies (3CosAdd, 3CosMul), doesnt_match
     evaluate.py  Google analogies and word-pair similarity, as gensim computes them
     formats.py   word2vec C text and binary formats
+
+Text reaches train() through the one pipeline of :mod:`groundup.data` (reader, tokenizer,
+corpus): ``train(read_corpus(path, cfg, max_len=10_000), cfg)``.
 """
-from .corpus import TextCorpus
 from .train import PRESETS, Word2Vec, Word2VecConfig, train
 
-__all__ = ["TextCorpus", "Word2Vec", "Word2VecConfig", "PRESETS", "train"]
+__all__ = ["Word2Vec", "Word2VecConfig", "PRESETS", "train"]

@@ -5,12 +5,19 @@ Both start with an ASCII header line ``"<V> <D>\\n"``. Then, per word in vocabul
   * binary: the UTF-8 word, one space, D little-endian float32 (4*D bytes), then ``\\n``
     (word2vec.c writes the newline; gensim omits it; both readers skip it before a word).
 
+After the vectors, groundup writes one more line, ``#groundup-text {"tokenizer": ...}``: the
+text options the vectors were trained with (:class:`groundup.data.pipeline.TextOptions`).
+gensim's ``load_word2vec_format`` and word2vec.c's tools read exactly the ``<V>`` records the
+header announces and never see it (tested with gensim); our reader returns it as
+``WordVectors.text``.
+
 Reading validates everything and never executes anything: a short header, a count that
 disagrees with the file, a wrong number of fields, a non-number, or a truncated record raises
 ``ModelFormatError`` naming the line (text) or byte offset (binary).
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -26,8 +33,13 @@ def _check_word(w: str) -> None:
         raise ModelFormatError(f"cannot write word {w!r}: words must be non-empty with no whitespace")
 
 
-def save_word2vec(path: str | os.PathLike, wv: WordVectors, binary: bool | None = None) -> Path:
-    """Write ``wv`` in word2vec C format; ``binary=None`` picks text for ``.txt``, else binary."""
+TRAILER = b"#groundup-text "
+
+
+def save_word2vec(path: str | os.PathLike, wv: WordVectors, binary: bool | None = None, *,
+                  text=None) -> Path:
+    """Write ``wv`` in word2vec C format; ``binary=None`` picks text for ``.txt``, else binary.
+    ``text`` (default ``wv.text``): the TextOptions to record in the trailer line."""
     path = Path(path)
     if binary is None:
         binary = path.suffix.lower() != ".txt"
@@ -44,7 +56,23 @@ def save_word2vec(path: str | os.PathLike, wv: WordVectors, binary: bool | None 
             for w, v in zip(wv.words, vecs):
                 # repr-like shortest round-trip floats, as gensim writes them
                 f.write((w + " " + " ".join(map(repr, v.tolist())) + "\n").encode("utf-8"))
+        text = wv.text if text is None else text
+        if text is not None:
+            f.write(TRAILER + json.dumps(text.record()).encode("ascii") + b"\n")
     return path
+
+
+def _trailer(rest: bytes, path: Path):
+    """The TextOptions of a trailer line (``rest``: the bytes after the last vector), or None."""
+    from ...data.pipeline import TextOptions
+    from ...errors import ConfigError
+
+    if not rest.startswith(TRAILER) or b"\n" in rest.strip(b"\r\n"):
+        return None
+    try:
+        return TextOptions.from_record(json.loads(rest[len(TRAILER):].decode("utf-8")))
+    except (ValueError, ConfigError) as e:
+        raise ModelFormatError(f"{path}: bad #groundup-text line after the vectors ({e})") from None
 
 
 def _header(data: bytes, path: Path) -> tuple[int, int, int]:
@@ -123,10 +151,11 @@ def _read_binary(data: bytes, V: int, D: int, pos: int, path: Path) -> WordVecto
         words.append(w)
         pos = sp + 1 + nbytes
     rest = data[pos:].strip(b"\r\n")
-    if rest:
+    opts = _trailer(rest, path)
+    if rest and opts is None:
         raise ModelFormatError(f"{path}: byte offset {pos}: data after the {V} vectors the header "
                                f"announces (wrong header, or not a binary file?)")
-    return _finish(words, vecs, path)
+    return _finish(words, vecs, path, opts)
 
 
 def _read_text(data: bytes, V: int, D: int, path: Path) -> WordVectors:
@@ -143,7 +172,9 @@ def _read_text(data: bytes, V: int, D: int, path: Path) -> WordVectors:
     if len(body) < V:
         raise ModelFormatError(f"{path}: truncated: header says {V} words, found {len(body)} lines "
                                f"(ends at line {len(lines)})")
-    if any(x.strip() for x in body[V:]):
+    extra = [x for x in body[V:] if x.strip()]
+    opts = _trailer(extra[0].encode("utf-8"), path) if len(extra) == 1 else None
+    if extra and opts is None:
         raise ModelFormatError(f"{path}: line {V + 2}: more lines than the {V} the header announces")
     words: list[str] = []
     vecs = np.empty((V, D), np.float32)
@@ -158,7 +189,7 @@ def _read_text(data: bytes, V: int, D: int, path: Path) -> WordVectors:
             bad = next(p for p in parts[1:] if not _is_float(p))
             raise ModelFormatError(f"{path}: line {i + 2}: {bad!r} is not a number") from None
         words.append(parts[0])
-    return _finish(words, vecs, path)
+    return _finish(words, vecs, path, opts)
 
 
 def _is_float(s: str) -> bool:
@@ -169,7 +200,7 @@ def _is_float(s: str) -> bool:
         return False
 
 
-def _finish(words: list[str], vecs: np.ndarray, path: Path) -> WordVectors:
+def _finish(words: list[str], vecs: np.ndarray, path: Path, text=None) -> WordVectors:
     if len(set(words)) != len(words):
         seen: set[str] = set()
         dup = next(w for w in words if w in seen or seen.add(w))
@@ -177,4 +208,4 @@ def _finish(words: list[str], vecs: np.ndarray, path: Path) -> WordVectors:
     if not np.all(np.isfinite(vecs)):
         i = int(np.argwhere(~np.isfinite(vecs))[0, 0])
         raise ModelFormatError(f"{path}: vector of word {words[i]!r} has a NaN or infinite value")
-    return WordVectors(words, vecs)
+    return WordVectors(words, vecs, text=text)

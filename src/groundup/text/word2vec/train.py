@@ -26,42 +26,55 @@ from typing import Iterable, Iterator, Literal
 
 import numpy as np
 
+from ...config import option
+from ...data.batching import encode_sentences
+from ...data.pipeline import TextOptions
+from ...data.vocab import Vocab
 from ...errors import ConfigError, TrainingError
-from .corpus import encode_sentences
-from .vocab import Vocab, build_vocab
+from .vocab import build_vocab
 
 
 INIT_RANGE = {"word2vec.c": 0.5, "gensim": 1.0}   # syn0 ~ U[-r/D, r/D)
 
 
 @dataclass(frozen=True)
-class Word2VecConfig:
-    arch: Literal["sg", "cbow"] = "sg"
-    loss: Literal["ns", "hs"] = "ns"       # negative sampling or hierarchical softmax
-    dim: int = 100
-    window: int = 5
-    negative: int = 5                      # noise words per prediction (ns only)
-    ns_exponent: float = 0.75
-    sample: float = 1e-3                   # sub-sampling threshold s (0 = off)
-    min_count: int = 5
-    max_vocab_size: int | None = None
-    epochs: int = 5
-    alpha: float = 0.025
-    min_alpha: float = 0.0001
-    cbow_mean: bool = True                 # CBOW: mean (True) or sum of the context vectors
-    threads: int = 2
-    seed: int = 1
-    deterministic: bool = False            # fixed sharding + replica merge (see module doc)
-    job_words: int = 10_000                # tokens per Hogwild job (gensim's batch size)
-    sync_words: int = 200_000              # tokens per thread between merges (deterministic)
-    in_memory: bool = True                 # keep the int32-encoded corpus in RAM; False streams
-    compute_loss: bool = True              # per-epoch loss in float64 (costs a log per term)
-    # NS, a score |v'.h| >= 6: 'update' with the saturated sigmoid (word2vec.c) or 'skip' (gensim)
-    saturated: str = "update"
-    # initial input vectors uniform in [-r/D, r/D): r = 0.5 'word2vec.c', r = 1 'gensim' (gensim 4)
-    init: str = "word2vec.c"
+class Word2VecConfig(TextOptions):
+    """Everything a word2vec run needs; the text options (tokenizer, lowercase, min_count,
+    max_vocab) come from :class:`~groundup.data.pipeline.TextOptions`. Every field is a
+    ``groundup word2vec train`` option."""
+
+    arch: Literal["sg", "cbow"] = option("sg", "skip-gram (predict the context from the word) or "
+                                               "CBOW (the word from its context)")
+    loss: Literal["ns", "hs"] = option("ns", "negative sampling or hierarchical softmax")
+    dim: int = option(100, "vector dimension D")
+    window: int = option(5, "maximum context distance (each centre draws its window from 1..this)")
+    negative: int = option(5, "noise words per prediction (ns only; --loss hs sets it to 0)")
+    ns_exponent: float = option(0.75, "noise distribution P_n(w) ~ count(w)^this")
+    sample: float = option(1e-3, "sub-sampling threshold s of frequent words (0 = off)")
+    min_count: int = option(5, "words seen fewer times are dropped from training")
+    max_vocab_size: int | None = option(None, "bound the words held while counting, as word2vec.c's "
+                                              "ReduceVocab (gensim's max_vocab_size)")
+    epochs: int = option(5, "passes over the corpus")
+    alpha: float = option(0.025, "initial learning rate")
+    min_alpha: float = option(0.0001, "learning rate at the end (linear decay over all epochs)")
+    cbow_mean: bool = option(True, "CBOW: mean (true) or sum (false) of the context vectors")
+    threads: int = option(2, "training threads")
+    seed: int = option(1, "random seed (initial vectors, windows, noise words, sub-sampling)")
+    deterministic: bool = option(False, "reproducible multi-thread training: fixed sharding and a "
+                                        "replica merge")
+    job_words: int = option(10_000, "tokens per Hogwild job (gensim's batch size)")
+    sync_words: int = option(200_000, "tokens per thread between replica merges (deterministic)")
+    in_memory: bool = option(True, "hold the encoded corpus in RAM (false: re-read it each epoch, "
+                                   "for corpora larger than RAM)")
+    compute_loss: bool = option(True, "track the per-epoch loss in float64 (costs a log per term)")
+    saturated: str = option("update", "negative sampling, a score |v'.h| >= 6: update with the "
+                                      "saturated sigmoid (word2vec.c) or skip it (gensim)",
+                            choices=("update", "skip"))
+    init: str = option("word2vec.c", "initial input vectors uniform in [-r/D, r/D): r = 0.5 "
+                                     "(word2vec.c) or 1 (gensim 4)", choices=("word2vec.c", "gensim"))
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.arch not in ("sg", "cbow"):
             raise ConfigError(f"arch must be 'sg' or 'cbow', got {self.arch!r}")
         if self.loss not in ("ns", "hs"):
@@ -118,7 +131,7 @@ class Word2Vec:
         """The word vectors (shares ``syn0``; unit vectors computed once on first query)."""
         from .vectors import WordVectors
 
-        return WordVectors(self.vocab.words, self.syn0, counts=self.vocab.counts)
+        return WordVectors(self.vocab.itos, self.syn0, counts=self.vocab.counts)
 
 
 def _splitmix64(z: int) -> int:
@@ -178,7 +191,7 @@ class _Jobs:
 def train(corpus: Iterable[list[str]], config: Word2VecConfig = Word2VecConfig(), *,
           vocab: Vocab | None = None, show_progress: bool = True, log=None) -> Word2Vec:
     """Train word vectors on ``corpus``, a restartable iterable of token lists
-    (e.g. :class:`~groundup.text.word2vec.corpus.TextCorpus`)."""
+    (e.g. :class:`~groundup.data.corpora.TextCorpus`, from :func:`groundup.data.pipeline.read_corpus`)."""
     from . import kernels
     from .huffman import build_huffman
     from .sampling import alias_table, keep_probabilities, noise_distribution
@@ -186,17 +199,18 @@ def train(corpus: Iterable[list[str]], config: Word2VecConfig = Word2VecConfig()
     cfg = config
     t_start = time.perf_counter()
     if vocab is None:
-        vocab = build_vocab(corpus, min_count=cfg.min_count, max_vocab_size=cfg.max_vocab_size)
+        vocab = build_vocab(corpus, min_count=cfg.min_count, max_vocab_size=cfg.max_vocab_size,
+                            max_vocab=cfg.max_vocab)
     V, D = len(vocab), cfg.dim
-    N = vocab.retained_words                # tokens per epoch that training sees
+    N = int(vocab.counts.sum())             # tokens per epoch that training sees
     id_dtype = np.uint16 if V <= 1 << 16 else np.int32
     if cfg.in_memory:
-        ids, starts, raw = encode_sentences(corpus, vocab.key_to_index, N, id_dtype)
+        ids, starts, raw = encode_sentences(corpus, vocab.stoi, N, id_dtype)
         if raw != N:
             raise TrainingError(f"the corpus changed between passes ({N} then {raw} in-vocabulary tokens)")
         source = ("memory", ids, starts)
     else:
-        source = ("stream", corpus, vocab.key_to_index)
+        source = ("stream", corpus, vocab.stoi)
     t_prep = time.perf_counter() - t_start
 
     rng = np.random.default_rng(cfg.seed)
@@ -306,7 +320,7 @@ def train(corpus: Iterable[list[str]], config: Word2VecConfig = Word2VecConfig()
     tot = stats.sum(axis=0)
     return Word2Vec(cfg, vocab, syn0, syn1neg if negative else None, syn1 if hs else None,
                     epoch_loss, {
-                        "vocab_size": V, "corpus_tokens": vocab.raw_words, "retained_tokens": N,
+                        "vocab_size": V, "corpus_tokens": vocab.total, "retained_tokens": N,
                         "effective_words": int(tot[0]), "predictions": int(tot[2]),
                         "prepare_seconds": t_prep, "train_seconds": train_s, "train_cpu_seconds": train_cpu,
                         "effective_words_per_s": tot[0] / max(train_s, 1e-9),

@@ -24,13 +24,15 @@ from ...errors import ConfigError
 class WordVectors:
     """Word vectors with a gensim-KeyedVectors-like query API."""
 
-    def __init__(self, words: Sequence[str], vectors: np.ndarray, counts: np.ndarray | None = None):
+    def __init__(self, words: Sequence[str], vectors: np.ndarray, counts: np.ndarray | None = None,
+                 text=None):
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[0] != len(words):
             raise ConfigError(f"need one vector row per word: {len(words)} words, vectors {vectors.shape}")
         self.words = list(words)
         self.vectors = vectors
         self.counts = counts
+        self.text = text  # the TextOptions the vectors were trained with (None: not recorded)
         self.key_to_index = {w: i for i, w in enumerate(self.words)}
         if len(self.key_to_index) != len(self.words):
             raise ConfigError("duplicate words in the vocabulary")
