@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from groundup.text.ngram import NgramModel
+
 DATA = Path(__file__).parent / "data"
 ENV = {**os.environ, "GROUNDUP_PROGRESS": "0"}
 
@@ -75,15 +77,43 @@ def test_chinese_characters(tmp_path, cli):
     train = tmp_path / "zh.txt"
     train.write_text("学而时习之\n不亦说乎\n有朋自远方来\n不亦乐乎\n", encoding="utf-8")
     m = tmp_path / "zh.npz"
-    assert cli("build", train, "--order", 2, "--chars", "-o", m).returncode == 0
-    r = cli("score", m, "-s", "学而时习之", "-s", "之习时而学", "--rank", "--chars", "--json")
+    assert cli("build", train, "--order", 2, "--tokenizer", "char", "-o", m).returncode == 0
+    # the model remembers its tokenizer: scoring reads the sentences its way
+    r = cli("score", m, "-s", "学而时习之", "-s", "之习时而学", "--rank", "--json")
     assert json.loads(r.stdout)["sentences"][0]["text"] == "学而时习之"
+    # and evaluating it with another tokenizer is an error, not a number
+    r = cli("eval", m, train, "--tokenizer", "word")
+    assert r.returncode == 2 and "built with --tokenizer char, not word" in r.stderr
+    assert cli("eval", m, train, "--tokenizer", "char").returncode == 0
+
+
+def test_min_count_maps_rare_words_to_unk_and_the_arpa_records_it(tmp_path, cli):
+    """--min-count 2: words seen once become <unk> before counting; the ARPA file records the
+    text options in a '#' line that the kenlm module skips."""
+    train = tmp_path / "t.txt"
+    train.write_text("a b a c\nb a d\n", encoding="utf-8")   # c and d are seen once
+    m = tmp_path / "m.arpa"
+    r = cli("build", train, "--order", 2, "--min-count", 2, "-o", m, "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["text"] == {"tokenizer": "word", "lowercase": False, "min_count": 2,
+                                            "max_vocab": 0}
+    text = m.read_text()
+    assert text.startswith('# groundup-text {"tokenizer": "word"') and "\tc\t" not in text
+    assert "\t<unk>\t" in text
+    kenlm = pytest.importorskip("kenlm")
+    km = kenlm.Model(str(m))
+    ours = NgramModel.load(m)
+    assert ours.text.min_count == 2
+    assert abs(km.score("a b a", bos=True, eos=True) - ours.score("a b a")) < 1e-4
+    r = cli("eval", m, train, "--min-count", 1)
+    assert r.returncode == 2 and "--min-count 2, not 1" in r.stderr
 
 
 @pytest.mark.parametrize("args, message", [
     (["build", "MISSING.txt", "--order", 3, "-o", "x.arpa"], "no such file"),
-    (["build", DATA, "--order", 3, "-o", "x.arpa"], "is a directory"),
-    (["build", DATA / "ngram_toy.txt", "--order", 0, "-o", "x.arpa"], "--order must be >= 1"),
+    (["build", "EMPTY", "--order", 3, "-o", "x.arpa"], "is a directory with no files"),
+    (["build", DATA / "ngram_toy.txt", "--order", 0, "-o", "x.arpa"], "order must be an integer >= 1"),
+    (["build", DATA / "ngram_toy.txt", "--tokenizer", "zh", "-o", "x.arpa"], "--tokenizer char"),
     (["build", DATA / "ngram_toy.txt", "--order", 9, "-o", "x.arpa"], "fewer than the model order"),
     (["eval", DATA / "ngram_toy.txt", DATA / "ngram_toy.txt"], "not an ARPA file"),
     (["score", DATA / "ngram_toy.o2.arpa"], "nothing to score"),
@@ -91,7 +121,8 @@ def test_chinese_characters(tmp_path, cli):
     (["eval", DATA / "ngram_toy.o2.arpa", DATA / "ngram_toy.o2.arpa.missing"], "no such file"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path, cli):
-    args = [tmp_path / a if a in ("x.arpa", "MISSING.txt") else a for a in args]
+    (tmp_path / "EMPTY").mkdir()
+    args = [tmp_path / a if a in ("x.arpa", "MISSING.txt", "EMPTY") else a for a in args]
     r = cli(*args)
     assert r.returncode == 2
     err = r.stderr.strip().splitlines()

@@ -5,7 +5,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from groundup.text.ngram.corpus import encode, split_chars
+from groundup.data.tokenize import char_tokens as split_chars
+from groundup.text.ngram.corpus import encode
 from groundup.text.ngram.counts import count_encoded, count_ngrams, count_ngrams_reference
 
 words = st.sampled_from(["a", "b", "c", "d", "<unk>", "<s>", "</s>", "猫", "狗"])

@@ -13,7 +13,8 @@ import pytest
 from groundup.data.locate import bundled_path
 from groundup.errors import ConfigError, ModelFormatError
 from groundup.text.ngram import NgramModel
-from groundup.text.ngram.corpus import split_chars
+from groundup.data.pipeline import TextOptions
+from groundup.data.tokenize import char_tokens as split_chars
 from groundup.text.ngram.features import NgramFeatures
 from groundup.text.ngram.kneser_ney import DiscountFallbackWarning
 
@@ -83,7 +84,7 @@ def test_chinese_character_model():
     lines = bundled_path("zh", "lunyu.txt").read_text(encoding="utf-8").splitlines()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DiscountFallbackWarning)
-        m = NgramModel.build_from_text(lines, 3, "mkn", chars=True)
+        m = NgramModel.build_from_text(lines, 3, "mkn", text=TextOptions(tokenizer="char"))
     assert "学" in m.index and len(m.vocab) > 1000
     good = split_chars("学而时习之")
     bad = split_chars("习学之时而")

@@ -1,17 +1,25 @@
 """`groundup ngram build|eval|score|generate`: the n-gram language model from the shell.
 
-    groundup ngram build TRAIN.txt --order N [--smoothing mkn|kn|katz|addk|mle] -o MODEL.arpa
-    groundup ngram eval MODEL.arpa TEST.txt [--json]
-    groundup ngram score MODEL.arpa [FILE] [-s SENTENCE ...] [--rank] [--permute "w1 w2 .."]
+    groundup ngram build TRAIN.txt|- --order N [--smoothing mkn|kn|katz|addk|mle] -o MODEL.arpa
+    groundup ngram eval MODEL.arpa TEST.txt|- [--json]
+    groundup ngram score MODEL.arpa [FILE|-] [-s SENTENCE ...] [--rank] [--permute "w1 w2 .."]
     groundup ngram generate MODEL.arpa [-n 5] [--seed 0] [--prefix "..."]
 
-Text is one sentence per line; ``<s>``/``</s>`` are added as KenLM does. ``--chars`` makes every
-character a token (Chinese text). A literal ``<unk>`` in training text is the unknown word.
+Text is one sentence per line; ``<s>``/``</s>`` are added as KenLM does. ``build`` takes the
+fields of :class:`~groundup.text.ngram.model.NgramConfig` as options, the text options
+(``--tokenizer``, ``--lowercase``, ``--min-count``, ``--max-vocab``) among them, and the model
+records them; ``eval``, ``score`` and ``generate`` read text the model's way, and a text option
+given there that differs from the model's is an error. A literal ``<unk>`` in training text is
+the unknown word.
 """
 from __future__ import annotations
 
 import sys
 import time
+
+from ..data.pipeline import TextOptions
+from ..text.ngram.model import NgramConfig
+from .common import add_config_options, config_overrides
 
 
 def register(sub) -> None:
@@ -21,66 +29,69 @@ def register(sub) -> None:
     s = p.add_subparsers(dest="ngram_command", metavar="SUBCOMMAND")
 
     b = s.add_parser("build", help="count and smooth a corpus, write the model",
-                     description="Build a model from TRAIN.txt (one sentence per line). The output "
-                                 "is ARPA if its name ends in .arpa, else a binary .npz.")
+                     description="Build a model from TRAIN.txt (one sentence per line; - reads "
+                                 "standard input). The output is ARPA if its name ends in .arpa, "
+                                 "else a binary .npz.")
     b.add_argument("train", metavar="TRAIN.txt")
-    b.add_argument("--order", "-N", type=int, required=True, help="model order N (>= 1)")
-    b.add_argument("--smoothing", default="mkn", choices=["mkn", "kn", "katz", "addk", "mle"],
-                   help="default: mkn (interpolated modified Kneser-Ney, as lmplz)")
-    b.add_argument("--k", type=float, default=1.0, help="the k of add-k (default 1: Laplace)")
-    b.add_argument("--chars", action="store_true", help="character tokens (e.g. Chinese text)")
     b.add_argument("-o", "--output", required=True, metavar="MODEL",
                    help="the model file (its folder must exist)")
     b.add_argument("--force", action="store_true", help="replace an existing file that is not a model")
     b.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    add_config_options(b, NgramConfig)
     b.set_defaults(func=_build)
 
     e = s.add_parser("eval", help="perplexity of a test file (KenLM query's conventions)",
                      description="Perplexity with </s> counted as a token; OOV words are scored as "
                                  "<unk> and counted in 'oov'; perplexity_excl_oov drops them.")
     e.add_argument("model", metavar="MODEL")
-    e.add_argument("test", metavar="TEST.txt")
-    e.add_argument("--chars", action="store_true", help="character tokens (e.g. Chinese text)")
+    e.add_argument("test", metavar="TEST.txt", help="sentences, one per line (- = standard input)")
     e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    _text_options(e)
     e.set_defaults(func=_eval)
 
     c = s.add_parser("score", help="log10 probability of sentences; rank candidates",
                      description="Score sentences (from FILE, -s, or all orderings of --permute) and "
                                  "print log10 p per sentence; --rank sorts them, most plausible first.")
     c.add_argument("model", metavar="MODEL")
-    c.add_argument("file", nargs="?", metavar="FILE", help="sentences, one per line")
+    c.add_argument("file", nargs="?", metavar="FILE", help="sentences, one per line (- = standard input)")
     c.add_argument("-s", "--sentence", action="append", default=[], help="a sentence (repeatable)")
     c.add_argument("--permute", metavar="WORDS", help="rank every ordering of these words (<= 8)")
     c.add_argument("--rank", action="store_true", help="sort from most to least plausible")
     c.add_argument("--top", type=int, default=0, help="show only the best TOP (with --rank)")
-    c.add_argument("--chars", action="store_true", help="character tokens (e.g. Chinese text)")
     c.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    _text_options(c)
     c.set_defaults(func=_score)
 
     g = s.add_parser("generate", help="sample sentences from the model")
     g.add_argument("model", metavar="MODEL")
     g.add_argument("-n", type=int, default=5, help="number of sentences (default 5)")
-    g.add_argument("--max-words", type=int, default=40)
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--max-words", type=int, default=40, help="stop a sentence after this many tokens")
+    g.add_argument("--seed", type=int, default=0, help="random seed")
     g.add_argument("--prefix", default="", help="words to start every sentence with")
-    g.add_argument("--chars", action="store_true", help="character tokens (e.g. Chinese text)")
     g.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    _text_options(g)
     g.set_defaults(func=_generate)
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
 
 
-def _splitter(chars: bool):
-    from ..text.ngram.corpus import split_chars, split_words
+def _text_options(parser) -> None:
+    add_config_options(parser, TextOptions)
+    parser.epilog = ("The text options default to the model's own; one that differs from what the "
+                     "model was built with is an error.")
 
-    return split_chars if chars else split_words
 
-
-def _read(path: str, chars: bool, desc: str) -> list[list[str]]:
-    from ..data.textfile import iter_lines
+def _read(path: str, text: TextOptions, desc: str) -> list[list[str]]:
+    from ..data.pipeline import read_corpus
     from ..utils import progress
 
-    split = _splitter(chars)
-    return [split(line) for line in progress(iter_lines(path), desc=desc, unit=" lines")]
+    return list(progress(read_corpus(path, text), desc=desc, unit=" lines"))
+
+
+def _model_text(args, model) -> TextOptions:
+    """The model's text options (a one-line error if the user asked for others)."""
+    from ..data.pipeline import check_same_text
+
+    return check_same_text(model.text, config_overrides(args, TextOptions), f"model {args.model}")
 
 
 def _load(path: str):
@@ -97,36 +108,32 @@ def _warn(caught) -> None:
 def _build(args) -> int:
     import warnings
 
-    from ..errors import ConfigError, DataError
+    from ..config import apply_overrides
+    from ..errors import DataError
+    from ..io import check_output
     from ..text.ngram import NgramModel
     from .common import print_json
 
-    if args.order < 1:
-        raise ConfigError(f"--order must be >= 1, got {args.order}")
-    if args.smoothing == "addk" and not args.k > 0:
-        raise ConfigError(f"--k must be > 0, got {args.k}")
-    from ..io import check_output
-
+    cfg = apply_overrides(NgramConfig(), config_overrides(args, NgramConfig))
     check_output(args.output, inputs=[args.train], force=args.force,
                  kind="arpa" if args.output.endswith(".arpa") else "npz")
     t0 = time.perf_counter()
-    sents = _read(args.train, args.chars, "reading")
+    sents = _read(args.train, cfg, "reading")
     words = sum(len(s) for s in sents)
-    if words < args.order:
-        raise DataError(f"{args.train}: {words} tokens, fewer than the model order {args.order}")
-    print(f"counting and smoothing {words:,} tokens ({args.smoothing}, order {args.order}) ...",
+    if words < cfg.order:
+        raise DataError(f"{args.train}: {words} tokens, fewer than the model order {cfg.order}")
+    print(f"counting and smoothing {words:,} tokens ({cfg.smoothing}, order {cfg.order}) ...",
           file=sys.stderr)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = NgramModel.build(sents, args.order, args.smoothing, k=args.k)
+        model = NgramModel.build(sents, cfg.order, cfg.smoothing, k=cfg.k, text=cfg)
     _warn(caught)
     del sents
-    model.info["tokens"] = "chars" if args.chars else "words"
     model.save(args.output)
     sizes = [len(k) for k in model.tables.keys]
-    summary = {"model": args.output, "order": args.order, "smoothing": args.smoothing,
-               "train_tokens": words, "ngrams": sizes, "seconds": round(time.perf_counter() - t0, 3),
-               "warnings": model.info.get("warnings", [])}
+    summary = {"model": args.output, "order": cfg.order, "smoothing": cfg.smoothing,
+               "text": cfg.text_options().record(), "train_tokens": words, "ngrams": sizes,
+               "seconds": round(time.perf_counter() - t0, 3), "warnings": model.info.get("warnings", [])}
     if "discounts" in model.info:
         summary["discounts"] = model.info["discounts"]
     if args.json:
@@ -141,7 +148,7 @@ def _eval(args) -> int:
     from .common import print_json
 
     model = _load(args.model)
-    sents = _read(args.test, args.chars, "scoring")
+    sents = _read(args.test, _model_text(args, model), "scoring")
     ev = model.evaluate(sents)
     out = {"model": args.model, "test": args.test, **ev.as_dict(), "order": model.order}
     if args.json:
@@ -158,10 +165,12 @@ def _score(args) -> int:
     from ..errors import ConfigError
     from .common import print_json
 
-    split = _splitter(args.chars)
+    model = _load(args.model)
+    text = _model_text(args, model)
+    split = text.get_tokenizer()
     cands = [split(s) for s in args.sentence]
     if args.file:
-        cands += _read(args.file, args.chars, "scoring")
+        cands += _read(args.file, text, "scoring")
     if args.permute:
         words = split(args.permute)
         if not 1 <= len(words) <= 8:
@@ -169,8 +178,7 @@ def _score(args) -> int:
         cands += [list(p) for p in dict.fromkeys(itertools.permutations(words))]
     if not cands:
         raise ConfigError("nothing to score: give FILE, -s SENTENCE or --permute WORDS")
-    model = _load(args.model)
-    joiner = "" if args.chars else " "
+    joiner = split.joiner
     scores = model.score_sentences(cands)
     rows = [(float(s), joiner.join(c)) for s, c in zip(scores, cands)]
     if args.rank:
@@ -190,10 +198,10 @@ def _generate(args) -> int:
     from .common import print_json
 
     model = _load(args.model)
-    split = _splitter(args.chars)
+    split = _model_text(args, model).get_tokenizer()
     out = model.generate(args.n, max_words=args.max_words, seed=args.seed,
                          prefix=split(args.prefix))
-    joiner = "" if args.chars else " "
+    joiner = split.joiner
     texts = [joiner.join(s) for s in out]
     if args.json:
         print_json({"model": args.model, "seed": args.seed, "sentences": texts})

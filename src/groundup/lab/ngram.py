@@ -74,8 +74,9 @@ def plausibility(model, clauses) -> tuple[float, list[list]]:
 
 
 def run(out: Path, *, full: bool, seed: int) -> Result:
+    from ..data.tokenize import char_tokens
     from ..text.ngram import NgramModel
-    from ..text.ngram.corpus import encode, encode_fixed, split_chars
+    from ..text.ngram.corpus import encode, encode_fixed
     from ..text.ngram.counts import count_encoded
     from ..text.ngram.kneser_ney import DiscountFallbackWarning
     from ..text.ngram.model import estimate
@@ -144,7 +145,7 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
     from ..data.locate import bundled_path
 
     lines = bundled_path("zh", "lunyu.txt").read_text(encoding="utf-8").splitlines()
-    zh = [split_chars(line) for line in lines if line.strip()]
+    zh = [char_tokens(line) for line in lines if line.strip()]
     zh_train = [s for i, s in enumerate(zh) if i % 10 != 9]
     zh_test = [s for i, s in enumerate(zh) if i % 10 == 9]
     zh_ppl = {}

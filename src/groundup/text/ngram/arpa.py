@@ -12,6 +12,12 @@ The format (Doug Paul's ARPA format, as written by lmplz, lm/common/print.cc):
     log10 p <TAB> w_1 .. w_N
     \\end\\
 
+Before ``\\data\\`` groundup writes one comment line, ``# groundup-text {"tokenizer": ...}``:
+the text options the model was built with (:class:`groundup.data.pipeline.TextOptions`).
+KenLM skips lines that start with ``#`` before ``\\data\\`` (lm/read_arpa.cc,
+``ReadARPACounts``), so the kenlm module and KenLM's tools still read the file (tested);
+:func:`read_arpa` returns it as ``info["text"]``.
+
 A probability or backoff of 0 (log10 -inf, e.g. MLE's "never after this context") is written
 as -99, the customary ARPA stand-in; lmplz's convention of log10 p(<s>) = 0 is kept. A file
 without ``<unk>`` gets it with log10 p = -100, as KenLM does when it loads such a file.
@@ -19,6 +25,7 @@ without ``<unk>`` gets it with log10 p = -100, as KenLM does when it loads such 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from pathlib import Path
 
@@ -32,6 +39,13 @@ from .tables import BackoffTables
 
 NEG_INF_ARPA = -99.0
 MISSING_UNK = -100.0
+TEXT_HEADER = "# groundup-text "
+
+
+def _header(t: BackoffTables) -> str:
+    """The comment line recording the text options (empty when the model has none)."""
+    rec = t.info.get("text")
+    return "" if rec is None else TEXT_HEADER + json.dumps(rec) + "\n"
 
 
 def _fmt(x: np.ndarray) -> list[str]:
@@ -136,6 +150,7 @@ def format_section(t: BackoffTables, k: int) -> memoryview:
 def write_arpa(t: BackoffTables, path: str | os.PathLike) -> None:
     """Write ``t`` as an ARPA file, atomically (a reader never sees half a file)."""
     with atomic_write(path, "wb") as f:
+        f.write(_header(t).encode("ascii"))
         f.write(b"\\data\\\n")
         for k in range(1, t.order + 1):
             f.write(f"ngram {k}={len(t.keys[k - 1])}\n".encode())
@@ -149,6 +164,7 @@ def write_arpa_reference(t: BackoffTables, path: str | os.PathLike) -> None:
     """Slow pure-Python twin of :func:`write_arpa` (the tests check they write the same bytes)."""
     N, V = t.order, t.V
     with atomic_write(path, "w") as f:
+        f.write(_header(t))
         f.write("\\data\\\n")
         for k in range(1, N + 1):
             f.write(f"ngram {k}={len(t.keys[k - 1])}\n")
@@ -183,8 +199,14 @@ def _parse(f, path: Path) -> BackoffTables:
 
     lineno = 0
     line = ""
+    text = None
     for line in f:  # skip anything before \data\ (ARPA allows a free-text header)
         lineno += 1
+        if line.startswith(TEXT_HEADER):
+            try:
+                text = json.loads(line[len(TEXT_HEADER):])
+            except ValueError as e:
+                raise bad(f"bad {TEXT_HEADER.strip()} line ({e})", lineno) from None
         if line.strip() == "\\data\\":
             break
     else:
@@ -227,7 +249,10 @@ def _parse(f, path: Path) -> BackoffTables:
     rest = f.read().split()
     if rest[:1] != ["\\end\\"]:
         raise bad(f"expected \\end\\ after the {N}-grams, got {' '.join(rest[:3])[:60]!r}")
-    return build.finish()
+    tables = build.finish()
+    if text is not None:
+        tables.info["text"] = text
+    return tables
 
 
 def _section(lines: list[str], k: int, lower: bool, lineno: int, bad):

@@ -1,5 +1,8 @@
 """Sentences -> one flat array of word ids, padded the way KenLM's ``lmplz`` pads them.
 
+Sentences arrive as token lists from the one text pipeline (:mod:`groundup.data`: reader,
+tokenizer registry); this module only numbers them.
+
 Notation: T tokens in the flat stream (every sentence contributes ``<s> w_1 .. w_m </s>``),
 V vocabulary size (special words included).
 
@@ -26,16 +29,6 @@ import numpy as np
 UNK, BOS, EOS = "<unk>", "<s>", "</s>"
 UNK_ID, BOS_ID, EOS_ID = 0, 1, 2
 SPECIALS = (UNK, BOS, EOS)
-
-
-def split_words(line: str) -> list[str]:
-    """Whitespace tokenisation (PTB / WikiText convention: the text is already tokenised)."""
-    return line.split()
-
-
-def split_chars(line: str) -> list[str]:
-    """Character tokens, whitespace dropped: each Han character (or any character) is a token."""
-    return [c for c in line if not c.isspace()]
 
 
 @dataclass

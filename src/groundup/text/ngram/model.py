@@ -23,17 +23,54 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Literal, Sequence
 
 import numpy as np
 
+from ...config import option
+from ...data.pipeline import TextOptions
 from ...errors import ConfigError, ModelFormatError
-from .corpus import BOS_ID, EOS_ID, UNK_ID, EncodedCorpus, encode, encode_fixed, split_words
+from .corpus import BOS_ID, EOS_ID, UNK, UNK_ID, EncodedCorpus, encode, encode_fixed
 from .counts import NgramCounts, count_encoded
 from .tables import BackoffTables
 
 SMOOTHING = ("mkn", "kn", "katz", "addk", "mle")
 FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class NgramConfig(TextOptions):
+    """What ``groundup ngram build`` builds; every field is an option. The vocabulary options
+    decide the unknown words: a word seen fewer than ``min_count`` times in the training text,
+    or outside its ``max_vocab`` most frequent entries, is replaced by ``<unk>`` before
+    counting, so ``<unk>`` gets n-gram statistics of its own (as PTB's rare words have). The
+    defaults keep every word, as lmplz does."""
+
+    order: int = option(3, "model order N (>= 1)")
+    smoothing: Literal["mkn", "kn", "katz", "addk", "mle"] = option(
+        "mkn", "mkn = interpolated modified Kneser-Ney (as lmplz), kn = Kneser-Ney, katz = Katz "
+               "backoff, addk = add-k, mle = maximum likelihood")
+    k: float = option(1.0, "the k of add-k (1 = Laplace)")
+    min_count: int = option(1, "words seen fewer times become <unk> before counting (1 = keep all)")
+    max_vocab: int = option(0, "keep the most frequent words, <unk> included; the rest become <unk> "
+                               "(0 = no limit)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.order, bool) or not isinstance(self.order, int) or self.order < 1:
+            raise ConfigError(f"order must be an integer >= 1, got {self.order!r}")
+        if self.smoothing == "addk" and not self.k > 0:
+            raise ConfigError(f"k must be > 0, got {self.k}")
+
+
+def restrict_vocabulary(sentences: list[list[str]], text: TextOptions) -> list[list[str]]:
+    """Replace the words ``text``'s ``min_count``/``max_vocab`` leave out by ``<unk>``."""
+    if text.min_count == 1 and not text.max_vocab:
+        return sentences
+    from ...data.pipeline import build_vocab
+
+    vocab = build_vocab(sentences, text, specials=(UNK,))
+    return [vocab.map_unknown(s) for s in sentences]
 
 
 @dataclass
@@ -74,8 +111,8 @@ def estimate(counts: NgramCounts, smoothing: str = "mkn", *, k: float = 1.0) -> 
 class NgramModel:
     """A backoff n-gram model (any smoothing) with KenLM-compatible scoring.
 
-    Build from Python with :meth:`build` (token lists) or :meth:`build_from_text` (lines);
-    save with :meth:`save` (ARPA if the name ends in ``.arpa``, else a numpy ``.npz`` that is
+    Build from Python with :meth:`build` (token lists) or :meth:`build_from_text` (lines,
+    tokenized by the one pipeline); ``text`` records the text options it was built with; save with :meth:`save` (ARPA if the name ends in ``.arpa``, else a numpy ``.npz`` that is
     loaded without pickle) and load with :meth:`load`.
     """
 
@@ -93,25 +130,45 @@ class NgramModel:
     # ----------------------------------------------------------------------------- building
     @classmethod
     def build(cls, sentences: Iterable[Sequence[str]], order: int, smoothing: str = "mkn", *,
-              k: float = 1.0) -> "NgramModel":
-        """Count and smooth. ``sentences`` are token lists, one per sentence."""
+              k: float = 1.0, text: TextOptions | None = None) -> "NgramModel":
+        """Count and smooth. ``sentences`` are token lists, one per sentence; ``text`` (the
+        options that tokenized them) is recorded in the model, and its ``min_count`` /
+        ``max_vocab`` turn the words they leave out into ``<unk>`` (:class:`NgramConfig`)."""
         if not isinstance(order, int) or order < 1:
             raise ConfigError(f"order must be an integer >= 1, got {order!r}")
         if smoothing not in SMOOTHING:
             raise ConfigError(f"smoothing must be one of {', '.join(SMOOTHING)}, got {smoothing!r}")
+        if text is not None:
+            text = text.text_options()
+            sentences = restrict_vocabulary([list(s) for s in sentences], text)
         corpus = encode(sentences)
         if corpus.n_sentences == 0:
             raise ConfigError("cannot build a model from an empty corpus")
-        return cls(estimate(count_encoded(corpus, order), smoothing, k=k))
+        model = cls(estimate(count_encoded(corpus, order), smoothing, k=k))
+        if text is not None:
+            model.info["text"] = text.record()
+        return model
 
     @classmethod
     def build_from_text(cls, lines: Iterable[str], order: int, smoothing: str = "mkn", *,
-                        chars: bool = False, k: float = 1.0) -> "NgramModel":
-        """Build from raw lines: whitespace tokens, or characters with ``chars=True``."""
-        from .corpus import split_chars
+                        text: TextOptions = TextOptions(), k: float = 1.0) -> "NgramModel":
+        """Build from raw lines, tokenized as ``text`` says (default: whitespace)."""
+        tok = text.get_tokenizer()
+        return cls.build((tok(line) for line in lines), order, smoothing, k=k, text=text)
 
-        split = split_chars if chars else split_words
-        return cls.build((split(line) for line in lines), order, smoothing, k=k)
+    @property
+    def text(self) -> TextOptions | None:
+        """The text options the model was built with (None: not recorded, e.g. lmplz's ARPA)."""
+        rec = self.info.get("text")
+        if rec is None and self.info.get("tokens") in ("words", "chars"):  # before the record
+            rec = {"tokenizer": "char" if self.info["tokens"] == "chars" else "word"}
+        return TextOptions.from_record(rec)
+
+    def _tokens(self, sentence: Sequence[str] | str) -> list[str]:
+        """A string is tokenized with the model's own tokenizer (whitespace when unrecorded)."""
+        if not isinstance(sentence, str):
+            return list(sentence)
+        return (self.text or TextOptions()).get_tokenizer()(sentence)
 
     # ------------------------------------------------------------------------------ lookup
     def encode(self, sentences: Iterable[Sequence[str]]) -> EncodedCorpus:
@@ -206,7 +263,7 @@ class NgramModel:
 
     def score(self, sentence: Sequence[str] | str, *, eos: bool = True) -> float:
         """log10 p(sentence) with ``<s>`` context (like ``kenlm.Model.score(s, bos=True)``)."""
-        toks = split_words(sentence) if isinstance(sentence, str) else list(sentence)
+        toks = self._tokens(sentence)
         corpus = self.encode([toks])
         s = self.token_log10(corpus)
         return float(s.sum() if eos else s[:-1].sum())
@@ -222,11 +279,12 @@ class NgramModel:
         The article's use case: of several orderings of the same words, the language model
         prefers the grammatical one. ``per_token`` divides by the token count (for candidates
         of different lengths)."""
-        toks = [split_words(c) if isinstance(c, str) else list(c) for c in candidates]
+        toks = [self._tokens(c) for c in candidates]
         scores = self.score_sentences(toks)
         if per_token:
             scores = scores / np.array([len(t) + 1 for t in toks])
-        out = [(float(s), " ".join(t)) for s, t in zip(scores, toks)]
+        joiner = (self.text or TextOptions()).get_tokenizer().joiner
+        out = [(float(s), joiner.join(t)) for s, t in zip(scores, toks)]
         return sorted(out, key=lambda x: -x[0])
 
     # ---------------------------------------------------------------------------- sampling
@@ -346,4 +404,4 @@ def _ppl(total_log10: float, n: int) -> float:
     return float(10.0 ** (-total_log10 / n)) if math.isfinite(total_log10) else float("inf")
 
 
-__all__ = ["NgramModel", "Evaluation", "SMOOTHING", "estimate"]
+__all__ = ["NgramModel", "NgramConfig", "Evaluation", "SMOOTHING", "estimate"]
