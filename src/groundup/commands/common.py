@@ -61,9 +61,7 @@ def add_config_options(parser, cls, *, skip: tuple[str, ...] = ()) -> None:
         typ = hints[f.name]
         choices = field_choices(f, typ)
         default = f.default if f.default is not dataclasses.MISSING else None
-        text = f.metadata.get("help", "")
-        if choices:
-            text += f" ({' | '.join(map(str, choices))})"
+        text = f.metadata.get("help", "")   # the choices are in the metavar
         text += f" [default: {default}]" if default not in (None, "") else ""
         flag = "--" + f.name.replace("_", "-")
         kw = dict(dest=f.name, default=argparse.SUPPRESS, help=text.strip())
