@@ -95,3 +95,46 @@ def test_command_line_overrides_file_which_overrides_preset(tmp_path):
     cfg = make_config("ptb-medium", str(f), {"dropout": "0.1"})
     assert (cfg.epochs, cfg.dropout, cfg.hidden_size) == (3, 0.1, 650)
     assert PRESETS["ptb-small"].tokens_per_step == 700
+
+
+def test_train_on_your_own_chinese_text(tmp_path, capsys):
+    """lm train --tokenizer char --max-vocab --min-count --train --valid [--test]: the checkpoint
+    saves the text options, eval reads text its way, and another tokenizer is an error."""
+    import random
+
+    r = random.Random(0)
+    chars = "我爱北京天安门猫吃鱼狗在跑学而时习之不亦说乎"
+    for name, n in [("tr.txt", 120), ("va.txt", 20)]:
+        (tmp_path / name).write_text("\n".join("".join(r.choices(chars, k=8)) + " GPT4 很好。"
+                                               for _ in range(n)) + "\n", encoding="utf-8")
+    out = tmp_path / "run"
+    args = ["lm", "train", "--tokenizer", "char", "--max-vocab", "20", "--min-count", "2",
+            "--train", str(tmp_path / "tr.txt"), "--valid", str(tmp_path / "va.txt"), *SMALL,
+            "--out", str(out), "--json"]
+    capsys.readouterr()
+    assert main(args) == 0
+    final = json.loads(capsys.readouterr().out)
+    assert final["test_perplexity"] is None and final["vocab_size"] == 20   # the cap, <unk>/<eos> in
+    cfg = final["config"]
+    assert (cfg["tokenizer"], cfg["max_vocab"], cfg["min_count"], cfg["data"]) == ("char", 20, 2, "")
+    from groundup.train.engine import load_model
+
+    _, saved, vocab = load_model(out / "best.pt")
+    assert saved.tokenizer == "char" and "GPT4" in vocab.stoi and "<unk>" in vocab.stoi
+    assert main(["lm", "eval", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["valid_perplexity"] == pytest.approx(
+        final["valid_perplexity"], rel=1e-9)
+    assert main(["lm", "eval", str(out), "--tokenizer", "word"]) == 2
+    assert "built with --tokenizer char, not word" in capsys.readouterr().err
+    assert main(["lm", "generate", str(out), "--tokens", "5", "--prompt", "我爱"]) == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--train", "x.txt"], "--train FILE needs --valid FILE too"),
+    (["--valid", "x.txt"], "--valid and --test go with --train"),
+    (["--train", "x.txt", "--valid", "y.txt", "--data", "ptb"], "two sources"),
+    (["--tokenizer", "bpe"], "unknown tokenizer 'bpe'"),
+])
+def test_own_text_options_bad_input(args, message, tmp_path, capsys):
+    assert main(["lm", "train", *args, "--out", str(tmp_path / "r")]) == 2
+    assert message in capsys.readouterr().err

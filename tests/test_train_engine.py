@@ -10,7 +10,7 @@ from torch import nn
 from groundup.errors import ConfigError, TrainingError
 from groundup.train.checkpoint_io import load_checkpoint
 from groundup.train.config import LMConfig, make_config
-from groundup.train.corpus import Corpus, WordVocab
+from groundup.train.corpus import Corpus
 from groundup.train.engine import evaluate, generate, train
 from groundup.train.models import MODELS, RNNLanguageModel, register_model
 from groundup.train.schedule import LRSchedule
@@ -30,8 +30,7 @@ def toy_corpus(n_train=600, n_eval=80, seed=0) -> Corpus:
         return out
 
     tr, va, te = lines(n_train), lines(n_eval), lines(n_eval)
-    vocab = WordVocab.build(tr)
-    return Corpus(vocab, vocab.encode(tr), vocab.encode(va), vocab.encode(te), name="toy")
+    return Corpus.from_tokens(tr, va, te, name="toy")
 
 
 TINY = dict(model="lstm", data="toy", emb_size=16, hidden_size=16, num_layers=1, batch_size=4,
@@ -221,7 +220,7 @@ def test_generate_is_seeded_and_uses_the_vocabulary(tmp_path):
     a = generate(tmp_path / "best.pt", 20, temperature=0.8, seed=3)
     assert a == generate(tmp_path, 20, temperature=0.8, seed=3)
     words = a.split()
-    assert words and set(words) <= set(corpus.vocab.words)
+    assert words and set(words) <= set(corpus.vocab.itos)
     with pytest.raises(ConfigError, match="temperature must be > 0"):
         generate(tmp_path, 5, temperature=0)
 

@@ -8,7 +8,7 @@ from groundup.errors import ConfigError
 from groundup.nn.attention import KVCache
 from groundup.nn.transformer_lm import TransformerLM, generate, sample_next
 from groundup.train.config import make_config
-from groundup.train.corpus import Corpus, WordVocab
+from groundup.train.corpus import Corpus
 from groundup.train.engine import train
 from groundup.train.models import MODELS, build_model
 
@@ -81,8 +81,7 @@ def _toy_corpus(n=500, seed=0):
         return out
 
     tr, va, te = lines(n), lines(60), lines(60)
-    vocab = WordVocab.build(tr)
-    return Corpus(vocab, vocab.encode(tr), vocab.encode(va), vocab.encode(te), name="toy")
+    return Corpus.from_tokens(tr, va, te, name="toy")
 
 
 def test_engine_trains_the_registered_transformer(tmp_path):

@@ -1,6 +1,8 @@
 """`groundup lm train|eval|generate|plot`: word-level language models on the shared engine.
 
     groundup lm train --model lstm --data ptb --preset ptb-small [--epochs 1 ...] --out DIR
+    groundup lm train --tokenizer char --max-vocab 20000 --min-count 2 --train FILE --valid FILE \
+                      [--test FILE] --out DIR                        # your own text
     groundup lm eval DIR/best.pt --data ptb --json
     groundup lm generate DIR/best.pt --tokens 50 --temperature 0.8
     groundup lm plot DIR
@@ -39,6 +41,7 @@ def register(sub) -> None:
     e.add_argument("--eval-tokens", type=int, default=None, help="use only the first N tokens")
     e.add_argument("--device", default="cpu")
     e.add_argument("--json", action="store_true")
+    _text_options(e)
     e.set_defaults(func=_eval)
 
     g = lm.add_parser("generate", help="sample text from a checkpoint")
@@ -49,6 +52,7 @@ def register(sub) -> None:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--device", default="cpu")
     g.add_argument("--json", action="store_true")
+    _text_options(g)
     g.set_defaults(func=_generate)
 
     pl = lm.add_parser("plot", help="draw DIR/metrics.jsonl to DIR/curves.png")
@@ -58,6 +62,22 @@ def register(sub) -> None:
     pl.add_argument("--force", action="store_true", help="replace an existing file that is not an image")
     pl.set_defaults(func=_plot)
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
+
+
+def _text_options(parser: argparse.ArgumentParser) -> None:
+    """The text options, to check against the model's (the default is the model's own)."""
+    from ..data.pipeline import TextOptions
+    from .common import add_config_options
+
+    add_config_options(parser, TextOptions)
+    parser.epilog = "The text options default to the model's own; another value is an error."
+
+
+def _given_text(args) -> dict:
+    from ..data.pipeline import TextOptions
+    from .common import config_overrides
+
+    return config_overrides(args, TextOptions)
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -100,10 +120,15 @@ def _train(args) -> int:
     if args.json:
         print_json({k: v for k, v in final.items() if k != "history"})
     else:
-        print(f"valid perplexity {final['valid_perplexity']:.2f}, test perplexity "
-              f"{final['test_perplexity']:.2f} after {final['epochs']} epochs "
+        print(f"valid perplexity {final['valid_perplexity']:.2f}{_test_ppl(final)} "
+              f"after {final['epochs']} epochs "
               f"({final['tokens_per_second']:.0f} tokens/s); {args.out}/final.json")
     return 0
+
+
+def _test_ppl(res: dict) -> str:
+    t = res.get("test_perplexity")
+    return "" if t is None else f", test perplexity {t:.2f}"
 
 
 def _eval(args) -> int:
@@ -111,11 +136,11 @@ def _eval(args) -> int:
     from .common import print_json
 
     res = evaluate_checkpoint(args.checkpoint, args.data, device=args.device,
-                              eval_tokens=args.eval_tokens)
+                              eval_tokens=args.eval_tokens, text=_given_text(args))
     if args.json:
         print_json(res)
     else:
-        print(f"valid perplexity {res['valid_perplexity']:.2f}, test perplexity {res['test_perplexity']:.2f}")
+        print(f"valid perplexity {res['valid_perplexity']:.2f}{_test_ppl(res)}")
     return 0
 
 
@@ -124,7 +149,7 @@ def _generate(args) -> int:
     from .common import print_json
 
     text = generate(args.checkpoint, args.tokens, temperature=args.temperature, seed=args.seed,
-                    prompt=args.prompt, device=args.device)
+                    prompt=args.prompt, device=args.device, text=_given_text(args))
     if args.json:
         print_json({"text": text, "tokens": args.tokens, "temperature": args.temperature})
     else:

@@ -21,7 +21,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping
 
-from ..config import apply_overrides, load_config_file
+from ..config import apply_overrides, load_config_file, option
+from ..data.pipeline import TextOptions
 from ..errors import ConfigError
 
 Optimizer = Literal["sgd", "adam", "adamw"]
@@ -34,12 +35,19 @@ RESUMABLE_FIELDS = ("epochs", "device", "threads", "checkpoint_every", "patience
 
 
 @dataclass(frozen=True)
-class LMConfig:
-    """Everything a word-level language-model run needs. Every field is a CLI option."""
+class LMConfig(TextOptions):
+    """Everything a word-level language-model run needs. Every field is a CLI option; the text
+    options (tokenizer, lowercase, min_count, max_vocab) come from
+    :class:`~groundup.data.pipeline.TextOptions` and are saved with the model."""
 
     # what to train on and what to train
     model: str = "lstm"               # a name in groundup.train.models.MODELS
     data: str = "wikitext2"           # ptb | wikitext2 | a folder with train/valid/test files
+    # or the user's own text ('data' then empty; the CLI empties it when --train is given)
+    train: str = option("", "your own training text (file or -); then --valid is needed too",
+                        metavar="FILE")
+    valid: str = option("", "your own validation text, with --train", metavar="FILE")
+    test: str = option("", "your own test text, with --train (optional)", metavar="FILE")
     train_tokens: int = 0             # use only the first N training tokens (0 = all)
     eval_tokens: int = 0              # use only the first N valid/test tokens (0 = all)
     # model shape
@@ -87,6 +95,16 @@ class LMConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.train and self.data:
+            raise ConfigError(f"data={self.data!r} and train={self.train!r} are two sources: give "
+                              f"--data NAME or --train FILE --valid FILE, not both")
+        if not self.train and (self.valid or self.test):
+            raise ConfigError("--valid and --test go with --train FILE (your own text)")
+        if self.train and not self.valid:
+            raise ConfigError("--train FILE needs --valid FILE too")
+        if not self.train and not self.data:
+            raise ConfigError("no data: give --data NAME or --train FILE --valid FILE")
         positive = ("emb_size", "hidden_size", "num_layers", "epochs", "batch_size", "bptt",
                     "eval_batch_size")
         for name in positive:
@@ -128,6 +146,11 @@ class LMConfig:
 
         if self.model not in MODELS:
             raise ConfigError(f"unknown model {self.model!r} (known: {', '.join(sorted(MODELS))})")
+
+    @property
+    def files(self) -> dict[str, str] | None:
+        """The user's own split files (None when ``data`` names the corpus)."""
+        return {"train": self.train, "valid": self.valid, "test": self.test} if self.train else None
 
     @property
     def tokens_per_step(self) -> int:
@@ -187,7 +210,10 @@ def make_config(preset: str | None = None, config_file: str | None = None,
         raise ConfigError(f"unknown preset {preset!r} (known: {', '.join(PRESETS)})")
     if config_file:
         cfg = apply_overrides(cfg, load_config_file(config_file))
-    return apply_overrides(cfg, dict(overrides or {}))
+    overrides = dict(overrides or {})
+    if overrides.get("train") and "data" not in overrides:
+        overrides["data"] = ""  # your own text replaces the preset's corpus
+    return apply_overrides(cfg, overrides)
 
 
 def config_from_dict(d: Mapping[str, Any]) -> LMConfig:

@@ -1,122 +1,132 @@
-"""Word-level corpora as token-id streams: the standard PTB language-modelling convention.
+"""Language-model corpora: the one text pipeline of :mod:`groundup.data` as id streams.
 
-Each line is split on whitespace and followed by ``<eos>`` (Mikolov's PTB set-up, as in
-Zaremba et al.'s code and PyTorch's word_language_model example; blank WikiText lines give a
-lone ``<eos>``). The vocabulary comes from the training split only; a valid/test word it lacks
-becomes ``<unk>`` (PTB and WikiText-2 are closed-vocabulary, so they have none).
+Each line is tokenized (``--tokenizer``, word by default) and followed by the tokenizer's
+end-of-line token (``<eos>``; ``"\\n"`` for ``codepoint``): Mikolov's PTB set-up, as in Zaremba
+et al.'s code and PyTorch's word_language_model example (blank WikiText lines give a lone
+``<eos>``). The vocabulary comes from the training split only (``--min-count``, ``--max-vocab``
+decide which words get their own id); a valid/test word it lacks becomes ``<unk>`` (PTB and
+WikiText-2 are closed-vocabulary, so they have none). Ids are ordered by training frequency,
+ties by first appearance, ``<eos>`` and ``<unk>`` taking their place by count like any word
+(``Vocab.build(..., specials_first=False)``): the order of every checkpoint so far.
 
-Sources: ``ptb`` (the shared data folder), ``wikitext2`` (bundled with the package), or a
-folder holding one file each whose name contains ``train``, ``valid`` and ``test``.
+Sources: ``ptb`` (the shared data folder), ``wikitext2`` (bundled with the package), a folder
+holding one file each whose name contains ``train``, ``valid`` and ``test``, or the user's own
+files (``--train FILE --valid FILE [--test FILE]``, ``-`` for standard input).
 """
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import torch
 
-from ..data.textfile import iter_lines
-from ..data.tokenize import EOS, UNK, word_tokens
+from ..data.pipeline import TextOptions, build_vocab, read_corpus
+from ..data.tokenize import EOS, UNK
 from ..data.vocab import Vocab
 from ..errors import DataError
 
 SPLITS = ("train", "valid", "test")
 
 
-class WordVocab:
-    """Word <-> id for the engine: ids ordered by training frequency (ties by first appearance),
-    ``<eos>`` and ``<unk>`` taking their place by count like any word. The mapping itself is
-    :class:`groundup.data.vocab.Vocab` (constructed from the ordered list); ``words`` is what
-    checkpoints store."""
+def split_files(data: str, files: dict[str, str] | None = None) -> dict[str, Path]:
+    """Resolve ``ptb`` / ``wikitext2`` / a folder, or the user's ``files`` (split -> path; train
+    and valid required, test optional), to the files of each split."""
+    from ..data.locate import bundled_path, shared_file
 
-    def __init__(self, words: Sequence[str]) -> None:
-        self.words: tuple[str, ...] = tuple(words)
-        self.vocab = Vocab(list(self.words), unk=UNK, specials=(EOS,))
+    if files and any(files.values()):
+        missing = [s for s in ("train", "valid") if not files.get(s)]
+        if missing:
+            raise DataError(f"--train FILE needs --valid FILE too (missing: {', '.join(missing)})")
+        return {s: Path(p) for s, p in files.items() if p}
+    if data == "ptb":
+        found = {s: shared_file("ptb", f"ptb.{s}.txt") for s in SPLITS}
+        missing = [s for s, p in found.items() if p is None]
+        if missing:
+            raise DataError("Penn Treebank not found: put ptb.{train,valid,test}.txt under "
+                            "$GROUNDUP_DATA/ptb (or ../shared/data/ptb)")
+        return found  # type: ignore[return-value]
+    if data in ("wikitext2", "wikitext-2"):
+        return {s: bundled_path("wikitext-2", f"wiki.{s}.tokens.xz") for s in SPLITS}
+    folder = Path(data)
+    if not data or not folder.exists():
+        raise DataError(f"--data {data!r}: not ptb, wikitext2 or an existing folder "
+                        f"(or give your own text with --train FILE --valid FILE)")
+    if not folder.is_dir():
+        raise DataError(f"--data {data}: expected a folder with train, valid and test files "
+                        f"(for single files use --train FILE --valid FILE)")
+    out = {}
+    for s in SPLITS:
+        hits = sorted(p for p in folder.iterdir() if s in p.name and p.is_file()
+                      and not p.name.startswith("."))
+        if len(hits) != 1:
+            found_ = ", ".join(p.name for p in hits) or "none"
+            raise DataError(f"--data {data}: need exactly one file with {s!r} in its name "
+                            f"(found: {found_})")
+        out[s] = hits[0]
+    return out
 
-    @classmethod
-    def build(cls, tokens: Iterable[str]) -> "WordVocab":
-        counts = Counter(tokens)
-        counts.setdefault(EOS, 0)
-        counts.setdefault(UNK, 0)
-        # Counter keeps first-appearance order; sorted() is stable, so ties keep it too.
-        return cls([w for w, _ in sorted(counts.items(), key=lambda kv: -kv[1])])
 
-    def __len__(self) -> int:
-        return len(self.words)
-
-    def __contains__(self, word: str) -> bool:
-        return word in self.vocab
-
-    def encode(self, tokens: Sequence[str]) -> torch.Tensor:
-        return torch.from_numpy(self.vocab.encode(list(tokens)))   # (N,) int64
-
-    def decode(self, ids: Iterable[int]) -> list[str]:
-        return self.vocab.decode(list(ids))
-
-
-def tokenize_file(path: Path, limit: int = 0) -> list[str]:
-    """Words of a file with ``<eos>`` after each line; at most ``limit`` tokens (0 = all)."""
+def read_tokens(path: Path, text: TextOptions, limit: int = 0) -> list[str]:
+    """The tokens of a file, the end-of-line token after each line; at most ``limit`` (0 = all)."""
+    eos = text.get_tokenizer().eos
     out: list[str] = []
-    for line in iter_lines(path):
-        out.extend(word_tokens(line, eos=EOS))
+    for toks in read_corpus(path, text, eos=eos):
+        out.extend(toks)
         if limit and len(out) >= limit:
             return out[:limit]
     return out
 
 
-def split_files(data: str) -> dict[str, Path]:
-    """Resolve ``ptb`` / ``wikitext2`` / a folder to its train/valid/test files."""
-    from ..data.locate import bundled_path, shared_file
-
-    if data == "ptb":
-        files = {s: shared_file("ptb", f"ptb.{s}.txt") for s in SPLITS}
-        missing = [s for s, p in files.items() if p is None]
-        if missing:
-            raise DataError("Penn Treebank not found: put ptb.{train,valid,test}.txt under "
-                            "$GROUNDUP_DATA/ptb (or ../shared/data/ptb)")
-        return files  # type: ignore[return-value]
-    if data in ("wikitext2", "wikitext-2"):
-        return {s: bundled_path("wikitext-2", f"wiki.{s}.tokens.xz") for s in SPLITS}
-    folder = Path(data)
-    if not folder.exists():
-        raise DataError(f"--data {data}: not ptb, wikitext2 or an existing folder")
-    if not folder.is_dir():
-        raise DataError(f"--data {data}: expected a folder with train, valid and test files")
-    files = {}
-    for s in SPLITS:
-        hits = sorted(p for p in folder.iterdir() if s in p.name and p.is_file()
-                      and not p.name.startswith("."))
-        if len(hits) != 1:
-            found = ", ".join(p.name for p in hits) or "none"
-            raise DataError(f"--data {data}: need exactly one file with {s!r} in its name "
-                            f"(found: {found})")
-        files[s] = hits[0]
-    return files
+def lm_vocab(tokens: Sequence[str] | None, text: TextOptions, *, words: Sequence[str] | None = None) -> Vocab:
+    """The language model's vocabulary: built from the training ``tokens``, or rebuilt from a
+    checkpoint's ordered ``words``."""
+    eos = text.get_tokenizer().eos
+    specials = (eos,) if eos is not None else ()
+    if words is not None:
+        return Vocab(list(words), unk=UNK, specials=specials)
+    return build_vocab([tokens], text, specials=specials, unk=UNK, specials_first=False)
 
 
 @dataclass
 class Corpus:
-    vocab: WordVocab
+    vocab: Vocab
     train: torch.Tensor  # (N_train,)
     valid: torch.Tensor  # (N_valid,)
-    test: torch.Tensor   # (N_test,)
+    test: torch.Tensor   # (N_test,) empty when the user gave no test file
     name: str = ""
+    text: TextOptions = field(default_factory=TextOptions)
+
+    @classmethod
+    def from_tokens(cls, train: Sequence[str], valid: Sequence[str], test: Sequence[str] = (), *,
+                    text: TextOptions = TextOptions(), name: str = "") -> "Corpus":
+        """A corpus of token lists already in memory (the vocabulary from ``train``)."""
+        vocab = lm_vocab(train, text)
+        enc = lambda toks: torch.from_numpy(vocab.encode(list(toks)))   # noqa: E731  (N,) int64
+        return cls(vocab, enc(train), enc(valid), enc(test), name=name, text=text)
 
 
 def load_corpus(data: str, *, train_tokens: int = 0, eval_tokens: int = 0,
-                vocab: WordVocab | None = None) -> Corpus:
+                vocab: Vocab | None = None, text: TextOptions = TextOptions(),
+                files: dict[str, str] | None = None) -> Corpus:
     """Read and numericalise a corpus; the vocabulary is built from (the used part of) train
     unless one is given (evaluating a checkpoint with its own vocabulary)."""
-    files = split_files(data)
-    train = tokenize_file(files["train"], train_tokens) if vocab is None else []
+    paths = split_files(data, files)
+    train = read_tokens(paths["train"], text, train_tokens) if vocab is None else []
     if vocab is None:
-        vocab = WordVocab.build(train)
-    splits = {"train": vocab.encode(train) if train else torch.zeros(0, dtype=torch.long)}
+        vocab = lm_vocab(train, text)
+    enc = lambda toks: torch.from_numpy(vocab.encode(toks))     # noqa: E731  (N,) int64
+    splits = {"train": enc(train) if train else torch.zeros(0, dtype=torch.long)}
     for s in ("valid", "test"):
-        toks = tokenize_file(files[s], eval_tokens)
+        if s not in paths:
+            splits[s] = torch.zeros(0, dtype=torch.long)
+            continue
+        toks = read_tokens(paths[s], text, eval_tokens)
         if not toks:
-            raise DataError(f"{files[s]}: no tokens")
-        splits[s] = vocab.encode(toks)
-    return Corpus(vocab, splits["train"], splits["valid"], splits["test"], name=data)
+            raise DataError(f"{paths[s]}: no tokens")
+        splits[s] = enc(toks)
+    name = data or str(paths["train"])
+    return Corpus(vocab, splits["train"], splits["valid"], splits["test"], name=name, text=text)
+
+
+__all__ = ["Corpus", "load_corpus", "lm_vocab", "split_files", "read_tokens", "EOS", "UNK"]

@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.vocab import Vocab
 from ..errors import ConfigError, TrainingError
 from ..io import write_text
 from ..utils import dumps_json, progress, seed_everything
@@ -43,7 +44,7 @@ from . import distributed
 from .batching import BPTTBatches, batchify, shard_rows
 from .checkpoint_io import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import RESUMABLE_FIELDS, LMConfig, config_from_dict
-from .corpus import Corpus, WordVocab, load_corpus
+from .corpus import Corpus, lm_vocab, load_corpus
 from .grad_checkpoint_lm import wrap as grad_checkpointed
 from .models import build_model, detach_state
 from .schedule import LRSchedule
@@ -73,6 +74,8 @@ def check_fits(cfg: LMConfig, corpus: Corpus, world_size: int = 1) -> None:
                           f"processes ({world_size})")
     for split in ("valid", "test"):
         m = getattr(corpus, split).numel()
+        if split == "test" and m == 0:  # the user gave no test file
+            continue
         if m < 2 * cfg.eval_batch_size:
             raise ConfigError(f"eval_batch_size {cfg.eval_batch_size} is too large for the "
                               f"{split} split ({m} tokens; each row needs at least 2)")
@@ -178,8 +181,9 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
         _check_resumable(cfg, resume, info, ckpt_path)
 
     if corpus is None:
-        corpus = load_corpus(cfg.data, train_tokens=cfg.train_tokens, eval_tokens=cfg.eval_tokens)
-    if resume is not None and tuple(resume["vocab"]) != corpus.vocab.words:
+        corpus = load_corpus(cfg.data, train_tokens=cfg.train_tokens, eval_tokens=cfg.eval_tokens,
+                             text=cfg.text_options(), files=cfg.files)
+    if resume is not None and list(resume["vocab"]) != corpus.vocab.itos:
         raise ConfigError(f"{ckpt_path}: the data's vocabulary differs from the checkpoint's")
     check_fits(cfg, corpus, info.world_size)
     V = len(corpus.vocab)
@@ -226,7 +230,7 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
             pos = dict(st, metrics_lines=metrics.lines)
             save_checkpoint(ckpt_path, {
                 "format": "groundup-lm-checkpoint", "config": cfg.to_dict(),
-                "vocab": list(corpus.vocab.words), "world_size": info.world_size,
+                "vocab": list(corpus.vocab.itos), "world_size": info.world_size,
                 "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "schedule": sched.state_dict(), "position": pos, "ranks": per_rank})
         distributed.barrier(info)
@@ -323,9 +327,9 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
     if best is not None:
         model.load_state_dict(best["model"])
     valid = evaluate(model, corpus.valid, cfg.eval_batch_size, cfg.bptt, device)
-    test = evaluate(model, corpus.test, cfg.eval_batch_size, cfg.bptt, device)
+    test = evaluate(model, corpus.test, cfg.eval_batch_size, cfg.bptt, device) if corpus.test.numel() else None
     final = {
-        "valid_perplexity": perplexity(valid), "test_perplexity": perplexity(test),
+        "valid_perplexity": perplexity(valid), "test_perplexity": None if test is None else perplexity(test),
         "valid_loss": valid, "test_loss": test,
         "tokens_per_second": st["train_tokens"] / st["train_seconds"] if st["train_seconds"] else 0.0,
         "epochs": st["epoch"], "best_epoch": st["best_epoch"], "steps": st["step"],
@@ -360,8 +364,8 @@ def _check_resumable(cfg: LMConfig, ckpt: dict, info: distributed.DistInfo, path
                           f"has {info.world_size}")
 
 
-def _model_payload(cfg: LMConfig, vocab: WordVocab, model: nn.Module, epoch: int, valid: float) -> dict:
-    return {"format": "groundup-lm-weights", "config": cfg.to_dict(), "vocab": list(vocab.words),
+def _model_payload(cfg: LMConfig, vocab: Vocab, model: nn.Module, epoch: int, valid: float) -> dict:
+    return {"format": "groundup-lm-weights", "config": cfg.to_dict(), "vocab": list(vocab.itos),
             "model": model.state_dict(), "epoch": epoch, "valid_loss": valid}
 
 
@@ -384,27 +388,38 @@ def _impl_name(model: nn.Module) -> str:
 
 
 # --- using a trained model ---------------------------------------------------------------------
-def load_model(path: str | Path, device: str = "cpu") -> tuple[nn.Module, LMConfig, WordVocab]:
-    """A model from ``best.pt`` / ``checkpoint.pt`` (or the run folder holding them)."""
+def load_model(path: str | Path, device: str = "cpu", *, text: dict[str, Any] | None = None
+               ) -> tuple[nn.Module, LMConfig, Vocab]:
+    """A model from ``best.pt`` / ``checkpoint.pt`` (or the run folder holding them); ``text``
+    (text options the user gave) must agree with the model's (:func:`check_same_text`)."""
+    from ..data.pipeline import check_same_text
+
     p = Path(path)
     if p.is_dir():
         p = p / BEST if (p / BEST).exists() else p / CHECKPOINT
     payload = load_checkpoint(p)
     cfg = config_from_dict(payload["config"])
-    vocab = WordVocab(tuple(payload["vocab"]))
+    check_same_text(cfg.text_options(), text or {}, f"model {path}")
+    vocab = lm_vocab(None, cfg.text_options(), words=payload["vocab"])
     model = build_model(cfg, len(vocab))
     model.load_state_dict(payload["model"])
     return model.to(resolve_device(device)).eval(), cfg, vocab
 
 
 def evaluate_checkpoint(path: str | Path, data: str | None = None, *, device: str = "cpu",
-                        eval_tokens: int | None = None) -> dict[str, Any]:
-    model, cfg, vocab = load_model(path, device)
+                        eval_tokens: int | None = None, text: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Valid and test perplexity of a saved model, on its own data unless ``data`` names
+    another. ``text``: text options the user gave; one that differs from the model's is an error."""
+    model, cfg, vocab = load_model(path, device, text=text)
     data = data or cfg.data
     n = cfg.eval_tokens if eval_tokens is None else eval_tokens
-    corpus = load_corpus(data, eval_tokens=n, vocab=vocab)
-    out: dict[str, Any] = {"checkpoint": str(path), "data": data}
+    files = None if data != cfg.data else cfg.files   # another --data replaces the run's files
+    corpus = load_corpus(data, eval_tokens=n, vocab=vocab, text=cfg.text_options(), files=files)
+    out: dict[str, Any] = {"checkpoint": str(path), "data": data or cfg.train}
     for split in ("valid", "test"):
+        if not getattr(corpus, split).numel():
+            out[f"{split}_loss"] = out[f"{split}_perplexity"] = None
+            continue
         nll = evaluate(model, getattr(corpus, split), cfg.eval_batch_size, cfg.bptt, device)
         out[f"{split}_loss"] = nll
         out[f"{split}_perplexity"] = perplexity(nll)
@@ -414,32 +429,34 @@ def evaluate_checkpoint(path: str | Path, data: str | None = None, *, device: st
 
 @torch.no_grad()
 def generate(path: str | Path, n_tokens: int, *, temperature: float = 1.0, seed: int = 0,
-             prompt: str = "", device: str = "cpu") -> str:
+             prompt: str = "", device: str = "cpu", text: dict[str, Any] | None = None) -> str:
     """Sample ``n_tokens`` words from the model, one at a time, carrying its state."""
     if n_tokens < 1:
         raise ConfigError(f"--tokens must be >= 1, got {n_tokens}")
     if not temperature > 0:
         raise ConfigError(f"--temperature must be > 0, got {temperature}")
-    from .corpus import EOS
-
-    model, _, vocab = load_model(path, device)
+    model, cfg, vocab = load_model(path, device, text=text)
+    tok = cfg.text_options().get_tokenizer()
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    words = prompt.split() or [EOS]
-    x = vocab.encode(words).view(1, -1).to(device)                 # (1, T)
+    words = tok(prompt) or [tok.eos or vocab.unk]     # start after an end of line
+    x = torch.from_numpy(vocab.encode(words)).view(1, -1).to(device)   # (1, T)
     out: list[str] = []
     if hasattr(model, "generate"):  # a stateless model with its own cached decoding (Transformer)
         try:
             ids = model.generate(x, n_tokens, temperature=temperature, generator=gen)[0, x.shape[1]:]
         except ValueError as e:
             raise ConfigError(str(e)) from None
-        out = [vocab.words[int(i)] for i in ids]
+        out = [vocab.itos[int(i)] for i in ids]
         n_tokens = 0
     else:
         logits, state = model(x, None)
     for _ in range(n_tokens):
         probs = torch.softmax(logits[0, -1].float().cpu() / temperature, dim=-1)   # (V,)
         nxt = int(torch.multinomial(probs, 1, generator=gen))
-        out.append(vocab.words[nxt])
+        out.append(vocab.itos[nxt])
         logits, state = model(torch.tensor([[nxt]], device=device), state)
-    text = " ".join(out).replace(f" {EOS} ", "\n").replace(EOS, "\n")
+    j, eos = tok.joiner, tok.eos
+    text = j.join(out)
+    if eos is not None:
+        text = text.replace(f"{j}{eos}{j}", "\n").replace(eos, "\n")
     return text.strip("\n")
