@@ -24,7 +24,7 @@ def register(sub) -> None:
     q.set_defaults(func=_list)
 
     q = dsub.add_parser("download", help="download a registered corpus (resumable, checksum-verified)")
-    q.add_argument("name", metavar="NAME")
+    q.add_argument("name", metavar="NAME", help="a registered corpus (groundup data list)")
     q.add_argument("--dest", metavar="DIR", help="target folder, created with missing parents "
                                                  "(default: the user cache, $GROUNDUP_CACHE or "
                                                  "~/.cache/groundup)")
@@ -33,7 +33,7 @@ def register(sub) -> None:
     q.set_defaults(func=_download)
 
     q = dsub.add_parser("info", help="lines, tokens and types of a corpus or a text file")
-    q.add_argument("target", metavar="NAME|PATH")
+    q.add_argument("target", metavar="NAME|PATH", help="a registered corpus, a file or a folder")
     q.add_argument("--split", default=None, help="train, valid or test (default: train, or an "
                                                  "evaluation set's only file)")
     q.add_argument("--tokenizer", choices=tokenizer_names(),
@@ -45,7 +45,7 @@ def register(sub) -> None:
     q.set_defaults(func=_info)
 
     q = dsub.add_parser("verify", help="check the sha256 of a registered corpus' files")
-    q.add_argument("name", metavar="NAME")
+    q.add_argument("name", metavar="NAME", help="a registered corpus (groundup data list)")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=_verify)
 

@@ -14,7 +14,7 @@ def register(sub) -> None:
     mode.add_argument("--full", action="store_true", help="paper-scale runs (slow)")
     p.add_argument("--out", default="lab-out",
                    help="output folder, created with missing parents (default: lab-out)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed of every experiment (default 0)")
     p.add_argument("--list", action="store_true", help="list the experiments and exit")
     p.set_defaults(func=_run)
 

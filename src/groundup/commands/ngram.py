@@ -32,7 +32,7 @@ def register(sub) -> None:
                      description="Build a model from TRAIN.txt (one sentence per line; - reads "
                                  "standard input). The output is ARPA if its name ends in .arpa, "
                                  "else a binary .npz.")
-    b.add_argument("train", metavar="TRAIN.txt")
+    b.add_argument("train", metavar="TRAIN.txt", help="training text, one sentence per line (- = standard input)")
     b.add_argument("-o", "--output", required=True, metavar="MODEL",
                    help="the model file (its folder must exist)")
     b.add_argument("--force", action="store_true", help="replace an existing file that is not a model")
@@ -43,7 +43,7 @@ def register(sub) -> None:
     e = s.add_parser("eval", help="perplexity of a test file (KenLM query's conventions)",
                      description="Perplexity with </s> counted as a token; OOV words are scored as "
                                  "<unk> and counted in 'oov'; perplexity_excl_oov drops them.")
-    e.add_argument("model", metavar="MODEL")
+    e.add_argument("model", metavar="MODEL", help="an ARPA or .npz model")
     e.add_argument("test", metavar="TEST.txt", help="sentences, one per line (- = standard input)")
     e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     _text_options(e)
@@ -52,7 +52,7 @@ def register(sub) -> None:
     c = s.add_parser("score", help="log10 probability of sentences; rank candidates",
                      description="Score sentences (from FILE, -s, or all orderings of --permute) and "
                                  "print log10 p per sentence; --rank sorts them, most plausible first.")
-    c.add_argument("model", metavar="MODEL")
+    c.add_argument("model", metavar="MODEL", help="an ARPA or .npz model")
     c.add_argument("file", nargs="?", metavar="FILE", help="sentences, one per line (- = standard input)")
     c.add_argument("-s", "--sentence", action="append", default=[], help="a sentence (repeatable)")
     c.add_argument("--permute", metavar="WORDS", help="rank every ordering of these words (<= 8)")
@@ -63,7 +63,7 @@ def register(sub) -> None:
     c.set_defaults(func=_score)
 
     g = s.add_parser("generate", help="sample sentences from the model")
-    g.add_argument("model", metavar="MODEL")
+    g.add_argument("model", metavar="MODEL", help="an ARPA or .npz model")
     g.add_argument("-n", type=int, default=5, help="number of sentences (default 5)")
     g.add_argument("--max-words", type=int, default=40, help="stop a sentence after this many tokens")
     g.add_argument("--seed", type=int, default=0, help="random seed")

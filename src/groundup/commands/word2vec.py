@@ -42,34 +42,36 @@ def register(sub) -> None:
     e = s.add_parser("evaluate", help="analogy accuracy and word-pair Spearman",
                      description="Google-analogy accuracy (gensim's restrict_vocab convention) and "
                                  "word-pair similarity Spearman (WordSim-353 / SimLex-999 format).")
-    e.add_argument("vectors", metavar="VECTORS")
+    e.add_argument("vectors", metavar="VECTORS", help="word2vec C vectors (binary or .txt)")
     e.add_argument("--analogies", action="append", default=[], metavar="FILE",
                    help="questions-words.txt format (repeatable)")
     e.add_argument("--similarity", action="append", default=[], metavar="FILE",
                    help="word1<TAB>word2<TAB>score file (repeatable)")
     e.add_argument("--restrict-vocab", type=int, default=30000, help="analogies: top-N words (30000)")
     e.add_argument("--method", choices=["add", "mul"], default="add", help="3CosAdd or 3CosMul")
-    e.add_argument("--json", action="store_true")
+    e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     e.set_defaults(func=_evaluate)
 
     q = s.add_parser("similar", help="nearest neighbours of words (+) minus words (-)")
-    q.add_argument("vectors", metavar="VECTORS")
-    q.add_argument("words", nargs="+", metavar="WORD")
-    q.add_argument("--minus", action="append", default=[], metavar="WORD")
-    q.add_argument("--topn", type=int, default=10)
-    q.add_argument("--json", action="store_true")
+    q.add_argument("vectors", metavar="VECTORS", help="word2vec C vectors (binary or .txt)")
+    q.add_argument("words", nargs="+", metavar="WORD", help="words whose vectors are added")
+    q.add_argument("--minus", action="append", default=[], metavar="WORD",
+                   help="a word whose vector is subtracted (repeatable)")
+    q.add_argument("--topn", type=int, default=10, help="neighbours to show (default 10)")
+    q.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     q.set_defaults(func=_similar)
 
     a = s.add_parser("analogy", help="A : B :: C : ?")
-    a.add_argument("vectors", metavar="VECTORS")
-    a.add_argument("a"); a.add_argument("b"); a.add_argument("c")
-    a.add_argument("--method", choices=["add", "mul"], default="add")
-    a.add_argument("--topn", type=int, default=5)
-    a.add_argument("--json", action="store_true")
+    a.add_argument("vectors", metavar="VECTORS", help="word2vec C vectors (binary or .txt)")
+    for name in "abc":
+        a.add_argument(name, help=f"word {name.upper()} of A : B :: C : ?")
+    a.add_argument("--method", choices=["add", "mul"], default="add", help="3CosAdd or 3CosMul (default add)")
+    a.add_argument("--topn", type=int, default=5, help="answers to show (default 5)")
+    a.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     a.set_defaults(func=_analogy)
 
     x = s.add_parser("export", help="convert between the text and binary formats")
-    x.add_argument("vectors", metavar="VECTORS")
+    x.add_argument("vectors", metavar="VECTORS", help="word2vec C vectors (binary or .txt)")
     x.add_argument("-o", "--output", required=True, metavar="OUT",
                    help=".txt for text, else binary (its folder must exist)")
     x.add_argument("--force", action="store_true", help="replace an existing file that is not vectors")
