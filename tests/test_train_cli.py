@@ -64,7 +64,7 @@ def test_generate_and_plot(trained, capsys):
 
 @pytest.mark.parametrize("argv,message", [
     (["lm", "train", "--bptt", "0", "--out", "{tmp}/x"], "bptt must be >= 1, got 0"),
-    (["lm", "train", "--data", "{tmp}/nowhere", "--out", "{tmp}/x"], "not ptb, wikitext2 or an existing folder"),
+    (["lm", "train", "--data", "{tmp}/nowhere", "--out", "{tmp}/x"], "no such file, and not a registered corpus"),
     (["lm", "train", "--preset", "huge", "--out", "{tmp}/x"], "unknown preset 'huge'"),
     (["lm", "train", "--epochs", "two", "--out", "{tmp}/x"], "epochs must be an integer"),
     (["lm", "eval", "{tmp}/nothing.pt"], "no such checkpoint"),

@@ -70,13 +70,13 @@ def gradient_through_time(model: torch.nn.Module, x: torch.Tensor) -> torch.Tens
 def run(out: Path, *, full: bool, seed: int) -> Result:
     from ..io import new_folder
     from ..train.config import make_config
-    from ..train.corpus import load_corpus
+    from ..train.corpus import load_lm_corpus
     from ..train.engine import train
     from .plotting import plt, save
 
     s = _settings(full)
     torch.set_num_threads(1 if not full else torch.get_num_threads())
-    corpus = load_corpus("wikitext2", train_tokens=s["train_tokens"], eval_tokens=s["eval_tokens"])
+    corpus = load_lm_corpus("wikitext2", train_tokens=s["train_tokens"], eval_tokens=s["eval_tokens"])
     V = len(corpus.vocab)
     curves, finals, grads, grads_init, speed = {}, {}, {}, {}, {}
     T = s["T"]

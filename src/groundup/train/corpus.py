@@ -9,9 +9,10 @@ WikiText-2 are closed-vocabulary, so they have none). Ids are ordered by trainin
 ties by first appearance, ``<eos>`` and ``<unk>`` taking their place by count like any word
 (``Vocab.build(..., specials_first=False)``): the order of every checkpoint so far.
 
-Sources: ``ptb`` (the shared data folder), ``wikitext2`` (bundled with the package), a folder
-holding one file each whose name contains ``train``, ``valid`` and ``test``, or the user's own
-files (``--train FILE --valid FILE [--test FILE]``, ``-`` for standard input).
+Sources: a corpus of the registry (``ptb`` from the shared data folder, ``wikitext2`` bundled
+with the package), a folder whose file names name the splits (``train``, ``valid``/``dev``,
+``test``), both found by :func:`groundup.data.corpora.resolve_files`, or the user's own files
+(``--train FILE --valid FILE [--test FILE]``, ``-`` for standard input).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from typing import Sequence
 
 import torch
 
-from ..data.pipeline import TextOptions, build_vocab, read_corpus
+from ..data.pipeline import TextOptions, build_vocab
 from ..data.tokenize import EOS, UNK
 from ..data.vocab import Vocab
 from ..errors import DataError
@@ -29,49 +30,30 @@ from ..errors import DataError
 SPLITS = ("train", "valid", "test")
 
 
-def split_files(data: str, files: dict[str, str] | None = None) -> dict[str, Path]:
-    """Resolve ``ptb`` / ``wikitext2`` / a folder, or the user's ``files`` (split -> path; train
-    and valid required, test optional), to the files of each split."""
-    from ..data.locate import bundled_path, shared_file
+def split_files(data: str, files: dict[str, str] | None = None) -> dict[str, list[Path]]:
+    """The files of each split: the user's ``files`` (split -> path; train and valid required,
+    test optional), else ``data`` resolved by the corpus registry
+    (:func:`groundup.data.corpora.resolve_files`: a registered name such as ``ptb`` or
+    ``wikitext2``, or a folder whose file names name the splits)."""
+    from ..data.corpora import resolve_files
 
     if files and any(files.values()):
         missing = [s for s in ("train", "valid") if not files.get(s)]
         if missing:
             raise DataError(f"--train FILE needs --valid FILE too (missing: {', '.join(missing)})")
-        return {s: Path(p) for s, p in files.items() if p}
-    if data == "ptb":
-        found = {s: shared_file("ptb", f"ptb.{s}.txt") for s in SPLITS}
-        missing = [s for s, p in found.items() if p is None]
-        if missing:
-            raise DataError("Penn Treebank not found: put ptb.{train,valid,test}.txt under "
-                            "$GROUNDUP_DATA/ptb (or ../shared/data/ptb)")
-        return found  # type: ignore[return-value]
-    if data in ("wikitext2", "wikitext-2"):
-        return {s: bundled_path("wikitext-2", f"wiki.{s}.tokens.xz") for s in SPLITS}
-    folder = Path(data)
-    if not data or not folder.exists():
-        raise DataError(f"--data {data!r}: not ptb, wikitext2 or an existing folder "
-                        f"(or give your own text with --train FILE --valid FILE)")
-    if not folder.is_dir():
-        raise DataError(f"--data {data}: expected a folder with train, valid and test files "
-                        f"(for single files use --train FILE --valid FILE)")
-    out = {}
-    for s in SPLITS:
-        hits = sorted(p for p in folder.iterdir() if s in p.name and p.is_file()
-                      and not p.name.startswith("."))
-        if len(hits) != 1:
-            found_ = ", ".join(p.name for p in hits) or "none"
-            raise DataError(f"--data {data}: need exactly one file with {s!r} in its name "
-                            f"(found: {found_})")
-        out[s] = hits[0]
-    return out
+        return {s: [Path(p)] for s, p in files.items() if p}
+    if not data:
+        raise DataError("no data: give --data NAME|FOLDER or --train FILE --valid FILE")
+    return {s: resolve_files(data, s) for s in SPLITS}
 
 
-def read_tokens(path: Path, text: TextOptions, limit: int = 0) -> list[str]:
-    """The tokens of a file, the end-of-line token after each line; at most ``limit`` (0 = all)."""
-    eos = text.get_tokenizer().eos
+def read_tokens(paths: list[Path], text: TextOptions, limit: int = 0) -> list[str]:
+    """The tokens of the files, the end-of-line token after each line; at most ``limit`` (0 = all)."""
+    from ..data.corpora import TextCorpus
+
+    tok = text.get_tokenizer()
     out: list[str] = []
-    for toks in read_corpus(path, text, eos=eos):
+    for toks in TextCorpus(paths, text.tokenizer, tok.eos, lowercase=text.lowercase):
         out.extend(toks)
         if limit and len(out) >= limit:
             return out[:limit]
@@ -106,7 +88,7 @@ class Corpus:
         return cls(vocab, enc(train), enc(valid), enc(test), name=name, text=text)
 
 
-def load_corpus(data: str, *, train_tokens: int = 0, eval_tokens: int = 0,
+def load_lm_corpus(data: str, *, train_tokens: int = 0, eval_tokens: int = 0,
                 vocab: Vocab | None = None, text: TextOptions = TextOptions(),
                 files: dict[str, str] | None = None) -> Corpus:
     """Read and numericalise a corpus; the vocabulary is built from (the used part of) train
@@ -123,10 +105,10 @@ def load_corpus(data: str, *, train_tokens: int = 0, eval_tokens: int = 0,
             continue
         toks = read_tokens(paths[s], text, eval_tokens)
         if not toks:
-            raise DataError(f"{paths[s]}: no tokens")
+            raise DataError(f"{', '.join(map(str, paths[s]))}: no tokens")
         splits[s] = enc(toks)
-    name = data or str(paths["train"])
+    name = data or str(paths["train"][0])
     return Corpus(vocab, splits["train"], splits["valid"], splits["test"], name=name, text=text)
 
 
-__all__ = ["Corpus", "load_corpus", "lm_vocab", "split_files", "read_tokens", "EOS", "UNK"]
+__all__ = ["Corpus", "load_lm_corpus", "lm_vocab", "split_files", "read_tokens", "EOS", "UNK"]

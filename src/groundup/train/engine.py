@@ -44,7 +44,7 @@ from . import distributed
 from .batching import BPTTBatches, batchify, shard_rows
 from .checkpoint_io import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import RESUMABLE_FIELDS, LMConfig, config_from_dict
-from .corpus import Corpus, lm_vocab, load_corpus
+from .corpus import Corpus, lm_vocab, load_lm_corpus
 from .grad_checkpoint_lm import wrap as grad_checkpointed
 from .models import build_model, detach_state
 from .schedule import LRSchedule
@@ -181,7 +181,7 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
         _check_resumable(cfg, resume, info, ckpt_path)
 
     if corpus is None:
-        corpus = load_corpus(cfg.data, train_tokens=cfg.train_tokens, eval_tokens=cfg.eval_tokens,
+        corpus = load_lm_corpus(cfg.data, train_tokens=cfg.train_tokens, eval_tokens=cfg.eval_tokens,
                              text=cfg.text_options(), files=cfg.files)
     if resume is not None and list(resume["vocab"]) != corpus.vocab.itos:
         raise ConfigError(f"{ckpt_path}: the data's vocabulary differs from the checkpoint's")
@@ -414,7 +414,7 @@ def evaluate_checkpoint(path: str | Path, data: str | None = None, *, device: st
     data = data or cfg.data
     n = cfg.eval_tokens if eval_tokens is None else eval_tokens
     files = None if data != cfg.data else cfg.files   # another --data replaces the run's files
-    corpus = load_corpus(data, eval_tokens=n, vocab=vocab, text=cfg.text_options(), files=files)
+    corpus = load_lm_corpus(data, eval_tokens=n, vocab=vocab, text=cfg.text_options(), files=files)
     out: dict[str, Any] = {"checkpoint": str(path), "data": data or cfg.train}
     for split in ("valid", "test"):
         if not getattr(corpus, split).numel():
