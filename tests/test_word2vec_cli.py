@@ -53,3 +53,24 @@ def test_errors_are_one_line(tmp_path, capsys):
     assert main(["word2vec", "train", str(_corpus(tmp_path)), "--window", "0", "-o", str(tmp_path / "x.bin")]) == 2
     assert "window must be >= 1, got 0" in capsys.readouterr().err
     assert main(["word2vec", "evaluate", str(bad)]) == 2
+
+
+def test_text_options_recorded_and_stdin_refused(tmp_path, capsys, monkeypatch):
+    import io
+    import sys
+
+    from groundup.text.word2vec.formats import load_word2vec
+
+    c = _corpus(tmp_path)
+    out = tmp_path / "v.txt"
+    assert main(["word2vec", "train", str(c), "--dim", "8", "--min-count", "1", "--max-vocab", "5",
+                 "--tokenizer", "char", "--epochs", "1", "--threads", "1", "-o", str(out)]) == 0
+    wv = load_word2vec(out)
+    assert len(wv) == 5 and wv.text.tokenizer == "char" and wv.text.max_vocab == 5
+    # word2vec reads its corpus twice (vocabulary, then training): stdin is a one-line error
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(c.read_bytes())))
+    capsys.readouterr()
+    assert main(["word2vec", "train", "-", "--min-count", "1", "--epochs", "1", "-o",
+                 str(tmp_path / "w.bin")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "standard input can be read only once" in err and "\n" not in err
