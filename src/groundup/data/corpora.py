@@ -15,8 +15,10 @@ to download it from when groundup does not ship it. Counts and checksums come fr
   user cache (``$GROUNDUP_CACHE``, else ``~/.cache/groundup``), and if none has it a
   :class:`DataError` says ``run 'groundup data download NAME'``.
 
-:func:`load_corpus` returns a re-iterable :class:`TextCorpus` that streams token lists with
-the corpus' own tokenizer conventions (see :mod:`groundup.data.tokenize`).
+:func:`load_corpus` returns a re-iterable :class:`TextCorpus`, the one corpus object of the
+text pipeline (docs/architecture.md): it streams token lists with the corpus' own tokenizer
+conventions (see :mod:`groundup.data.tokenize`) through the one reader
+(:mod:`groundup.data.textfile`).
 """
 from __future__ import annotations
 
@@ -550,9 +552,10 @@ def load_corpus(name_or_path: str | os.PathLike, split: str | None = None, *,
     """Open ``split`` of a corpus as a re-iterable :class:`TextCorpus` of token lists
     (``split=None``: the training split, or an evaluation set's only file).
 
-    ``tokenizer`` defaults to the corpus' own (word for WikiText-2/PTB, char for Tiny
-    Shakespeare, text8 for text8/novels98, word for a user file). ``eos=True`` appends the
-    corpus' end-of-line token (``<eos>`` for word corpora, ``"\\n"`` for char corpora),
+    ``name_or_path`` may also be ``-`` (standard input). ``tokenizer`` defaults to the corpus'
+    own (word for WikiText-2/PTB, codepoint for Tiny Shakespeare, text8 for text8/novels98, word
+    for a user file). ``eos=True`` appends the corpus' end-of-line token (the tokenizer's:
+    ``<eos>``, ``"\\n"`` for codepoint corpora),
     ``eos=False``/``None`` appends nothing, a string appends that string. ``max_len=True``
     takes the corpus' default (10,000 for text8, else whole lines); see :class:`TextCorpus`.
     """
