@@ -8,6 +8,8 @@ import torch.nn.functional as F
 from groundup.lab import activations as lab
 from groundup.nn import activations as A
 
+torch.set_num_threads(1)  # small matrices; a second OpenMP thread spin-waits on a busy machine
+
 
 def test_bundled_digits_load():
     X, y = lab.load_digits()
@@ -94,3 +96,82 @@ def test_one_short_training_run_learns():
         assert r["finite"] and len(r["losses"]) == 5 and r["losses"][-1] < r["losses"][0]
         assert r["test_acc"] > 0.75  # chance is 0.1; seeds 0 and 1 reach ~0.9
         assert len(r["dead"]) == 6   # ReLU is censused before training and after each epoch
+
+
+# --- the redesigned parts: gradient through depth, dead units, the FFN comparison -------------
+
+import pytest  # noqa: E402
+
+
+def test_true_step_passes_exactly_zero_gradient_below_the_top_layer():
+    torch.manual_seed(0)
+    x, y = torch.rand(32, 64), torch.randint(0, 10, (32,))
+    norms = lab.grad_norms_through_depth("step", x, y, seeds=[0], depth=4)     # (5,)
+    assert (norms[:4] == 0).all() and norms[4] > 0
+
+
+def test_sigmoid_gradient_vanishes_through_depth_and_relu_does_not():
+    # backprop multiplies by W^T diag(f'(z)) per layer: sigmoid' <= 1/4, so after LSUV (which
+    # only rescales W) 8 layers shrink the gradient by orders of magnitude; ReLU keeps its scale
+    torch.manual_seed(0)
+    x, y = torch.rand(256, 64), torch.randint(0, 10, (256,))
+    sig = lab.grad_norms_through_depth("sigmoid", x, y, seeds=[0, 1], depth=8)
+    relu = lab.grad_norms_through_depth("relu", x, y, seeds=[0, 1], depth=8)
+    assert sig[0] / sig[7] < 1e-3
+    assert 0.1 < relu[0] / relu[7] < 10
+
+
+def test_dead_census_by_derivative():
+    x = torch.rand(128, 64)
+    for name, can_die in (("leaky_relu", False), ("gelu", True), ("silu", True)):
+        net = lab.make_mlp(name, seeds=[0])
+        before = lab.dead_fraction(net, x)[0]
+        with torch.no_grad():
+            net.biases[0][0, 0, :6] = -100.0        # 6 of the 192 hidden units far below 0
+        after = lab.dead_fraction(net, x)[0]
+        assert after == pytest.approx(before + (6 / 192 if can_die else 0)), name
+
+
+@pytest.mark.parametrize("preset", ["quick", "full"])
+def test_ffn_variants_have_equal_parameter_counts(preset):
+    cfg = lab.PRESETS[preset]
+    counts = {a: lab.ffn_params(lab.make_lm(a, 100, cfg)) for a in lab.FFN_UNITS}
+    ref = counts["relu"]
+    assert all(abs(c - ref) / ref < 0.01 for c in counts.values()), counts
+    assert lab.ffn_hidden("swiglu", cfg) < lab.ffn_hidden("relu", cfg)   # 2/3 of the width
+
+
+def test_one_tiny_lm_run_gives_a_finite_perplexity():
+    cfg = lab.ActivationsLabConfig(d_model=16, n_heads=2, n_layers=1, d_ff=64, lm_T=8,
+                                   lm_batch=4, lm_steps=3)
+    stream = torch.randint(0, 20, (400,), generator=torch.Generator().manual_seed(0))
+    r = lab.train_lm("swiglu", (stream, stream[:100], 20), cfg, seed=0)
+    assert 1 < r["ppl"] < 100 and r["ffn_params"] == lab.ffn_params(lab.make_lm("swiglu", 20, cfg))
+
+
+def test_kendall_tau_by_hand():
+    assert lab.kendall_tau([1, 2, 3], [10, 20, 30]) == 1.0
+    assert lab.kendall_tau([1, 2, 3], [30, 20, 10]) == -1.0
+    assert lab.kendall_tau([1, 2, 3], [10, 30, 20]) == pytest.approx(1 / 3)
+
+
+def _figures(sig=1e-6, tanh=1e-3, relu=1.0, dead_relu=0.2, gated=90.0, sd=1.0):
+    return {
+        "grad_ratio_first_over_last": {"sigmoid": sig, "tanh": tanh, "relu": relu, "gelu": 1.0,
+                                       "silu": 1.0},
+        "step_grad_below_top": 0.0,
+        "dead_fraction_high_lr": {"relu": dead_relu, "leaky_relu": 0.0, "gelu": 0.01, "silu": 0.0},
+        "dead_fraction_relu_normal_lr": 0.05,
+        "ffn_val_ppl": {"relu": 100.0, "gelu": 99.0, "silu": 99.5, "geglu": gated, "swiglu": gated},
+        "ffn_val_ppl_sd": {a: sd for a in lab.FFN_UNITS},
+        "ffn_order_tau_vs_shazeer": 0.8,
+    }
+
+
+def test_verdict_held_and_not_held():
+    held, sentence = lab.verdict(_figures())
+    assert held is True and sentence.startswith("Held")
+    for bad in (dict(tanh=0.5), dict(relu=0.01), dict(dead_relu=0.01), dict(gated=98.5),
+                dict(sd=20.0)):
+        held, sentence = lab.verdict(_figures(**bad))
+        assert held is False and sentence.startswith("Did not hold"), bad
