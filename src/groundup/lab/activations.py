@@ -466,8 +466,8 @@ def _run(out: Path, cfg: ActivationsLabConfig, seed: int) -> Result:
                       f"Gradient norm of each layer's weights in a {L}-layer, {WIDTH}-wide MLP at "
                       f"initialisation (every unit from unit-variance pre-activations, mean of "
                       f"{len(seeds)} seeds). Read from right (output) to left (input): a falling "
-                      "line is a vanishing gradient. The step unit's gradient is exactly 0 below "
-                      "the top layer (drawn at the floor)."))
+                      "line is a vanishing gradient; a unit whose gradient is 0 below the top "
+                      "layer is drawn at the floor."))
     tables.append(Table(f"1. Gradient through depth: ||dL/dW_1|| / ||dL/dW_{L}|| at init",
                         ["unit", "ratio", "||dL/dW_1||", f"||dL/dW_{L}||"],
                         [[LABEL[a], f"{norms[a][0] / norms[a][L - 1]:.3g}" if norms[a][L - 1] else "0/0",
@@ -498,7 +498,7 @@ def _run(out: Path, cfg: ActivationsLabConfig, seed: int) -> Result:
     plots.append(Plot(save(f, out / "dead_units.png"),
                       "Fraction of hidden units whose derivative is below 1e-3 on every training "
                       "example, during training at a high learning rate (and ReLU at the normal "
-                      "one). A dead ReLU never recovers; Leaky ReLU cannot die."))
+                      "one). Look for the curves that grow: a dead ReLU never recovers."))
 
     # 3. the LLM comparison
     wt = capped_wikitext(cfg.lm_vocab, cfg.lm_train_tokens, cfg.lm_eval_tokens)

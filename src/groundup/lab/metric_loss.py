@@ -553,7 +553,7 @@ def _run(out: Path, cfg: MetricLabConfig, seed: int) -> Result:
                       "Left: held-out cross-entropy and accuracy after every SGD step of one run. "
                       "Right: the change of each between consecutive steps, all runs; red points "
                       "are steps where cross-entropy fell and accuracy fell too (lower left "
-                      "quadrant): the two are not monotonically related."))
+                      "quadrant): each one is a step where the two disagree."))
 
     # 2. zero gradient, smoothed accuracy
     temps = (1.0, 0.3, 0.1, 0.03, 0.01)
@@ -573,10 +573,10 @@ def _run(out: Path, cfg: MetricLabConfig, seed: int) -> Result:
            title="accuracy is a staircase in each weight")
     ax.legend(fontsize=7)
     plots.append(Plot(save(f, out / "staircase.png"),
-                      "Held-out accuracy as one weight of the trained network moves (black): flat "
-                      "steps, so its derivative is 0 wherever it exists (autograd returns exactly "
-                      "0 at every grid point). The smoothed accuracy (mean softmax probability of "
-                      "the right class at temperature tau) approaches it as tau -> 0."))
+                      "Held-out accuracy as one weight of the trained network moves (black), and "
+                      "the smoothed accuracy (mean softmax probability of the right class at "
+                      "temperature tau). Look for flat treads (zero derivative) and for how "
+                      "close each smooth curve comes to the staircase as tau shrinks."))
 
     # 3a. REINFORCE variance
     rv = reinforce_variance(cfg, seed)

@@ -358,8 +358,9 @@ def _run(out: Path, cfg: TransformerLabConfig, seed: int) -> Result:
                       "Left: forward+backward seconds of one layer against T (log-log, one CPU "
                       "thread). Right: the steps that must run one after another (T for the RNN, "
                       "1 for attention) and the FLOPs each does. Attention does more arithmetic "
-                      "(its T^2 term) but in one step; where its curve crosses the RNN's is where "
-                      "the quadratic cost overtakes the serial loop on this machine."))
+                      "(its T^2 term) but in one step. Look for where attention's time curve "
+                      "crosses an RNN's: from there on, the quadratic cost outweighs the serial "
+                      "loop on this machine."))
     r0, rmax = rows[0], rows[-1]
     rate = {n: (r0["flops_attention"] / r0["attention"]) / (r0["flops_rnn"] / r0[n])
             for n in ("groundup LSTM", "torch.nn.LSTM")}
@@ -408,8 +409,9 @@ def _run(out: Path, cfg: TransformerLabConfig, seed: int) -> Result:
                       f"How much the last position's loss depends on the input k positions back, "
                       f"for cores of equal parameter count (~{core_params['transformer']:,}), "
                       f"at initialisation and after {cfg.lm_seconds:g} s of training on WikiText-2. "
-                      "Through the tanh RNN it falls geometrically; the gates slow the fall; "
-                      "through attention it does not depend on k."))
+                      "Look at the slopes: a straight falling line on this log scale is a "
+                      "geometric decay (vanishing gradient); a flat line means distance does not "
+                      "matter."))
     tables.append(Table(
         f"2. Gradient over distance: ||dL_T/dx_(T-1)|| / ||dL_T/dx_(T-{kmax})|| (1 = flat)",
         ["model", "at init", "after training"],
@@ -442,7 +444,8 @@ def _run(out: Path, cfg: TransformerLabConfig, seed: int) -> Result:
     plots.append(Plot(save(f, out / "recall_vs_gap.png"),
                       "Copy a value token across k noise tokens: recurrent cores (no attention) "
                       "against one Transformer block of the same parameter count, same batches "
-                      "and steps. Falling accuracy with k is forgetting."))
+                      "and steps. Look for accuracy falling as k grows (forgetting) and at the "
+                      "dotted chance line."))
 
     held, sentence = verdict(fig)
     notes = [f"Times are wall clock on a shared machine (load average {load} at the start); "
