@@ -2,7 +2,7 @@
 LMs for a few seconds: a capped vocabulary, random training windows, validation perplexity.
 
 The vocabulary keeps the ``vocab`` most frequent training words and maps every rarer word to
-one shared id (the engine's ids are ordered by training frequency, so that is a clamp). A capped
+``<unk>`` (the text pipeline's ``max_vocab``). A capped
 vocabulary keeps the output layer small enough for second-scale CPU runs; perplexities over it
 are lower than full-vocabulary ones and are comparable only within one table.
 """
@@ -17,12 +17,13 @@ import torch.nn.functional as F
 
 def capped_wikitext(vocab: int, train_tokens: int = 0, eval_tokens: int = 0):
     """(train ids (N,), valid ids (M,), V): the first ``train_tokens`` / ``eval_tokens`` tokens
-    (0 = all) with ids >= vocab - 1 merged into vocab - 1."""
-    from ..train.corpus import load_corpus
+    (0 = all), read by the one text pipeline with ``max_vocab=vocab`` (rarer words are <unk>)."""
+    from ..data.pipeline import TextOptions
+    from ..train.corpus import load_lm_corpus
 
-    c = load_corpus("wikitext2", train_tokens=train_tokens, eval_tokens=eval_tokens)
-    V = min(vocab, len(c.vocab))
-    return c.train.clamp(max=V - 1), c.valid.clamp(max=V - 1), V
+    c = load_lm_corpus("wikitext2", train_tokens=train_tokens, eval_tokens=eval_tokens,
+                       text=TextOptions(max_vocab=vocab))
+    return c.train, c.valid, len(c.vocab)
 
 
 def windows(stream: torch.Tensor, n: int, T: int, g: torch.Generator) -> torch.Tensor:
