@@ -33,17 +33,21 @@ def test_threshold_tuning_picks_the_f1_maximiser():
     assert metric_loss._f1_acc((p > th).astype(int), y) == (1.0, 1.0)
 
 
-def test_a_tiny_run_gives_the_issue_figures(tmp_path):
+def test_cli_writes_the_issue_figures_to_results_json(tmp_path, monkeypatch):
+    from groundup.cli import main
+
     tiny = metric_loss.MetricLabConfig(seeds=2, curve_steps=20, reinforce_repeats=5,
                                        sample_counts=(2, 4), fit_steps=5, ce_steps=5,
                                        tune_steps=2, max_number=999)
-    res = metric_loss.run(tmp_path, full=False, seed=0, cfg=tiny)
-    fig = json.loads(json.dumps(res.summary))  # flat JSON, as results.json exposes it
+    monkeypatch.setitem(metric_loss.PRESETS, "quick", tiny)
+    assert main(["lab", "metric-loss", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "results.json").read_text())["experiments"]["metric-loss"]
+    fig = res["figures"]
     assert 0 <= fig["ce_acc_disagreement_fraction"] <= 1
     assert set(fig["reinforce_grad_variance"]) == {"2", "4"}
     assert 0 <= fig["bleu_before_mrt"] <= 1 and 0 <= fig["bleu_after_mrt"] <= 1
-    assert res.verdict and res.held in (True, False) and res.criterion
-    assert all((tmp_path / p.file).exists() and p.caption for p in res.plots)
+    assert res["verdict"] and res["held"] in (True, False) and res["criterion"]
+    assert all((tmp_path / "metric-loss" / p["file"]).exists() and p["caption"] for p in res["plots"])
 
 
 def test_a_missing_bundled_table_is_a_data_error(tmp_path, monkeypatch):
