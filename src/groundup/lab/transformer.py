@@ -171,13 +171,12 @@ def flops_attention(B: int, T: int, d: int) -> float:
 def _best_seconds(fn, reps: int) -> float:
     """The fastest of ``reps`` timed calls after one warm-up: on a shared machine the minimum is
     the estimate least inflated by other processes."""
-    fn()
-    ts = []
-    for _ in range(reps):
+    def once() -> float:
         t0 = time.perf_counter()
         fn()
-        ts.append(time.perf_counter() - t0)
-    return min(ts)
+        return time.perf_counter() - t0
+    once()
+    return min(once() for _ in range(reps))
 
 
 def sequential_work(cfg: TransformerLabConfig, device: str = "cpu") -> dict:
