@@ -24,6 +24,7 @@ without ``<unk>`` gets it with log10 p = -100, as KenLM does when it loads such 
 """
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -33,6 +34,7 @@ import numpy as np
 
 from ...errors import ModelFormatError
 from ...io import atomic_write
+from ...io_read import open_regular
 from .corpus import SPECIALS, UNK
 from .counts import ngram_words
 from .tables import BackoffTables
@@ -181,10 +183,7 @@ def write_arpa_reference(t: BackoffTables, path: str | os.PathLike) -> None:
 def read_arpa(path: str | os.PathLike) -> BackoffTables:
     """Load an ARPA file (from lmplz, SRILM or :func:`write_arpa`) into backoff tables."""
     path = Path(path)
-    try:
-        f = open(path, encoding="utf-8")
-    except OSError as e:
-        raise ModelFormatError(f"{path}: cannot open ({e.strerror})") from None
+    f = io.TextIOWrapper(open_regular(path, "file"), encoding="utf-8")
     with f:
         try:
             return _parse(f, path)
@@ -286,6 +285,8 @@ def _floats(values: list[str], what: str, path: Path, *, prob: bool = True) -> n
         raise ModelFormatError(f"{path}: a {what} is not a number") from None
     if np.isnan(x).any() or (prob and (x > 1e-6).any()):
         raise ModelFormatError(f"{path}: a {what} is NaN or above 0 (a probability above 1)")
+    if np.isposinf(x).any():  # log10 b = inf: a weight no probability can carry
+        raise ModelFormatError(f"{path}: a {what} is +inf")
     x[x <= NEG_INF_ARPA] = -np.inf
     return x
 

@@ -21,6 +21,7 @@ the log10 backoffs of the contexts it skipped (the ARPA backoff rule, see :mod:`
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Literal, Sequence
@@ -138,13 +139,21 @@ class NgramModel:
             raise ConfigError(f"order must be an integer >= 1, got {order!r}")
         if smoothing not in SMOOTHING:
             raise ConfigError(f"smoothing must be one of {', '.join(SMOOTHING)}, got {smoothing!r}")
+        if smoothing == "addk" and not (isinstance(k, (int, float)) and 0 < k < math.inf):
+            raise ConfigError(f"add-k needs a finite k > 0, got {k}")
         if text is not None:
             text = text.text_options()
             sentences = restrict_vocabulary([list(s) for s in sentences], text)
         corpus = encode(sentences)
         if corpus.n_sentences == 0:
             raise ConfigError("cannot build a model from an empty corpus")
-        model = cls(estimate(count_encoded(corpus, order), smoothing, k=k))
+        tables = estimate(count_encoded(corpus, order), smoothing, k=k)
+        try:
+            model = cls(tables)
+        except ValueError as e:  # e.g. k * V overflowing to inf: probabilities inf / inf = NaN
+            raise ConfigError(f"smoothing {smoothing!r}"
+                              + (f" with k={k}" if smoothing == "addk" else "")
+                              + f" gives no valid model ({e})") from None
         if text is not None:
             model.info["text"] = text.record()
         return model
@@ -366,12 +375,12 @@ class NgramModel:
 
     @classmethod
     def load(cls, path: str | Path) -> "NgramModel":
+        """Load an ARPA file or a ``.npz`` written by :meth:`save`; ModelFormatError naming the
+        file and the field for anything malformed (regular files only: never blocks)."""
+        from ...io_read import open_regular
+
         path = Path(path)
-        if not path.exists():
-            raise ModelFormatError(f"{path}: no such file")
-        if path.is_dir():
-            raise ModelFormatError(f"{path}: is a directory, expected a model file")
-        with open(path, "rb") as f:
+        with open_regular(path, "file") as f:
             magic = f.read(4)
         if magic != b"PK\x03\x04":
             from .arpa import read_arpa
@@ -380,7 +389,8 @@ class NgramModel:
         import zipfile
 
         try:
-            with np.load(path, allow_pickle=False) as z:
+            with open_regular(path, "file") as f, np.load(f, allow_pickle=False) as z:
+                _check_npz_sizes(z.zip, path, f)
                 version = int(z["format_version"])
                 if version != FORMAT_VERSION:
                     raise ModelFormatError(f"{path}: model format {version}, expected {FORMAT_VERSION}")
@@ -390,12 +400,37 @@ class NgramModel:
                 keys = [z[f"keys{k}"] for k in range(1, order + 1)]
                 lp = [z[f"logprob{k}"] for k in range(1, order + 1)]
                 bo = [z[f"backoff{k}"] for k in range(1, order + 1)]
-        except (KeyError, ValueError, zipfile.BadZipFile, OSError) as e:
+        except (KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile, OSError) as e:
             raise ModelFormatError(f"{path}: not a valid groundup n-gram model ({e})") from None
+        if not isinstance(info, dict):
+            raise ModelFormatError(f"{path}: 'info' must be a JSON object")
         try:
             return cls(BackoffTables(vocab, keys, lp, bo, info))
         except ValueError as e:
             raise ModelFormatError(f"{path}: {e}") from None
+
+
+def _check_npz_sizes(zf, path: Path, f) -> None:
+    """Every member's array header against the bytes the archive holds, before allocating."""
+    from ...io_read import check_fits_file
+
+    size = os.fstat(f.fileno()).st_size
+    total = 0
+    for info in zf.infolist():
+        total += info.file_size
+        # deflate expands at most ~1032:1; a member claiming more is lying
+        check_fits_file(path, info.file_size, 1100 * max(info.compress_size, 1) + 1024,
+                        f"member {info.filename!r} (declared size)")
+        with zf.open(info) as m:
+            try:
+                version = np.lib.format.read_magic(m)
+                shape, _, dtype = (np.lib.format.read_array_header_1_0(m) if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0(m))
+            except ValueError as e:
+                raise ModelFormatError(f"{path}: member {info.filename!r}: {e}") from None
+        need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        check_fits_file(path, need, info.file_size, f"array {info.filename!r} of shape {shape}")
+    check_fits_file(path, total, 1100 * size + 1024 * len(zf.infolist()), "the archive's members")
 
 
 def _ppl(total_log10: float, n: int) -> float:

@@ -43,14 +43,46 @@ class BackoffTables:
         return len(self.vocab)
 
     def validate(self) -> None:
+        """Structure and values a scorer can trust (ValueError naming the field otherwise).
+
+        keys[0] is arange(V); keys[k-1] holds ``context * V + word`` with the context an index
+        into keys[k-2], so every key lies in [0, n_{k-1} V); log-probabilities are <= 0 or -inf
+        (never NaN or +inf), backoffs finite or -inf (log10 0)."""
         if not self.keys:
             raise ValueError("a model needs at least the unigram order")
+        if not (len(self.keys) == len(self.logprob) == len(self.backoff)):
+            raise ValueError(f"keys/logprob/backoff have {len(self.keys)}, {len(self.logprob)}, "
+                             f"{len(self.backoff)} orders")
+        V = self.V
+        if tuple(self.vocab[:3]) != ("<unk>", "<s>", "</s>"):
+            raise ValueError(f"vocab must start with <unk> <s> </s>, got {list(self.vocab[:3])}")
+        if any(not isinstance(w, str) or not w for w in self.vocab) or len(set(self.vocab)) != V:
+            raise ValueError("vocab words must be distinct non-empty strings")
+        prev_n = 1
         for k, (key, lp, bo) in enumerate(zip(self.keys, self.logprob, self.backoff), start=1):
+            for name, a in (("keys", key), ("logprob", lp), ("backoff", bo)):
+                if not isinstance(a, np.ndarray) or a.ndim != 1:
+                    raise ValueError(f"{name}{k} must be a 1-D array, got shape "
+                                     f"{getattr(a, 'shape', type(a).__name__)}")
+            if key.dtype.kind not in "iu":
+                raise ValueError(f"keys{k} must be integers, got {key.dtype}")
+            if lp.dtype.kind != "f" or bo.dtype.kind != "f":
+                raise ValueError(f"logprob{k} and backoff{k} must be floats, got {lp.dtype}, {bo.dtype}")
             if not (len(key) == len(lp) == len(bo)):
                 raise ValueError(f"order {k}: keys/logprob/backoff lengths differ "
                                  f"({len(key)}, {len(lp)}, {len(bo)})")
+            if k == 1 and not np.array_equal(key, np.arange(V)):
+                raise ValueError(f"keys1 must be 0..V-1 (V = {V})")
+            if len(key) and (int(key.min()) < 0 or int(key.max()) >= prev_n * V):
+                raise ValueError(f"keys{k} out of range: each must be in [0, {prev_n * V}) "
+                                 f"(context index * V + word)")
             if len(key) > 1 and not (np.diff(key) > 0).all():
                 raise ValueError(f"order {k}: keys are not sorted and unique")
+            if np.isnan(lp).any() or (lp > 1e-6).any():
+                raise ValueError(f"logprob{k} holds NaN or a value above 0 (a probability above 1)")
+            if np.isnan(bo).any() or np.isposinf(bo).any():
+                raise ValueError(f"backoff{k} holds NaN or +inf")
+            prev_n = len(key)
 
 
 def log10_or_ninf(x: np.ndarray) -> np.ndarray:

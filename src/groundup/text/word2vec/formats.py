@@ -25,11 +25,21 @@ import numpy as np
 
 from ...errors import ModelFormatError
 from ...io import atomic_write
+from ...io_read import check_fits_file, read_regular
 from .vectors import WordVectors
 
 
+_SEPARATORS = frozenset(" \t\n\r\v\f")  # word2vec.c's ReadWord splits on space, tab, newline
+
+
+def _bad_word(w: str) -> bool:
+    """The one rule for a word in either format, on write and on read: non-empty and free of
+    the ASCII whitespace that separates fields (so every file we accept we can also write)."""
+    return not w or any(c in _SEPARATORS for c in w)
+
+
 def _check_word(w: str) -> None:
-    if not w or any(c.isspace() for c in w):
+    if _bad_word(w):
         raise ModelFormatError(f"cannot write word {w!r}: words must be non-empty with no whitespace")
 
 
@@ -93,18 +103,20 @@ def _header(data: bytes, path: Path) -> tuple[int, int, int]:
 def load_word2vec(path: str | os.PathLike, binary: bool | None = None) -> WordVectors:
     """Read a word2vec C text or binary file (``binary=None``: sniff it)."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ModelFormatError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ModelFormatError(f"{path}: is a directory, expected a vector file") from None
+    data = read_regular(path, "file")
     if not data:
         raise ModelFormatError(f"{path}: file is empty")
     V, D, pos = _header(data, path)
     if binary is None:
         binary = _looks_binary(data, pos, D)
-    return _read_binary(data, V, D, pos, path) if binary else _read_text(data, V, D, path)
+    # A header may claim anything (10^30 words): rows are allocated only for the records the
+    # file can hold. The smallest record is a 1-byte word, a separator, D numbers (binary: 4
+    # bytes each; text: a space and a digit each) and a newline, so a file with fewer bytes
+    # fails on a short record (named by the readers) before it would need a row past ``rows``.
+    check_fits_file(path, D, len(data), f"the header's dimension {D:,}")
+    rows = min(V, (len(data) - pos + 1) // (2 + (4 * D if binary else 2 * D)))  # +1: last newline
+    vecs = np.empty((rows, D), np.float32)
+    return _read_binary(data, V, vecs, pos, path) if binary else _read_text(data, V, vecs, path)
 
 
 def _looks_binary(data: bytes, pos: int, D: int) -> bool:
@@ -120,9 +132,14 @@ def _looks_binary(data: bytes, pos: int, D: int) -> bool:
     return not all(c in b"0123456789.-+eEinfaINFA \n\r" for c in rec)
 
 
-def _read_binary(data: bytes, V: int, D: int, pos: int, path: Path) -> WordVectors:
+def _truncated(path: Path, V: int, i: int) -> ModelFormatError:
+    return ModelFormatError(f"{path}: truncated: header says {V:,} words, the file cannot hold "
+                            f"more than {i:,}")
+
+
+def _read_binary(data: bytes, V: int, vecs: np.ndarray, pos: int, path: Path) -> WordVectors:
     words: list[str] = []
-    vecs = np.empty((V, D), np.float32)
+    D = vecs.shape[1]
     nbytes = 4 * D
     n = len(data)
     for i in range(V):
@@ -141,12 +158,15 @@ def _read_binary(data: bytes, V: int, D: int, pos: int, path: Path) -> WordVecto
             w = data[pos:sp].decode("utf-8")
         except UnicodeDecodeError as e:
             raise ModelFormatError(f"{path}: byte offset {pos + e.start}: word #{i + 1} is not valid UTF-8") from None
-        if not w:
-            raise ModelFormatError(f"{path}: byte offset {pos}: word #{i + 1} is empty")
+        if _bad_word(w):
+            raise ModelFormatError(f"{path}: byte offset {pos}: word #{i + 1} {w!r} is empty or "
+                                   f"holds whitespace")
         if sp + 1 + nbytes > n:
             raise ModelFormatError(f"{path}: truncated at byte offset {n}: vector of word #{i + 1} "
                                    f"{w!r} needs {nbytes} bytes from offset {sp + 1}, "
                                    f"{n - sp - 1} left")
+        if i >= len(vecs):  # unreachable by the size argument in load_word2vec; kept as the guard
+            raise _truncated(path, V, i)
         vecs[i] = np.frombuffer(data, dtype="<f4", count=D, offset=sp + 1)
         words.append(w)
         pos = sp + 1 + nbytes
@@ -158,7 +178,8 @@ def _read_binary(data: bytes, V: int, D: int, pos: int, path: Path) -> WordVecto
     return _finish(words, vecs, path, opts)
 
 
-def _read_text(data: bytes, V: int, D: int, path: Path) -> WordVectors:
+def _read_text(data: bytes, V: int, vecs: np.ndarray, path: Path) -> WordVectors:
+    D = vecs.shape[1]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -177,17 +198,21 @@ def _read_text(data: bytes, V: int, D: int, path: Path) -> WordVectors:
     if extra and opts is None:
         raise ModelFormatError(f"{path}: line {V + 2}: more lines than the {V} the header announces")
     words: list[str] = []
-    vecs = np.empty((V, D), np.float32)
     for i, line in enumerate(body[:V]):
         parts = line.rstrip().split(" ")
         if len(parts) != D + 1:
             raise ModelFormatError(f"{path}: line {i + 2}: expected a word and {D} numbers, got "
                                    f"{len(parts) - 1} numbers")
+        if i >= len(vecs):  # unreachable by the size argument above; kept as the guard
+            raise _truncated(path, V, i)
         try:
             vecs[i] = np.array(parts[1:], dtype=np.float32)
         except ValueError:
             bad = next(p for p in parts[1:] if not _is_float(p))
             raise ModelFormatError(f"{path}: line {i + 2}: {bad!r} is not a number") from None
+        if _bad_word(parts[0]):
+            raise ModelFormatError(f"{path}: line {i + 2}: word {parts[0]!r} is empty or holds "
+                                   f"whitespace (a line must start with the word)")
         words.append(parts[0])
     return _finish(words, vecs, path, opts)
 
