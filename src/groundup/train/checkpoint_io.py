@@ -28,6 +28,7 @@ import torch
 
 from ..errors import ModelFormatError
 from ..io import atomic_write
+from ..io_read import open_regular
 
 MAGIC = b"GROUNDUP-CHECKPOINT"
 VERSION = 1
@@ -49,11 +50,7 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> str:
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Verify and read a checkpoint written by :func:`save_checkpoint`."""
     p = Path(path)
-    if not p.exists():
-        raise ModelFormatError(f"{p}: no such checkpoint")
-    if p.is_dir():
-        raise ModelFormatError(f"{p}: is a folder; expected a checkpoint file")
-    with open(p, "rb") as f:
+    with open_regular(p, "checkpoint") as f:
         header = f.readline(256)
         data = f.read()
     parts = header.rstrip(b"\n").split(b" ")

@@ -43,10 +43,11 @@ from ..utils import dumps_json, progress, seed_everything
 from . import distributed
 from .batching import BPTTBatches, batchify, shard_rows
 from .checkpoint_io import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from .config import RESUMABLE_FIELDS, LMConfig, config_from_dict
+from .config import RESUMABLE_FIELDS, LMConfig
 from .corpus import Corpus, lm_vocab, load_lm_corpus
 from .grad_checkpoint_lm import wrap as grad_checkpointed
 from .models import build_model, detach_state
+from .payload_check import check_model_fits, check_payload
 from .schedule import LRSchedule
 
 CHECKPOINT = "checkpoint.pt"
@@ -72,6 +73,7 @@ def check_fits(cfg: LMConfig, corpus: Corpus, world_size: int = 1) -> None:
     if cfg.batch_size % world_size:
         raise ConfigError(f"batch_size {cfg.batch_size} must be divisible by the number of "
                           f"processes ({world_size})")
+    check_model_fits(cfg, len(corpus.vocab), training=True)
     for split in ("valid", "test"):
         m = getattr(corpus, split).numel()
         if split == "test" and m == 0:  # the user gave no test file
@@ -178,6 +180,7 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
     ckpt_path = out / CHECKPOINT
     resume = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
     if resume is not None:
+        check_payload(resume, ckpt_path, resume=True)
         _check_resumable(cfg, resume, info, ckpt_path)
 
     if corpus is None:
@@ -263,8 +266,9 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
                 (loss * y.shape[1] if cfg.loss_reduction == "sum_over_time" else loss).backward()
                 gnorm = float(torch.nn.utils.clip_grad_norm_(params, cfg.clip if cfg.clip > 0 else math.inf))
                 loss_v = distributed.mean_across(loss.item(), info, device)
-                if not (math.isfinite(loss_v) and math.isfinite(gnorm)):
-                    what = "loss" if not math.isfinite(loss_v) else "gradient norm"
+                # a loss whose perplexity overflows (>= 700 nats/token) has diverged as surely as NaN
+                if not (math.isfinite(perplexity(loss_v)) and math.isfinite(gnorm)):
+                    what = "loss" if not math.isfinite(perplexity(loss_v)) else "gradient norm"
                     bad = loss_v if what == "loss" else gnorm
                     raise TrainingError(
                         f"{what} became {bad} at epoch {epoch + 1}, step {st['step'] + 1} (lr {lr:g}); "
@@ -296,6 +300,10 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
             bar.close()
             # end of epoch: validate, schedule, early stopping, best weights, checkpoint
             valid = evaluate(model, corpus.valid, cfg.eval_batch_size, cfg.bptt, device)
+            if not math.isfinite(perplexity(valid)):  # the last step diverged: keep the last good files
+                raise TrainingError(f"validation loss became {valid} after epoch {epoch + 1}; "
+                                    f"stopped; the last good checkpoint is {ckpt_path} (step "
+                                    f"{_saved_step(ckpt_path)})")
             sched.on_validation(valid)
             train_loss = st["epoch_loss_sum"] / max(1, st["epoch_loss_n"])
             improved = valid < st["best_valid"]
@@ -398,7 +406,7 @@ def load_model(path: str | Path, device: str = "cpu", *, text: dict[str, Any] | 
     if p.is_dir():
         p = p / BEST if (p / BEST).exists() else p / CHECKPOINT
     payload = load_checkpoint(p)
-    cfg = config_from_dict(payload["config"])
+    cfg = check_payload(payload, p, resume=False)
     check_same_text(cfg.text_options(), text or {}, f"model {path}")
     vocab = lm_vocab(None, cfg.text_options(), words=payload["vocab"])
     model = build_model(cfg, len(vocab))
