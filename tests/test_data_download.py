@@ -254,7 +254,7 @@ def test_extract_refuses_links_and_non_archives(tmp_path):
 
 def test_download_registered_corpus_from_local_mirror(server, tmp_path, monkeypatch):
     """`groundup data download NAME` end to end, with the registry pointed at the local server:
-    per-file URLs (like PTB) and a zip archive with unknown sha256 (like text8)."""
+    per-file URLs (like PTB) and a zip archive (like text8)."""
     files = {"tr.txt": b" a b <unk>\n c\n", "te.txt": b" a\n"}
     server.files.update(files)
     sha = {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}
@@ -269,10 +269,16 @@ def test_download_registered_corpus_from_local_mirror(server, tmp_path, monkeypa
         z.writestr("inner/text", b"hello world")
     server.files["z.zip"] = zbytes.getvalue()
     z = corpora.Corpus(name="zipped", title="z", license="test", folder="zipped", tokenizer="text8", eos=None,
-                       files=(corpora.CorpusFile("text", "train", None, 11),),
-                       archive=corpora.Archive(f"{server.url}/z.zip", "z.zip", None, len(zbytes.getvalue()),
-                                               {"inner/text": "text"}))
+                       files=(corpora.CorpusFile("text", "train", hashlib.sha256(b"hello world").hexdigest(), 11),),
+                       archive=corpora.Archive(f"{server.url}/z.zip", "z.zip",
+                                               hashlib.sha256(zbytes.getvalue()).hexdigest(),
+                                               len(zbytes.getvalue()), {"inner/text": "text"}))
     reg["zipped"] = z
+    # an entry without a checksum is never fetched, even with a size to check
+    reg["unverified"] = replace(z, name="unverified", folder="unverified",
+                                archive=replace(z.archive, sha256=None))
+    reg["nochecks"] = replace(c, name="nochecks", folder="nochecks",
+                              files=(replace(c.files[0], sha256=None, bytes=None),))
     monkeypatch.setattr(corpora, "_REGISTRY", reg)
     monkeypatch.setattr(corpora, "shared_data_dir", lambda: None)
     monkeypatch.setenv("GROUNDUP_CACHE", str(tmp_path / "cache"))
@@ -287,6 +293,12 @@ def test_download_registered_corpus_from_local_mirror(server, tmp_path, monkeypa
     download_corpus("mini", progress=False)  # already verified: nothing fetched
     assert len(server.requests) == n
 
+    n = len(server.requests)
+    for name in ("unverified", "nochecks"):
+        with pytest.raises(DataError, match="no sha256 is registered .* refusing to download it unverified"):
+            download_corpus(name, progress=False)
+    assert len(server.requests) == n
+
     dest = download_corpus("zipped", tmp_path / "elsewhere", progress=False)
     assert (dest / "text").read_bytes() == b"hello world" and not (dest / "z.zip").exists()
     assert list(corpora.load_corpus(dest)) == [["hello", "world", "<eos>"]]  # a user folder: word tokenizer
@@ -296,3 +308,55 @@ def test_download_registered_corpus_from_local_mirror(server, tmp_path, monkeypa
     with pytest.raises(DataError, match="sha256 mismatch: expected f{64}"):
         download_corpus("mini", progress=False)
     assert not (tmp_path / "cache" / "data" / "mini2" / "mini.train.txt").exists()
+
+
+def test_every_registry_entry_carries_a_sha256():
+    """Nothing in the registry can be downloaded unverified: every file and archive has one."""
+    import re
+
+    for c in corpora._registry().values():
+        for f in c.files:
+            assert re.fullmatch(r"[0-9a-f]{64}", f.sha256 or ""), (c.name, f.name)
+        if c.archive is not None:
+            assert re.fullmatch(r"[0-9a-f]{64}", c.archive.sha256 or ""), (c.name, c.archive.url)
+
+
+@pytest.mark.parametrize("make", [_zip, _tar])
+def test_extract_is_all_or_nothing(tmp_path, make):
+    """A good member before a hostile one is not left behind; nor is the staging folder."""
+    arch = make(tmp_path / ("m.zip" if make is _zip else "m.tar.gz"), {"good.txt": b"fine", "../evil.txt": b"x"})
+    out = tmp_path / "out"
+    with pytest.raises(DataError, match="refusing archive member"):
+        extract(arch, out)
+    assert list(out.iterdir()) == [] and not (tmp_path / "evil.txt").exists()
+
+
+@pytest.mark.parametrize("make", [_zip, _tar])
+def test_extract_caps_expansion(tmp_path, make):
+    """A small archive of zeros expanding 1000x is refused (counted on the bytes produced),
+    leaving nothing; a normal ratio passes."""
+    big = b"\0" * (10 << 20)  # 10 MiB of zeros: ~10 KB compressed
+    arch = make(tmp_path / ("b.zip" if make is _zip else "b.tar.gz"), {"a.txt": b"ok", "bomb.bin": big})
+    if make is _zip:  # _zip stores: recompress so the ratio is a bomb's
+        with zipfile.ZipFile(arch, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("a.txt", b"ok")
+            z.writestr("bomb.bin", big)
+    assert arch.stat().st_size < 100_000
+    out = tmp_path / "out"
+    with pytest.raises(DataError, match="expand past"):
+        extract(arch, out)
+    assert list(out.iterdir()) == []
+    assert [p.name for p in extract(arch, tmp_path / "ok", max_ratio=10_000)] == ["a.txt", "bomb.bin"]
+    with pytest.raises(DataError, match="expand past"):
+        extract(arch, tmp_path / "cap", max_ratio=10_000, max_bytes=1 << 20)
+
+
+def test_extract_broken_archive_is_one_error(tmp_path):
+    arch = _zip(tmp_path / "c.zip", {"a.txt": b"hello " * 100})
+    data = bytearray(arch.read_bytes())
+    i = data.index(b"hello")
+    data[i:i + 5] = b"HELLO"  # stored member: CRC no longer matches
+    arch.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="broken archive"):
+        extract(arch, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []

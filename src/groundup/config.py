@@ -130,11 +130,11 @@ def apply_overrides(cfg: C, overrides: Mapping[str, Any]) -> C:
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Read a TOML or JSON config file into a flat dict (never executes anything)."""
+    from .io_read import read_regular
+
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ConfigError(f"cannot read config {path}: {e.strerror}") from None
+    # a config is a few hundred bytes; a huge file is a wrong argument, not a config
+    raw = read_regular(path, "config file", ConfigError, max_bytes=1 << 20)
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(raw.decode("utf-8"))

@@ -10,20 +10,25 @@
 * A network failure is one line (DataError) and keeps the ``.part`` for the next try.
 * The ``.part`` is ``flock``-ed while bytes flow: a second process fetching the same file is
   told so instead of interleaving its writes.
-* Archives (zip, tar, tar.gz/bz2/xz) are unpacked member by member, refusing absolute paths,
-  ``..`` components, links and devices (path traversal), each member written atomically.
+* Archives (zip, tar, tar.gz/bz2/xz) are unpacked all or nothing (into a temporary folder,
+  moved into place at the end), refusing absolute paths, ``..`` components, links and devices
+  (path traversal) and members that expand past a size and ratio cap (decompression bombs).
+* Every registry entry carries a sha256; an entry without one is refused, never fetched
+  unverified.
 
 ``file://`` URLs work too (the tests use them and a local HTTP server; there is no network).
 """
 from __future__ import annotations
 
 import hashlib
+import lzma
 import os
 import shutil
 import tarfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
@@ -197,62 +202,112 @@ def _safe_member(name: str, archive: Path) -> PurePosixPath:
     return p
 
 
+# What an archive may expand to: the registry's largest (text8) is 100 MB from 31 MB (3.2x);
+# plain text compresses 3-10x, so a member set growing past 100x (a 99 KB zip of 100 MB of
+# zeros) or past 16 GiB is refused as a decompression bomb.
+MAX_EXTRACT_BYTES = 16 << 30
+MAX_EXTRACT_RATIO = 100
+
+
 def extract(archive: str | os.PathLike, dest_dir: str | os.PathLike, *,
-            members: dict[str, str] | None = None) -> list[Path]:
-    """Unpack a zip or tar archive into ``dest_dir``; return the written paths.
+            members: dict[str, str] | None = None, max_bytes: int = MAX_EXTRACT_BYTES,
+            max_ratio: float = MAX_EXTRACT_RATIO) -> list[Path]:
+    """Unpack a zip or tar archive into ``dest_dir``, all or nothing; return the written paths.
 
     ``members`` maps member paths to output file names (others are skipped); without it every
     regular file is unpacked under its own relative path. Absolute paths, ``..``, symbolic or
-    hard links and device files are refused with DataError (path traversal protection).
+    hard links and device files are refused with DataError (path traversal protection), as is
+    an archive whose members expand past ``max_bytes`` or ``max_ratio`` times the archive's
+    size (counted on the bytes actually produced, not on the headers' claims). Everything is
+    unpacked into a temporary folder inside ``dest_dir`` first and moved into place only when
+    the whole archive has passed, so a refused or broken archive leaves nothing behind.
     """
-    from ..io import atomic_write
+    import tempfile
 
     archive, dest_dir = Path(archive), Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
     root = dest_dir.resolve()
-    written: list[Path] = []
+    limit = min(max_bytes, int(max_ratio * max(archive.stat().st_size, 1)))
+    staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=root))
+    try:
+        try:
+            rels = _extract_into(archive, staging, members, limit, max_bytes, max_ratio)
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, lzma.LZMAError) as e:
+            raise DataError(f"{archive}: broken archive ({type(e).__name__}: {e})") from None
+        written = []
+        for rel in rels:  # every member passed: move them into place
+            out = (root / rel).resolve()
+            out.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / rel, out)
+            written.append(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return written
 
-    def target(name: str) -> Path | None:
+
+def _extract_into(archive: Path, root: Path, members: dict[str, str] | None, limit: int,
+                  max_bytes: int, max_ratio: float) -> list[PurePosixPath]:
+    rels: list[PurePosixPath] = []
+    total = 0
+
+    def target(name: str) -> PurePosixPath | None:
         rel = _safe_member(name, archive)
         if members is not None:
             if name not in members:
                 return None
             rel = _safe_member(members[name], archive)
         out = (root / rel).resolve()
-        if root != out and root not in out.parents:
+        if root.resolve() not in out.parents:
             raise DataError(f"{archive}: refusing archive member {name!r} (path escapes the target folder)")
-        return out
+        return PurePosixPath(out.relative_to(root.resolve()).as_posix())
 
-    def copy(src: Callable, out: Path) -> None:
-        with src() as fin, atomic_write(out, "wb") as fout:
-            shutil.copyfileobj(fin, fout, _BLOCK)
-        written.append(out)
+    def too_big(name: str) -> DataError:
+        return DataError(f"{archive}: refusing to unpack: members expand past "
+                         f"{limit:,} bytes (at most {max_ratio:g} times the archive's "
+                         f"{archive.stat().st_size:,} bytes and {max_bytes:,} in all) at {name!r}")
+
+    def copy(src: Callable, rel: PurePosixPath, name: str, declared: int) -> None:
+        nonlocal total
+        if total + declared > limit:
+            raise too_big(name)
+        out = root / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with src() as fin, open(out, "wb") as fout:
+            while block := fin.read(_BLOCK):
+                total += len(block)
+                if total > limit:
+                    raise too_big(name)
+                fout.write(block)
+        if rel not in rels:  # a name listed twice: the last copy wins, as with unzip
+            rels.append(rel)
 
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as z:
             for info in z.infolist():
-                out = target(info.filename)
-                if info.is_dir() or out is None:
+                rel = target(info.filename)
+                if info.is_dir() or rel is None:
                     continue
                 mode = info.external_attr >> 16
                 if mode and (mode & 0o170000) not in (0, 0o100000):  # symlink or special file
                     raise DataError(f"{archive}: refusing archive member {info.filename!r} (not a regular file)")
-                copy(lambda info=info: z.open(info), out)
+                copy(lambda info=info: z.open(info), rel, info.filename, info.file_size)
     elif tarfile.is_tarfile(archive):
         with tarfile.open(archive) as t:
             for m in t:
-                out = target(m.name)
-                if m.isdir() or out is None:
+                rel = target(m.name)
+                if m.isdir() or rel is None:
                     continue
                 if not m.isfile():
                     raise DataError(f"{archive}: refusing archive member {m.name!r} (link or special file)")
-                copy(lambda m=m: t.extractfile(m), out)
+                copy(lambda m=m: t.extractfile(m), rel, m.name, m.size)
     else:
         raise DataError(f"{archive}: not a zip or tar archive")
     if members is not None:
-        missing = sorted(n for n in members if (root / members[n]).resolve() not in written)
+        got = set(rels)
+        missing = sorted(n for n in members if PurePosixPath(_safe_member(members[n], archive)) not in got)
         if missing:
             raise DataError(f"{archive}: archive lacks the expected member(s) {', '.join(missing)}")
-    return written
+    return rels
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,8 +330,7 @@ def download_corpus(name: str | Corpus, dest: str | os.PathLike | None = None, *
         if all(_present(folder / f.name, f) for f in c.files):
             say(f"{c.name}: already present in {folder}")
             return folder
-        if a.sha256 is None:
-            say(f"{c.name}: no sha256 is registered for {a.url}; checking its size ({a.bytes:,} bytes) only")
+        _require_sha256(c, a.url, a.sha256)
         arch = download(a.url, folder / a.filename, sha256=a.sha256, size=a.bytes, progress=progress)
         extract(arch, folder, members=a.members)
         arch.unlink()
@@ -286,12 +340,21 @@ def download_corpus(name: str | Corpus, dest: str | os.PathLike | None = None, *
     if not all(f.url for f in c.files):
         raise DataError(f"corpus {c.name!r} has no download address")
     for f in c.files:
+        _require_sha256(c, f.url, f.sha256)
+    for f in c.files:
         out = folder / f.name
         if _present(out, f):
             say(f"{c.name}: {f.name} already present")
             continue
         download(f.url, out, sha256=f.sha256, size=f.bytes, progress=progress, desc=f.name)
     return folder
+
+
+def _require_sha256(c: Corpus, url: str | None, sha256: str | None) -> None:
+    """Nothing is downloaded unverified: a registry entry without a checksum is refused."""
+    if not (isinstance(sha256, str) and len(sha256) == 64):
+        raise DataError(f"corpus {c.name!r}: no sha256 is registered for {url}; refusing to "
+                        f"download it unverified")
 
 
 def _present(path: Path, f: CorpusFile) -> bool:

@@ -1,6 +1,7 @@
 """`groundup lm plot DIR`: the training curves of a run, from DIR/metrics.jsonl, as one PNG."""
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -10,15 +11,13 @@ from ..errors import DataError
 def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Training loss per step (with a moving average) and perplexity per epoch."""
     from ..lab.plotting import plt, save
-    from .engine import METRICS, read_metrics
+    from .engine import METRICS
 
     run = Path(run_dir)
     path = run / METRICS
     if not path.exists():
         raise DataError(f"{path}: no such file (is {run} a training folder?)")
-    records = read_metrics(path)
-    steps = [r for r in records if r.get("kind") == "step"]
-    epochs = [r for r in records if r.get("kind") == "epoch"]
+    steps, epochs = load_metrics(path)
     if not steps:
         raise DataError(f"{path}: no training steps recorded yet")
     fig, (a, b) = plt().subplots(1, 2, figsize=(11, 4))
@@ -48,3 +47,39 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
     target = Path(out) if out else run / "curves.png"
     save(fig, target, format=None if target.suffix.lower() in (".jpg", ".jpeg") else "png")
     return target
+
+
+_STEP_FIELDS, _EPOCH_FIELDS = ("step", "loss"), ("epoch", "train_perplexity", "valid_perplexity")
+
+
+def load_metrics(path: str | Path) -> tuple[list[dict], list[dict]]:
+    """The step and epoch records of a metrics.jsonl, checked: DataError naming the line and the
+    field for a record that is not a JSON object or whose plotted fields are not numbers. A
+    last line cut short by a kill is skipped (the run's own resume cuts it the same way)."""
+    from ..io_read import read_regular
+
+    path = Path(path)
+    lines = read_regular(path, "metrics file", DataError).split(b"\n")
+    steps, epochs = [], []
+    for i, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            rec = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            raise DataError(f"{path}: line {i}: not UTF-8 ({e.reason} at byte {e.start})") from None
+        except ValueError:
+            if i >= len(lines) - 1:  # the last line, cut short by a kill
+                continue
+            raise DataError(f"{path}: line {i}: not a JSON record") from None
+        if not isinstance(rec, dict):
+            raise DataError(f"{path}: line {i}: a JSON {type(rec).__name__}, expected an object")
+        kind = rec.get("kind")
+        fields = _STEP_FIELDS if kind == "step" else _EPOCH_FIELDS if kind == "epoch" else ()
+        for f in fields:
+            v = rec.get(f)
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise DataError(f"{path}: line {i}: {kind} record's {f!r} is "
+                                f"{'missing' if f not in rec else repr(v)[:40]}, expected a number")
+        (steps if kind == "step" else epochs if kind == "epoch" else []).append(rec)
+    return steps, epochs
