@@ -116,6 +116,8 @@ def check_payload(payload: Any, path: str | os.PathLike, *, resume: bool):
           "'vocab' must be a list of at least 2 words")
     _need(all(isinstance(w, str) and w for w in vocab), path, "'vocab' holds a non-string or empty word")
     _need(len(set(vocab)) == len(vocab), path, "'vocab' holds a word twice")
+    from .corpus import EOS, UNK
+    _need(UNK in vocab and EOS in vocab, path, f"'vocab' lacks {UNK} or {EOS}")
     state = payload["model"]
     _need(isinstance(state, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor)
                                           for k, v in state.items()), path,
@@ -135,11 +137,32 @@ def check_payload(payload: Any, path: str | os.PathLike, *, resume: bool):
                   f"model.{k} has dtype {state[k].dtype}, expected {t.dtype}")
     _tensors_finite(state, path, "model")
     if resume:
-        _check_resume_fields(payload, path, model)
+        _check_resume_fields(payload, path, model, cfg)
     return cfg
 
 
-def _check_resume_fields(payload: dict, path: Path, model: nn.Module | None) -> None:
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_rng_state(rng: Any) -> bool:
+    """The shape :func:`.checkpoint_io.rng_state` writes: Python's, numpy's and torch's MT19937."""
+    if not (isinstance(rng, dict) and all(k in rng for k in ("python", "numpy", "torch"))):
+        return False
+    py, npy, tt = rng["python"], rng["numpy"], rng["torch"]
+    ok_py = (isinstance(py, (list, tuple)) and len(py) == 3 and py[0] == 3  # random.VERSION
+             and isinstance(py[1], (list, tuple)) and len(py[1]) == 625 and all(_is_int(x) for x in py[1])
+             and (py[2] is None or isinstance(py[2], float)))
+    ok_np = (isinstance(npy, (list, tuple)) and len(npy) == 5 and npy[0] == "MT19937"
+             and isinstance(npy[1], torch.Tensor) and tuple(npy[1].shape) == (624,)
+             and not npy[1].is_floating_point() and all(_is_int(x) for x in npy[2:4])
+             and isinstance(npy[4], (int, float)))
+    ok_t = (isinstance(tt, torch.Tensor) and tt.dtype == torch.uint8
+            and tt.shape == torch.get_rng_state().shape)
+    return ok_py and ok_np and ok_t
+
+
+def _check_resume_fields(payload: dict, path: Path, model: nn.Module | None, cfg) -> None:
     ws = payload["world_size"]
     _need(isinstance(ws, int) and not isinstance(ws, bool) and ws >= 1, path,
           f"'world_size' must be an integer >= 1, got {ws!r}")
@@ -149,12 +172,7 @@ def _check_resume_fields(payload: dict, path: Path, model: nn.Module | None) -> 
     for i, r in enumerate(ranks):
         _need(isinstance(r, dict) and isinstance(r.get("rng"), dict) and "hidden" in r, path,
               f"ranks[{i}] must hold 'rng' and 'hidden'")
-        rng = r["rng"]
-        _need(all(k in rng for k in ("python", "numpy", "torch"))
-              and isinstance(rng["torch"], torch.Tensor) and rng["torch"].dtype == torch.uint8
-              and isinstance(rng["python"], (list, tuple)) and len(rng["python"]) == 3
-              and isinstance(rng["numpy"], (list, tuple)) and len(rng["numpy"]) == 5, path,
-              f"ranks[{i}].rng is not a generator state")
+        _need(_is_rng_state(r["rng"]), path, f"ranks[{i}].rng is not a generator state")
         _tensors_finite(r["hidden"], path, f"ranks[{i}].hidden")
     pos = payload["position"]
     _need(isinstance(pos, dict), path, "'position' is not a dict")
@@ -170,8 +188,9 @@ def _check_resume_fields(payload: dict, path: Path, model: nn.Module | None) -> 
               f"position.{k} must be a number, got {v!r}")
     _need(isinstance(pos.get("history", []), list), path, "position.history must be a list")
     sched = payload["schedule"]
-    _need(isinstance(sched, dict) and all(isinstance(sched.get(k), (int, float)) for k in ("factor", "best")),
-          path, "'schedule' must hold numbers 'factor' and 'best'")
+    _need(isinstance(sched, dict) and all(isinstance(sched.get(k), (int, float)) for k in ("factor", "best"))
+          and sched.get("kind") == cfg.schedule, path,
+          f"'schedule' must hold kind {cfg.schedule!r} and numbers 'factor' and 'best'")
     opt = payload["optimizer"]
     _need(isinstance(opt, dict) and isinstance(opt.get("state"), dict)
           and isinstance(opt.get("param_groups"), list)

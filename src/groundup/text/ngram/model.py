@@ -147,7 +147,12 @@ class NgramModel:
         corpus = encode(sentences)
         if corpus.n_sentences == 0:
             raise ConfigError("cannot build a model from an empty corpus")
-        tables = estimate(count_encoded(corpus, order), smoothing, k=k)
+        counts = count_encoded(corpus, order)
+        if smoothing == "addk" and not math.isfinite(k * counts.V + corpus.n_sentences):
+            # the add-k denominator c(h) + k |V| would be inf: every probability 0 (log -inf)
+            raise ConfigError(f"add-k with k={k:g}: k x V ({counts.V:,} words) overflows; "
+                              f"use a smaller k")
+        tables = estimate(counts, smoothing, k=k)
         try:
             model = cls(tables)
         except ValueError as e:  # e.g. k * V overflowing to inf: probabilities inf / inf = NaN
