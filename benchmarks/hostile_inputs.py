@@ -11,7 +11,8 @@ run); each case then damages one of them and runs one command. Classes:
 * ``clean``     exit 2 and exactly one stderr line ``groundup: error: ...``
 * ``traceback`` a Python traceback on stderr
 * ``silent``    exit 0 on an input the case knows is invalid (a wrong answer, or nonsense accepted)
-* ``hang``      still running after ``--timeout`` s and not using the CPU (blocked), or after 6x it
+* ``hang``      still running after ``--timeout`` s and asleep without using the CPU for 3 s
+                (blocked), or still running after 6x the timeout
 * ``ok``        exit 0 where that is right (the controls: the valid files)
 * ``other``     any other exit (killed, a non-one-line error)
 
@@ -38,38 +39,54 @@ CLASSES = ("clean", "traceback", "silent", "hang", "ok", "other")
 
 
 # --- running one command -------------------------------------------------------------------
-def _cpu_ticks(pid: int) -> int:
+def _proc(pid: int) -> tuple[str, int]:
+    """(state letter, CPU ticks used) of a running process, from /proc."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])
+        return fields[0], int(fields[11]) + int(fields[12])
     except (OSError, IndexError, ValueError):
-        return -1
+        return "?", -1
 
 
 def run(args: list[str], env: dict, cwd: Path, timeout: float) -> tuple[int | None, str, str, float]:
     """(exit code or None for a hang, stdout, stderr, seconds)."""
+    import tempfile
+
     t0 = time.perf_counter()
+    # files, not pipes: a child blocked writing to a full pipe would look like a hang
+    fout, ferr = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     p = subprocess.Popen([sys.executable, "-m", "groundup", *args], env=env, cwd=cwd,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdin=subprocess.DEVNULL, stdout=fout, stderr=ferr)
+
+    def done():
+        p.wait()
+        fout.seek(0)
+        ferr.seek(0)
+        out, err = fout.read().decode(errors="replace"), ferr.read().decode(errors="replace")
+        fout.close()
+        ferr.close()
+        return p.returncode, out, err, time.perf_counter() - t0
+
     try:
-        out, err = p.communicate(timeout=timeout)
-        return p.returncode, out.decode(errors="replace"), err.decode(errors="replace"), time.perf_counter() - t0
+        p.wait(timeout=timeout)
+        return done()
     except subprocess.TimeoutExpired:
         pass
-    # past the timeout: blocked (no CPU used over 2 s) is a hang; a busy process under a loaded
-    # machine gets up to 6x the timeout before it counts as one
-    deadline = t0 + 6 * timeout
-    while time.perf_counter() < deadline:
-        a = _cpu_ticks(p.pid)
+    # Past the timeout: a process asleep (state S) that used no CPU for 3 s is blocked (a FIFO
+    # open or read) -- a hang. One that is runnable or busy is slow on a loaded machine: it gets
+    # up to 6x the timeout before it counts as a hang too.
+    while time.perf_counter() < t0 + 6 * timeout:
+        _, a = _proc(p.pid)
         try:
-            out, err = p.communicate(timeout=2)
-            return p.returncode, out.decode(errors="replace"), err.decode(errors="replace"), time.perf_counter() - t0
+            p.wait(timeout=3)
+            return done()
         except subprocess.TimeoutExpired:
-            if _cpu_ticks(p.pid) == a:
+            state, b = _proc(p.pid)
+            if a == b and state == "S":
                 break
     p.kill()
-    out, err = p.communicate()
-    return None, out.decode(errors="replace"), err.decode(errors="replace"), time.perf_counter() - t0
+    _, out, err, secs = done()
+    return None, out, err, secs
 
 
 def classify(code: int | None, err: str, expect: str) -> str:
