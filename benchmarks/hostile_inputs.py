@@ -346,9 +346,11 @@ def lm_cases(c: Cases, v: dict) -> None:
             "emb_size = 10^9, tied": (b"emb_size = 1000000000\nhidden_size = 1000000000\ntie_weights = true\n", "error"),
             "not TOML": (b"hidden_size = = 3\n", "error"), "latin-1 byte": (b"model = \"l\xe9\"\n", "error"),
             "a string for an int": (b'hidden_size = "big"\n', "error"), "unknown key": (b"warp = 9\n", "error")}
+    # the sizes from the file, not overridden on the command line (command-line options win)
+    cfg_train = [a for a in train if a not in ("--emb-size", "--hidden-size", "8")]
     for i, (name, (data, expect)) in enumerate(cfgs.items()):
         p = c.file(f"cfg/{i}.toml", data)
-        c.add("config", f"lm train --config: {name}", train + ["--config", p, "--out", c.work / f"cfgrun{i}"], expect)
+        c.add("config", f"lm train --config: {name}", cfg_train + ["--config", p, "--out", c.work / f"cfgrun{i}"], expect)
     c.add("hang", "lm train --config FIFO", train + ["--config", c.fifo("cfg-fifo.toml"), "--out", c.work / "cfgfifo"])
     c.add("config", "lm train --config folder", train + ["--config", c.work / "lmdata", "--out", c.work / "cfgdir"])
     sock = socket.socket(socket.AF_UNIX)
@@ -393,6 +395,7 @@ def main() -> int:
     ap.add_argument("--json", default=None, help="write the cases here (default WORK/hostile_inputs.json)")
     ap.add_argument("--label", default="")
     ap.add_argument("--jobs", type=int, default=4, help="cases run at once")
+    ap.add_argument("--only", default=None, help="run only the cases of this category")
     a = ap.parse_args()
     import tempfile
 
@@ -409,6 +412,8 @@ def main() -> int:
     ngram_cases(c, v)
     word2vec_cases(c, v)
     lm_cases(c, v)
+    if a.only:
+        c.items = [i for i in c.items if i["category"] == a.only]
     rows = c.run_all(a.jobs)
     print(f"## hostile inputs: {a.label or a.groundup} (commit {commit}), {len(rows)} cases, "
           f"timeout {a.timeout:g} s, {time.perf_counter() - t0:.0f} s, load average "
