@@ -203,6 +203,9 @@ def test_config_with_an_absurd_model_size_is_bounded_by_memory(tmp_path):
     with pytest.raises(ConfigError, match=r"hidden_size=100000000, .* parameters; training it needs at least"):
         check_model_fits(cfg, 10_000, training=True)
     check_model_fits(make_config("quick"), 10_000, training=True)  # the preset fits
+    huge = make_config("quick", overrides=dict(emb_size=10**9, hidden_size=10**9, tie_weights=True))
+    with pytest.raises(ConfigError, match="overflows 64 bits"):  # 4e9 x 1e9 LSTM weights
+        check_model_fits(huge, 20, training=True)
 
 
 def test_config_that_is_not_a_regular_file(tmp_path):

@@ -54,7 +54,13 @@ def meta_model(cfg, vocab_size: int) -> nn.Module | None:
         if isinstance(e, GroundupError):
             raise
         raise ConfigError(f"model {cfg.model!r}: {e}") from None
-    except Exception:  # an op the meta device lacks (RuntimeError, NotImplementedError, ...)
+    except RuntimeError as e:
+        if "overflow" in str(e):  # a tensor of more than 2^63 bytes: no memory holds it
+            raise ConfigError(f"model {cfg.model!r} with emb_size={cfg.emb_size}, hidden_size="
+                              f"{cfg.hidden_size}, num_layers={cfg.num_layers}: a weight's size "
+                              f"overflows 64 bits ({e})") from None
+        return None
+    except Exception:  # an op the meta device lacks (NotImplementedError, ...)
         return None
 
 
