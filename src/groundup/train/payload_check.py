@@ -122,8 +122,6 @@ def check_payload(payload: Any, path: str | os.PathLike, *, resume: bool):
           "'vocab' must be a list of at least 2 words")
     _need(all(isinstance(w, str) and w for w in vocab), path, "'vocab' holds a non-string or empty word")
     _need(len(set(vocab)) == len(vocab), path, "'vocab' holds a word twice")
-    from .corpus import EOS, UNK
-    _need(UNK in vocab and EOS in vocab, path, f"'vocab' lacks {UNK} or {EOS}")
     state = payload["model"]
     _need(isinstance(state, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor)
                                           for k, v in state.items()), path,
