@@ -12,7 +12,7 @@ from groundup.train.models import MODELS
 from test_train_engine import TINY, toy_corpus  # the engine's own toy grammar
 
 
-@pytest.mark.parametrize("model", ["mamba", "s4", "lru"])
+@pytest.mark.parametrize("model", ["mamba", "s4", "lru", "rwkv"])
 def test_ssm_lms_learn_on_the_engine_and_generate(tmp_path, model):
     assert model in MODELS
     cfg = make_config(None, overrides={**TINY, "model": model, "optimizer": "adamw", "lr": 3e-3,
@@ -25,7 +25,7 @@ def test_ssm_lms_learn_on_the_engine_and_generate(tmp_path, model):
     assert len(text.split()) >= 4
 
 
-@pytest.mark.parametrize("model", ["mamba", "s4", "lru"])
+@pytest.mark.parametrize("model", ["mamba", "s4", "lru", "rwkv"])
 def test_state_carried_across_segments_equals_one_pass(model):
     torch.manual_seed(0)
     cfg = make_config(None, overrides={**TINY, "model": model, "hidden_size": 16})
@@ -38,7 +38,7 @@ def test_state_carried_across_segments_equals_one_pass(model):
     torch.testing.assert_close(torch.cat([a, b], 1), whole, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("name", ["s4", "lru", "mamba"])
+@pytest.mark.parametrize("name", ["s4", "lru", "mamba", "rwkv"])
 def test_tie_weights_shares_the_embedding_with_the_head(name):
     from groundup.train.config import make_config
     from groundup.train.models import build_model

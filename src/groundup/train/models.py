@@ -124,4 +124,4 @@ def state_to(state: Any, device: torch.device | str) -> Any:
 
 
 from . import models_transformer  # noqa: E402,F401  (registers "transformer")
-from . import models_ssm  # noqa: E402,F401  (registers "mamba", "s4", "lru")
+from . import models_ssm  # noqa: E402,F401  (registers "mamba", "s4", "lru", "rwkv")

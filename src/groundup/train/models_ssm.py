@@ -1,9 +1,10 @@
-"""Registers the state-space language models as ``--model mamba``, ``s4`` and ``lru``.
+"""Registers the state-space language models as ``--model mamba``, ``s4``, ``lru`` and ``rwkv``.
 
 Config mapping: ``hidden_size`` is the model width (the embedding has the same width;
 ``emb_size`` is not used), ``num_layers`` the number of blocks, ``dropout`` as usual. The state
 the engine carries between truncated-BPTT segments is each model's recurrent state (Mamba: the
-conv window and SSM state per layer; S4D and LRU: the SSM state per layer), so, as with the
+conv window and SSM state per layer; S4D and LRU: the SSM state per layer; RWKV: the last token
+and the WKV numerator, denominator and exponent per layer), so, as with the
 LSTM, the model sees the whole stream and gradients stop at segment boundaries.
 """
 from __future__ import annotations
@@ -52,3 +53,15 @@ def lru_factory(cfg: "LMConfig", vocab_size: int) -> nn.Module:
 
     return LRULM(vocab_size, cfg.hidden_size, cfg.num_layers, dropout=cfg.dropout,
                  tie_embeddings=cfg.tie_weights)
+
+
+@register_model("rwkv")
+def rwkv_factory(cfg: "LMConfig", vocab_size: int) -> nn.Module:
+    """RWKV-4 LM (Peng et al. 2023): time mixing (WKV) + channel mixing blocks, no dropout."""
+    from ..errors import ConfigError
+    from ..nn.ssm.rwkv import RWKVConfig, RWKVLM
+
+    if cfg.dropout > 0:
+        raise ConfigError(f"model rwkv has no dropout (RWKV-4 trains without it), got --dropout {cfg.dropout}")
+    return RWKVLM(RWKVConfig(vocab_size=vocab_size, d_model=cfg.hidden_size, n_layer=cfg.num_layers,
+                             tie_embeddings=cfg.tie_weights))
