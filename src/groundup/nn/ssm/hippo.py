@@ -16,10 +16,23 @@ the paper writes dc/dt = -A c + B f with A positive.
   Reconstruction: f(t - r theta) ~= sum_n c_n P_n(2r - 1), r in [0, 1] the delay.
 * ``lagt`` — Laguerre, exponentially decaying measure e^-(t-s) on (-inf, t] (paper, App. D.2):
       A_nk = -1 (n >= k), 0 otherwise;  B_n = 1.   f(s) ~= sum_n c_n L_n(t - s).
-* ``fout`` — truncated Fourier on [t - 1, t] with the basis 1, sqrt2 cos(2 pi k x),
-  sqrt2 sin(2 pi k x) (paper App. D.4; the "other endpoint" f(t-1) is replaced by its
-  reconstruction, which gives the rank-one correction -B B^T):
-      A = R - B B^T,  R[cos_k, sin_k] = 2 pi k,  R[sin_k, cos_k] = -2 pi k;  B = g(0).
+* ``fout`` — truncated Fourier on the window [t - 1, t] with the basis 1, sqrt2 cos(2 pi k y),
+  sqrt2 sin(2 pi k y), y = s - (t - 1) in [0, 1] (paper App. D.4). Differentiating
+  c_n(t) = int_(t-1)^t f(s) g_n(s - t + 1) ds gives, exactly,
+      dc/dt = R c + B (f(t) - f(t-1)),  R[cos_k, sin_k] = 2 pi k,  R[sin_k, cos_k] = -2 pi k,
+      B = g(0) = g(1) = (1, sqrt2, 0, sqrt2, 0, ...).
+  The value leaving the window, f(t-1), is not in the state and is replaced by a reconstruction.
+  The periodic extension of f on the window jumps from f(t) to f(t-1) at y = 0, where a truncated
+  Fourier series converges to the *midpoint* (f(t-1) + f(t)) / 2, not to f(t-1); so
+  f(t-1) ~= 2 B^T c - f(t), and
+      dc/dt = (R - 2 B B^T) c + 2 B f(t).
+  (Substituting f(t-1) ~= B^T c instead gives R - B B^T and leaves an O(1) error on any signal that
+  is not periodic in the window. The state-spaces reference has the doubled correction in its
+  ``fourier2`` variant, "orthonormal on [0, 1]"; its ``fout`` is the same system on a window of
+  length 2.) The state holds the constant and K = (N - 1) // 2 cos/sin pairs: for even N the last
+  coordinate would be a cosine whose sine partner is missing, and d c_cos_k / dt needs c_sin_k, so
+  that coordinate is kept at zero (A and B zero there) rather than let it integrate garbage into
+  the endpoint estimate B^T c (the reference pads with a zero-frequency sine for the same reason).
 
 Discretisation of dc/dt = A c + B f with step dt (:func:`discretize`):
     euler           A_bar = I + dt A,                  B_bar = dt B
@@ -57,16 +70,16 @@ def transition(measure: str, N: int, dtype=torch.float64) -> tuple[Tensor, Tenso
         A = -np.where(n >= k, 1.0, 0.0)
         B = np.ones(N)
     elif measure == "fout":
+        K = (N - 1) // 2  # complete (cos_k, sin_k) pairs at indices (2k - 1, 2k)
         B = np.zeros(N)
         B[0] = 1.0
-        B[1::2] = math.sqrt(2)  # cos terms: sqrt2 cos(0) ; sin terms vanish at 0
+        B[1:2 * K:2] = math.sqrt(2)  # sqrt2 cos(0) ; the sines vanish at y = 0
         R = np.zeros((N, N))
-        for j in range(1, N, 2):  # index j = cos_k, j+1 = sin_k with k = (j+1)//2
-            kk = (j + 1) // 2
-            if j + 1 < N:
-                R[j, j + 1] = 2 * math.pi * kk
-                R[j + 1, j] = -2 * math.pi * kk
-        A = R - np.outer(B, B)
+        for kk in range(1, K + 1):
+            R[2 * kk - 1, 2 * kk] = 2 * math.pi * kk
+            R[2 * kk, 2 * kk - 1] = -2 * math.pi * kk
+        A = R - 2 * np.outer(B, B)  # f(t-1) ~= 2 B^T c - f(t): the series' value at the jump
+        B = 2 * B
     else:
         raise ValueError(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}")
     return torch.tensor(A, dtype=dtype), torch.tensor(B, dtype=dtype)
@@ -99,9 +112,16 @@ def project_online(f: Tensor, measure: str, N: int, dt: float | None = None,
                    method: str = "bilinear") -> Tensor:
     """Feed samples f_0..f_(L-1) one by one; return the coefficients after each step, (L, N).
 
-    For ``legs`` the step k uses A/k, B/k (the time-varying ODE sampled at t = k), the paper's
-    discrete LegS; the other measures use a fixed step ``dt`` (default 1/L: the window theta = 1
-    spans the whole signal).
+    ``legs`` runs on the sample clock t = k + 1 (step k covers (k, k+1]): with ``bilinear`` (the
+    paper's discrete LegS) step k uses A/t, B/t; with ``zoh`` it is exact for the input held at
+    f_k over the step: the LegS ODE dc/dt = (1/t)(A c + B f) is time-invariant in tau = log t, so
+        c_k = exp(A dtau) c_(k-1) + A^-1 (exp(A dtau) - I) B f_k,   dtau = log((k+1)/k),
+    and the first step (dtau = inf) gives the projection of a constant, c_0 = e_0 f_0 (A e_0 = -B).
+    The other measures use a fixed step ``dt`` (default 1/L: the window theta = 1 spans the
+    whole signal). Under ``zoh`` the state encodes the step function whose value on the cell
+    (k dt, (k+1) dt] is f_k, so compare its reconstruction with f_k at the cell centre
+    (k + 1/2) dt; the bilinear clock has no such exact reading and an O(dt) error that falls
+    mostly on the far past for LegS (its first steps are long in log t).
     """
     f = torch.as_tensor(f, dtype=torch.float64)
     L = f.shape[0]
@@ -115,6 +135,12 @@ def project_online(f: Tensor, measure: str, N: int, dt: float | None = None,
             if method == "bilinear":  # (I - A/(2t)) c_k = (I + A/(2t)) c_(k-1) + B/t f_k
                 lhs = I - A / (2 * t)
                 c = torch.linalg.solve(lhs, (I + A / (2 * t)) @ c + B / t * f[k])
+            elif method == "zoh":
+                if k == 0:
+                    c = f[0] * I[0]
+                else:
+                    Ab, Bb = discretize(A, B, math.log(t / k), "zoh")
+                    c = Ab @ c + Bb * f[k]
             else:
                 Ab, Bb = discretize(A, B, 1.0 / t, method)
                 c = Ab @ c + Bb * f[k]
