@@ -28,3 +28,8 @@ def test_measure_sqrt_uses_less_memory_than_none():
     assert res[(16, "sqrt")][0] < 0.6 * res[(16, "none")][0]
     assert res[(16, "every")][0] < res[(16, "none")][0]
     assert res[(16, "none")][2] == 0 and res[(16, "every")][2] == 16
+    # counted by hooks: sqrt(16) = 4 segments of 4, the last runs plainly, so 3 x 4 layers run
+    # again; torch.utils.checkpoint on the same partition recomputes the same layers
+    assert res[(16, "sqrt")][2] == res[(16, "sqrt")][3] == 12
+    assert res[(16, "torch")][2] == 12
+    assert all(counted == predicted for _, _, counted, predicted in res.values())
