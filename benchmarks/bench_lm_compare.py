@@ -42,6 +42,7 @@ MODELS = {
     "mamba": dict(num_layers=4, hidden_size=WIDTH),
     "s4": dict(num_layers=8, hidden_size=WIDTH),
     "lru": dict(num_layers=4, hidden_size=WIDTH),
+    "rwkv": dict(num_layers=2, hidden_size=WIDTH),  # 0.463M non-embedding parameters
     # the same LSTM with the recipe it was tuned for on PTB (Zaremba et al.: SGD lr 1 on the
     # loss summed over time, clip 5, U(-0.1, 0.1) init), the cosine decay over the budget
     # standing in for the per-epoch halving: with the shared AdamW recipe the LSTM does not
