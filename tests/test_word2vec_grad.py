@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from groundup.text.word2vec import kernels
 from groundup.text.word2vec.huffman import build_huffman
+from groundup.text.word2vec.jobs import Job
+from groundup.text.word2vec.kernels import Kernel, Weights
 
 D = 6
 ALPHA = 0.1
@@ -30,9 +31,10 @@ def _run(sent, V, sg, hs, negative, noise, cbow_mean=True, seed=0):
     alias_prob = np.zeros(V, np.float32)             # never keep the column ...
     alias_idx = np.full(V, noise, np.int32)          # ... always take the alias: the noise word
     stats = np.zeros(4)
-    kernels.train_chunk(ids, starts, 0, 1, syn0, syn1neg, syn1, np.ones(V, np.float32),
-                        alias_prob, alias_idx, codes, points, lens, sg, hs, negative, 1,
-                        cbow_mean, ALPHA, ALPHA, np.array([12345], np.uint64), stats, True)
+    kernel = Kernel(np.ones(V, np.float32), alias_prob, alias_idx, codes, points, lens, sg=sg, hs=hs,
+                    negative=negative, window=1, cbow_mean=cbow_mean)
+    kernel.train(Job(ids, starts, 0, 1, 0), Weights(syn0, syn1neg, syn1), ALPHA, ALPHA,
+                 np.array([12345], np.uint64), stats)
     return init, (syn0, syn1neg, syn1), stats, (codes, points, lens)
 
 
@@ -107,6 +109,14 @@ def test_kernel_update_matches_autograd(sg, hs, negative, cbow_mean, sent):
     assert stats[0] == len(sent)                       # no sub-sampling: all words effective
 
 
+def _saturation_kernel(skip: bool) -> Kernel:
+    """V = 3, skip-gram NS with one noise word that is always word 2, window 1."""
+    V = 3
+    return Kernel(np.ones(V, np.float32), np.zeros(V, np.float32), np.full(V, 2, np.int32),
+                  *build_huffman(np.array([3, 2, 1])), sg=True, hs=False, negative=1, window=1,
+                  skip_saturated=skip)
+
+
 def test_saturated_scores_follow_word2vec_c():
     """Beyond |score| > 6 NS uses sigma = 0 or 1 (word2vec.c), so a confidently right pair does
     not move; the reported loss still uses the exact log-sigmoid: 2 predictions x 2 terms x
@@ -119,11 +129,9 @@ def test_saturated_scores_follow_word2vec_c():
     starts = np.array([0, 2], np.int64)
     before = syn1neg.copy()
     stats = np.zeros(4)
-    codes, points, lens = build_huffman(np.array([3, 2, 1]))
-    kernels.train_chunk(np.array([0, 0], np.int32), starts, 0, 1, syn0, syn1neg, np.zeros((2, D), np.float32),
-                        np.ones(V, np.float32), np.zeros(V, np.float32), np.full(V, 2, np.int32),
-                        codes, points, lens, True, False, 1, 1, True, ALPHA, ALPHA,
-                        np.array([7], np.uint64), stats, True)
+    _saturation_kernel(skip=False).train(Job(np.array([0, 0], np.int32), starts, 0, 1, 0),
+                                         Weights(syn0, syn1neg, np.zeros((2, D), np.float32)), ALPHA, ALPHA,
+                                         np.array([7], np.uint64), stats)
     np.testing.assert_array_equal(syn1neg, before)
     assert stats[1] == pytest.approx(2 * 2 * np.log1p(np.exp(-9.0)), rel=1e-4)
 
@@ -137,11 +145,9 @@ def test_saturated_wrong_scores_push_in_word2vec_c_mode_and_are_skipped_in_gensi
     syn1neg = np.zeros((V, D), np.float32); syn1neg[2, 0] = 3.0      # noise word 2 scores +9
     starts = np.array([0, 2], np.int64)
     before, stats = syn1neg.copy(), np.zeros(4)
-    codes, points, lens = build_huffman(np.array([3, 2, 1]))
-    kernels.train_chunk(np.array([0, 0], np.int32), starts, 0, 1, syn0, syn1neg, np.zeros((2, D), np.float32),
-                        np.ones(V, np.float32), np.zeros(V, np.float32), np.full(V, 2, np.int32),
-                        codes, points, lens, True, False, 1, 1, True, ALPHA, ALPHA,
-                        np.array([7], np.uint64), stats, True, skip)
+    _saturation_kernel(skip).train(Job(np.array([0, 0], np.int32), starts, 0, 1, 0),
+                                   Weights(syn0, syn1neg, np.zeros((2, D), np.float32)), ALPHA, ALPHA,
+                                   np.array([7], np.uint64), stats)
     moved = syn1neg[2] - before[2]
     if skip:
         np.testing.assert_array_equal(moved, 0.0)

@@ -133,3 +133,96 @@ def test_init_range_word2vec_c_and_gensim():
     np.testing.assert_allclose(g, 2 * c, rtol=1e-5, atol=1e-9)
     with pytest.raises(ConfigError, match="init"):
         Word2VecConfig(init="xavier")
+
+
+class _Killed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("kw", [dict(threads=1), dict(threads=1, in_memory=False, arch="cbow", loss="hs",
+                                                        negative=0),
+                                dict(threads=2, deterministic=True, sync_words=300)])
+def test_resume_from_checkpoint_is_bit_identical(tmp_path, monkeypatch, kw):
+    """A run stopped right after its k-th checkpoint and continued from it gives the very same
+    vectors, output weights and per-epoch losses as an uninterrupted run (one thread, or the
+    deterministic mode), for a stop in the first epoch, mid-run and at the last epoch's end."""
+    import importlib
+
+    from groundup.text.word2vec import checkpoint as ck
+
+    train_mod = importlib.import_module("groundup.text.word2vec.train")   # the module, not the function
+
+    cfg = Word2VecConfig(dim=8, window=3, min_count=1, epochs=3, seed=4, sample=1e-2, job_words=400, **kw)
+    corpus = planted_corpus(200)                   # 2,400 tokens: 6 jobs an epoch, 18 in all
+    whole = train(corpus, cfg, show_progress=False)
+    real_save = ck.save_checkpoint
+    for k in (1, 8, 100):
+        path = tmp_path / f"run{k}.ckpt"
+        saves = []
+
+        def save_then_die(*args, **kwargs):
+            real_save(*args, **kwargs)
+            saves.append(1)
+            if len(saves) == k:
+                raise _Killed
+
+        monkeypatch.setattr(train_mod, "save_checkpoint", save_then_die)
+        policy = train_mod.Checkpointing(path, every_seconds=0)
+        try:
+            train(corpus, cfg, show_progress=False, checkpoint=policy)
+        except _Killed:
+            pass
+        assert path.exists()
+        monkeypatch.setattr(train_mod, "save_checkpoint", real_save)
+        resumed = train(corpus, cfg, show_progress=False, checkpoint=policy)
+        for a, b in ((whole.syn0, resumed.syn0), (whole.syn1neg, resumed.syn1neg), (whole.syn1, resumed.syn1)):
+            if a is None:
+                assert b is None
+            else:
+                np.testing.assert_array_equal(a, b)
+        assert whole.epoch_loss == resumed.epoch_loss
+        assert whole.stats["effective_words"] == resumed.stats["effective_words"]
+
+
+def test_checkpoint_of_other_settings_or_corpus_is_refused(tmp_path):
+    from groundup.errors import TrainingError
+    from groundup.text.word2vec.checkpoint import Checkpointing
+
+    path = tmp_path / "c.ckpt"
+    cfg = Word2VecConfig(dim=8, min_count=1, epochs=1, threads=1, job_words=400)
+    train(planted_corpus(100), cfg, show_progress=False, checkpoint=Checkpointing(path, 0))
+    with pytest.raises(TrainingError, match="other settings.*dim"):
+        train(planted_corpus(100), Word2VecConfig(dim=9, min_count=1, epochs=1, threads=1, job_words=400),
+              show_progress=False, checkpoint=Checkpointing(path, 0))
+    with pytest.raises(TrainingError, match="another corpus"):
+        train(planted_corpus(100, seed=1), cfg, show_progress=False, checkpoint=Checkpointing(path, 0))
+
+
+def test_non_finite_loss_stops_with_one_line_and_keeps_the_last_good_checkpoint(tmp_path):
+    """alpha = 1e30 overflows in the first job: the run stops before saving anything bad."""
+    from groundup.errors import TrainingError
+    from groundup.text.word2vec.checkpoint import Checkpointing
+
+    path = tmp_path / "c.ckpt"
+    cfg = Word2VecConfig(dim=8, min_count=1, epochs=2, threads=1, job_words=400, alpha=1e30, min_alpha=0)
+    with pytest.raises(TrainingError, match=r"loss became (nan|inf) in epoch 1"):
+        train(planted_corpus(100), cfg, show_progress=False, checkpoint=Checkpointing(path, 0))
+    assert not path.exists()
+
+
+def test_malformed_checkpoints_are_one_clear_error(tmp_path):
+    from groundup.errors import ModelFormatError
+    from groundup.text.word2vec.checkpoint import Checkpointing
+
+    path = tmp_path / "c.ckpt"
+    cfg = Word2VecConfig(dim=8, min_count=1, epochs=1, threads=1, job_words=400)
+    train(planted_corpus(100), cfg, show_progress=False, checkpoint=Checkpointing(path, 0))
+    good = path.read_bytes()
+    for bad in (good[: len(good) // 2], b"not a zip", good.replace(b"groundup-word2vec-checkpoint", b"x" * 28)):
+        path.write_bytes(bad)
+        with pytest.raises(ModelFormatError, match="c.ckpt"):
+            train(planted_corpus(100), cfg, show_progress=False, checkpoint=Checkpointing(path, 0))
+    path.unlink()
+    path.mkdir()
+    with pytest.raises(ModelFormatError, match="not a regular file"):
+        train(planted_corpus(100), cfg, show_progress=False, checkpoint=Checkpointing(path, 0))

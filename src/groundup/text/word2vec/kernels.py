@@ -40,6 +40,8 @@ sub-sampling, the window shrink b ~ U{0..window-1} and the noise draws.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
@@ -332,6 +334,48 @@ def train_chunk(ids, starts, s0, s1, syn0, syn1neg, syn1, keep_prob, alias_prob,
     stats[1] += loss
     stats[2] += npred
     stats[3] += raw_done
+
+
+@dataclass
+class Weights:
+    """The trained matrices; the kernel updates them in place."""
+
+    syn0: np.ndarray          # (V, D) input vectors: the word vectors
+    syn1neg: np.ndarray       # (V, D) NS output vectors ((1, D) unused placeholder without NS)
+    syn1: np.ndarray          # (V-1, D) HS inner-node vectors ((1, D) placeholder without HS)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.syn0, self.syn1neg, self.syn1
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """What :func:`train_chunk` reads and never writes: the sampling tables, the Huffman codes
+    and the settings. :meth:`train` is the one place its 24 arguments are written out."""
+
+    keep_prob: np.ndarray     # (V,) float32 sub-sampling keep probability
+    alias_prob: np.ndarray    # (V,) float32 alias table of the noise distribution ...
+    alias_idx: np.ndarray     # (V,) int32 ... and its aliases
+    codes: np.ndarray         # (V, L) uint8 Huffman code bits (HS)
+    points: np.ndarray        # (V, L) int32 inner nodes on each word's path (HS)
+    code_lens: np.ndarray     # (V,) int32
+    sg: bool
+    hs: bool
+    negative: int             # noise words per prediction (0 = no NS)
+    window: int
+    cbow_mean: bool = True
+    want_loss: bool = True
+    skip_saturated: bool = False
+
+    def train(self, job, w: Weights, alpha_begin: float, alpha_end: float, rng: np.ndarray,
+              stats: np.ndarray) -> None:
+        """Train on ``job`` (a :class:`~groundup.text.word2vec.jobs.Job`), alpha falling
+        linearly from ``alpha_begin`` to ``alpha_end`` over its tokens; ``rng`` (1,) uint64 is
+        the thread's random state, ``stats`` (4,) float64 its counters."""
+        train_chunk(job.ids, job.starts, job.s0, job.s1, w.syn0, w.syn1neg, w.syn1, self.keep_prob,
+                    self.alias_prob, self.alias_idx, self.codes, self.points, self.code_lens, self.sg,
+                    self.hs, self.negative, self.window, self.cbow_mean, alpha_begin, alpha_end, rng,
+                    stats, self.want_loss, self.skip_saturated)
 
 
 @njit(nogil=True, cache=True)

@@ -15,14 +15,24 @@ Two ways to use both cores:
 
 The learning rate falls linearly from ``alpha`` to ``min_alpha`` over all epochs' tokens
 (word2vec.c updates it every 10k words; here every sentence, inside the kernel).
+
+:func:`train` runs these steps, each a function below:
+  1. ``build_vocab``    count words, prune, order by frequency (unless a vocabulary is given);
+  2. ``encode_corpus``  the corpus as the kernel reads it: int ids in RAM, or re-read per epoch;
+  3. ``build_kernel``   the sub-sampling and noise tables and the Huffman codes;
+  4. ``init_weights`` and ``fresh_state`` (or ``load_checkpoint``: a killed run continues);
+  5. ``_Loop.run``      the epochs: threads take jobs (runs of sentences) and call the kernel;
+                        between jobs the state may be checkpointed (``Checkpointing``).
+The slow, readable twin of the kernel's updates is :mod:`.reference`.
 """
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Literal
+from typing import Callable, Iterable, Literal
 
 import numpy as np
 
@@ -31,6 +41,9 @@ from ...data.batching import encode_sentences
 from ...data.pipeline import TextOptions
 from ...data.vocab import Vocab
 from ...errors import ConfigError, TrainingError
+from .checkpoint import Checkpointing, TrainState, load_checkpoint, save_checkpoint
+from .jobs import EncodedCorpus, Job, JobQueue, StreamingCorpus
+from .kernels import Kernel, Weights
 from .vocab import build_vocab
 
 
@@ -141,197 +154,266 @@ def _splitmix64(z: int) -> int:
     return (z ^ (z >> 31)) or 1
 
 
-def _chunk_bounds(starts: np.ndarray, job_words: int) -> list[tuple[int, int]]:
-    """Split sentences into consecutive ranges of about ``job_words`` tokens."""
-    n = len(starts) - 1
-    out, s = [], 0
-    while s < n:
-        e = int(np.searchsorted(starts, starts[s] + job_words, side="left"))
-        e = min(max(e, s + 1), n)
-        out.append((s, e))
-        s = e
-    return out
+def encode_corpus(corpus: Iterable[list[str]], vocab: Vocab,
+                  cfg: Word2VecConfig) -> EncodedCorpus | StreamingCorpus:
+    """Step 2: the corpus as integer ids, held in RAM (uint16 when V <= 65,536) or re-read and
+    encoded job by job every epoch (``in_memory=False``)."""
+    id_dtype = np.uint16 if len(vocab) <= 1 << 16 else np.int32
+    if not cfg.in_memory:
+        return StreamingCorpus(corpus, vocab.stoi, id_dtype)
+    N = int(vocab.counts.sum())
+    ids, starts, raw = encode_sentences(corpus, vocab.stoi, N, id_dtype)
+    if raw != N:
+        raise TrainingError(f"the corpus changed between passes ({N} then {raw} in-vocabulary tokens)")
+    return EncodedCorpus(ids, starts)
 
 
-class _Jobs:
-    """One epoch's jobs ``(ids, starts, s0, s1, token_offset)`` in corpus order, thread-safe."""
-
-    def __init__(self, source, job_words: int, id_dtype):
-        self.lock = threading.Lock()
-        self.it = self._gen(source, job_words, id_dtype)
-
-    @staticmethod
-    def _gen(source, job_words, id_dtype) -> Iterator[tuple]:
-        if source[0] == "memory":                # ("memory", ids, starts)
-            _, ids, starts = source
-            for s0, s1 in _chunk_bounds(starts, job_words):
-                yield ids, starts, s0, s1, int(starts[s0])
-            return
-        _, corpus, key_to_index = source         # ("stream", ...): re-read and encode per job
-        offset, batch, n = 0, [], 0
-        for sent in corpus:
-            batch.append(sent)
-            n += len(sent)
-            if n >= job_words:
-                ids, starts, raw = encode_sentences(batch, key_to_index, dtype=id_dtype)
-                if raw:
-                    yield ids, starts, 0, len(starts) - 1, offset
-                offset += raw
-                batch, n = [], 0
-        if batch:
-            ids, starts, raw = encode_sentences(batch, key_to_index, dtype=id_dtype)
-            if raw:
-                yield ids, starts, 0, len(starts) - 1, offset
-
-    def next(self):
-        with self.lock:
-            return next(self.it, None)
-
-
-def train(corpus: Iterable[list[str]], config: Word2VecConfig = Word2VecConfig(), *,
-          vocab: Vocab | None = None, show_progress: bool = True, log=None) -> Word2Vec:
-    """Train word vectors on ``corpus``, a restartable iterable of token lists
-    (e.g. :class:`~groundup.data.corpora.TextCorpus`, from :func:`groundup.data.pipeline.read_corpus`)."""
-    from . import kernels
+def build_kernel(vocab: Vocab, cfg: Word2VecConfig) -> Kernel:
+    """Step 3: what the kernel samples from: keep probabilities (sub-sampling), the alias table
+    of P_n(w) ~ count^0.75 (noise words) and, for HS, the Huffman codes."""
     from .huffman import build_huffman
     from .sampling import alias_table, keep_probabilities, noise_distribution
 
+    hs = cfg.loss == "hs"
+    if hs:
+        codes, points, lens = build_huffman(vocab.counts)
+    else:   # placeholders of the right types (the kernel never reads them)
+        codes, points, lens = np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.int32), np.zeros(1, np.int32)
+    a_prob, a_idx = alias_table(noise_distribution(vocab.counts, cfg.ns_exponent))
+    return Kernel(keep_probabilities(vocab.counts, cfg.sample), a_prob, a_idx, codes, points, lens,
+                  sg=cfg.sg, hs=hs, negative=cfg.negative if cfg.loss == "ns" else 0, window=cfg.window,
+                  cbow_mean=cfg.cbow_mean, want_loss=cfg.compute_loss,
+                  skip_saturated=cfg.saturated == "skip")
+
+
+def init_weights(V: int, cfg: Word2VecConfig) -> Weights:
+    """Step 4: input vectors uniform in [-r/D, r/D) (word2vec.c: r = 0.5; gensim 4: r = 1),
+    output vectors zero; a matrix the loss does not use is a (1, D) placeholder."""
+    D = cfg.dim
+    rng = np.random.default_rng(cfg.seed)
+    syn0 = rng.random((V, D), dtype=np.float32)          # in place: no (V, D) temporaries
+    syn0 -= np.float32(0.5)
+    syn0 /= np.float32(D / (2 * INIT_RANGE[cfg.init]))
+    syn1neg = np.zeros((V if cfg.loss == "ns" else 1, D), np.float32)
+    syn1 = np.zeros((V - 1 if cfg.loss == "hs" else 1, D), np.float32)
+    return Weights(syn0, syn1neg, syn1)
+
+
+def fresh_state(cfg: Word2VecConfig) -> TrainState:
+    """Step 4: epoch 0, one xorshift64* stream per thread seeded by splitmix64(seed, thread)."""
+    T = cfg.threads
+    rngs = np.array([[_splitmix64(cfg.seed * 7919 + t)] for t in range(T)], dtype=np.uint64)
+    return TrainState(0, 0, rngs, np.zeros((T, 4), np.float64), np.zeros(4, np.float64), [])
+
+
+@dataclass(frozen=True)
+class LinearDecay:
+    """alpha(pos) = alpha - (alpha - min_alpha) * pos / total, pos = tokens trained so far."""
+
+    alpha: float
+    min_alpha: float
+    total: int
+
+    def __call__(self, pos: int) -> float:
+        return self.alpha - (self.alpha - self.min_alpha) * min(pos / self.total, 1.0)
+
+
+def train(corpus: Iterable[list[str]], config: Word2VecConfig = Word2VecConfig(), *,
+          vocab: Vocab | None = None, show_progress: bool = True, log=None,
+          checkpoint: Checkpointing | None = None) -> Word2Vec:
+    """Train word vectors on ``corpus``, a restartable iterable of token lists
+    (e.g. :class:`~groundup.data.corpora.TextCorpus`, from :func:`groundup.data.pipeline.read_corpus`).
+
+    With ``checkpoint``, the run continues from ``checkpoint.path`` when that file exists (it
+    must come from the same settings and corpus) and saves its state there as it goes."""
     cfg = config
     t_start = time.perf_counter()
     if vocab is None:
         vocab = build_vocab(corpus, min_count=cfg.min_count, max_vocab_size=cfg.max_vocab_size,
                             max_vocab=cfg.max_vocab)
-    V, D = len(vocab), cfg.dim
-    N = int(vocab.counts.sum())             # tokens per epoch that training sees
-    id_dtype = np.uint16 if V <= 1 << 16 else np.int32
-    if cfg.in_memory:
-        ids, starts, raw = encode_sentences(corpus, vocab.stoi, N, id_dtype)
-        if raw != N:
-            raise TrainingError(f"the corpus changed between passes ({N} then {raw} in-vocabulary tokens)")
-        source = ("memory", ids, starts)
-    else:
-        source = ("stream", corpus, vocab.stoi)
-    t_prep = time.perf_counter() - t_start
-
-    rng = np.random.default_rng(cfg.seed)
-    # input vectors uniform in [-r/D, r/D) (word2vec.c: r = 0.5; gensim 4: r = 1), output vectors zero
-    r = INIT_RANGE[cfg.init]
-    syn0 = rng.random((V, D), dtype=np.float32)          # in place: no (V, D) temporaries
-    syn0 -= np.float32(0.5)
-    syn0 /= np.float32(D / (2 * r))
-    hs, negative = cfg.loss == "hs", (cfg.negative if cfg.loss == "ns" else 0)
-    syn1neg = np.zeros((V, D), np.float32) if negative else np.zeros((1, D), np.float32)
-    if hs:
-        codes, points, lens = build_huffman(vocab.counts)
-        syn1 = np.zeros((V - 1, D), np.float32)
-    else:
-        codes, points, lens = np.zeros((1, 1), np.uint8), np.zeros((1, 1), np.int32), np.zeros(1, np.int32)
-        syn1 = np.zeros((1, D), np.float32)
-    keep = keep_probabilities(vocab.counts, cfg.sample)
-    a_prob, a_idx = alias_table(noise_distribution(vocab.counts, cfg.ns_exponent))
-
-    T = cfg.threads
-    det = cfg.deterministic and T > 1
-    rngs = [np.array([_splitmix64(cfg.seed * 7919 + t)], dtype=np.uint64) for t in range(T)]
-    stats = np.zeros((T, 4), np.float64)
-    total = max(N * cfg.epochs, 1)
-
-    def lr(pos: int) -> float:
-        return cfg.alpha - (cfg.alpha - cfg.min_alpha) * min(pos / total, 1.0)
-
-    def run_job(job, t, w0, w1n, w1):
-        ids_, starts_, s0, s1, off = job
-        base = epoch * N + off
-        kernels.train_chunk(ids_, starts_, s0, s1, w0, w1n, w1, keep, a_prob, a_idx,
-                            codes, points, lens, cfg.sg, hs, negative, cfg.window,
-                            cfg.cbow_mean, lr(base), lr(base + int(starts_[s1] - starts_[s0])),
-                            rngs[t], stats[t], cfg.compute_loss, cfg.saturated == "skip")
-
-    if det:   # replicas (T, ...) of every trained matrix
-        reps = [np.repeat(m[None], T, axis=0) for m in (syn0, syn1neg, syn1)]
-
-    # compile the kernel (or load it from numba's disk cache) before the clock starts: an empty
-    # range of sentences with the real argument types trains nothing
-    kernels.train_chunk(np.zeros(1, id_dtype), np.zeros(2, np.int64), 0, 0, syn0, syn1neg, syn1, keep,
-                        a_prob, a_idx, codes, points, lens, cfg.sg, hs, negative, cfg.window,
-                        cfg.cbow_mean, cfg.alpha, cfg.alpha, rngs[0].copy(), np.zeros(4),
-                        cfg.compute_loss, cfg.saturated == "skip")
-
-    from ...utils import progress
-
-    bar = progress(total=total, desc=f"word2vec {cfg.arch}/{cfg.loss}", unit="w",
-                   disable=None if show_progress else True)
-    epoch_loss, epoch_seconds = [], []
-    t_train, c_train = time.perf_counter(), time.process_time()
-    for epoch in range(cfg.epochs):
-        t_ep = time.perf_counter()
-        before = stats.sum(axis=0).copy()
-        jobs = _Jobs(source, cfg.sync_words if det else cfg.job_words, id_dtype)
-        errors: list[BaseException] = []
-
-        if det:
-            def det_worker(t, job):
-                try:
-                    run_job(job, t, reps[0][t], reps[1][t], reps[2][t])
-                except BaseException as e:  # noqa: BLE001 — re-raised in the main thread
-                    errors.append(e)
-
-            while True:
-                round_jobs = [j for j in (jobs.next() for _ in range(T)) if j is not None]
-                if not round_jobs:
-                    break
-                ths = [threading.Thread(target=det_worker, args=(t, j)) for t, j in enumerate(round_jobs)]
-                for th in ths:
-                    th.start()
-                for th in ths:
-                    th.join()
-                if errors:
-                    raise errors[0]
-                for m, r in zip((syn0, syn1neg, syn1), reps):
-                    kernels.merge_replicas(m.reshape(-1), r.reshape(T, -1))
-                _tick(bar, stats, cfg, epoch, N, lr)
-        else:
-            def worker(t):
-                try:
-                    while (job := jobs.next()) is not None:
-                        run_job(job, t, syn0, syn1neg, syn1)
-                except BaseException as e:  # noqa: BLE001
-                    errors.append(e)
-
-            ths = [threading.Thread(target=worker, args=(t,), daemon=True) for t in range(T)]
-            for th in ths:
-                th.start()
-            while alive := [th for th in ths if th.is_alive()]:
-                alive[0].join(0.5)  # wait on a live thread: joining a finished one returns at once
-                _tick(bar, stats, cfg, epoch, N, lr)
-            if errors:
-                raise errors[0]
-        done = stats.sum(axis=0) - before
-        mean_loss = done[1] / max(done[2], 1)
-        if not np.isfinite(mean_loss):
-            raise TrainingError(f"loss became {mean_loss} in epoch {epoch + 1}; lower alpha (now {cfg.alpha})")
-        epoch_loss.append(float(mean_loss))
-        epoch_seconds.append(time.perf_counter() - t_ep)
+    data = encode_corpus(corpus, vocab, cfg)
+    kernel = build_kernel(vocab, cfg)
+    weights, state = init_weights(len(vocab), cfg), fresh_state(cfg)
+    if checkpoint is not None and checkpoint.path.exists():
+        arrays, state = load_checkpoint(checkpoint.path, cfg, vocab,
+                                        {k: a.shape for k, a in vars(weights).items()})
+        weights = Weights(**arrays)
         if log:
-            log(f"epoch {epoch + 1}/{cfg.epochs}: loss {mean_loss:.4f}, "
-                f"{done[0] / epoch_seconds[-1]:,.0f} effective words/s")
-    bar.close()
-    train_s, train_cpu = time.perf_counter() - t_train, time.process_time() - c_train
-    tot = stats.sum(axis=0)
-    return Word2Vec(cfg, vocab, syn0, syn1neg if negative else None, syn1 if hs else None,
-                    epoch_loss, {
-                        "vocab_size": V, "corpus_tokens": vocab.total, "retained_tokens": N,
+            log(f"resuming from {checkpoint.path}: epoch {state.epoch + 1}/{cfg.epochs}, "
+                f"{state.raw_words_done:,} words trained")
+    t_prep = time.perf_counter() - t_start
+    loop = _Loop(cfg, vocab, data, kernel, weights, state, checkpoint, log, show_progress)
+    loop.run()
+    tot = state.stats.sum(axis=0)
+    negative, hs = kernel.negative, kernel.hs
+    return Word2Vec(cfg, vocab, weights.syn0, weights.syn1neg if negative else None, weights.syn1 if hs else None,
+                    state.epoch_loss, {
+                        "vocab_size": len(vocab), "corpus_tokens": vocab.total,
+                        "retained_tokens": int(vocab.counts.sum()),
                         "effective_words": int(tot[0]), "predictions": int(tot[2]),
-                        "prepare_seconds": t_prep, "train_seconds": train_s, "train_cpu_seconds": train_cpu,
-                        "effective_words_per_s": tot[0] / max(train_s, 1e-9),
-                        "epoch_seconds": epoch_seconds, "epoch_loss": epoch_loss,
+                        "prepare_seconds": t_prep, "train_seconds": loop.train_seconds,
+                        "train_cpu_seconds": loop.train_cpu_seconds,
+                        "effective_words_per_s": tot[0] / max(loop.train_seconds, 1e-9),
+                        "epoch_seconds": loop.epoch_seconds, "epoch_loss": state.epoch_loss,
                     })
 
 
-def _tick(bar, stats, cfg, epoch, N, lr) -> None:
-    done = int(stats[:, 3].sum())
-    bar.n = done
-    el = bar.format_dict.get("elapsed") or 1e-9
-    bar.set_postfix_str(f"epoch {epoch + 1}, lr {lr(done):.5f}, {stats[:, 0].sum() / el:,.0f} eff w/s",
-                        refresh=False)
-    bar.refresh()
+class _Loop:
+    """Step 5: the epochs. Jobs go to threads (Hogwild, or deterministic rounds); between jobs
+    the loop may pause every thread and save the state."""
+
+    def __init__(self, cfg: Word2VecConfig, vocab: Vocab, data, kernel: Kernel, weights: Weights,
+                 state: TrainState, checkpoint: Checkpointing | None, log: Callable[[str], None] | None,
+                 show_progress: bool):
+        self.cfg, self.vocab, self.data, self.kernel = cfg, vocab, data, kernel
+        self.weights, self.state = weights, state
+        self.N = int(vocab.counts.sum())                # tokens per epoch that training sees
+        self.lr = LinearDecay(cfg.alpha, cfg.min_alpha, max(self.N * cfg.epochs, 1))
+        self.det = cfg.deterministic and cfg.threads > 1
+        self.every = checkpoint.every_seconds if checkpoint is not None else None
+        self.ckpt_path = checkpoint.path if checkpoint is not None else None
+        self.log, self.show_progress = log, show_progress
+        self.epoch_seconds: list[float] = []
+        self.train_seconds = self.train_cpu_seconds = 0.0
+
+    def train_job(self, job: Job, t: int, w: Weights, epoch: int) -> None:
+        """Thread ``t`` trains ``job`` of ``epoch`` on ``w``; alpha from the job's place in the run."""
+        base = epoch * self.N + job.offset
+        self.kernel.train(job, w, self.lr(base), self.lr(base + job.n_words), self.state.rngs[t],
+                          self.state.stats[t])
+
+    def run(self) -> None:
+        from ...utils import progress
+
+        cfg, st = self.cfg, self.state
+        # compile the kernel (or load it from numba's disk cache) before the clock starts: an
+        # empty job with the real argument types trains nothing
+        self.kernel.train(Job.empty(self.data.id_dtype), self.weights, cfg.alpha, cfg.alpha,
+                          st.rngs[0].copy(), np.zeros(4))
+        if self.det:    # replicas (T, ...) of every trained matrix
+            self.reps = Weights(*(np.repeat(m[None], cfg.threads, axis=0) for m in self.weights.arrays()))
+        self.bar = progress(total=self.lr.total, desc=f"word2vec {cfg.arch}/{cfg.loss}", unit="w",
+                            disable=None if self.show_progress else True)
+        self.next_save = time.monotonic() + (self.every or 0.0)
+        t_train, c_train = time.perf_counter(), time.process_time()
+        try:
+            for epoch in range(st.epoch, cfg.epochs):
+                self.epoch(epoch)
+        finally:
+            self.bar.close()     # clears its line: an error message starts on a clean one
+            self.train_seconds = time.perf_counter() - t_train
+            self.train_cpu_seconds = time.process_time() - c_train
+
+    def epoch(self, epoch: int) -> None:
+        cfg, st = self.cfg, self.state
+        t_ep = time.perf_counter()
+        queue = JobQueue(self.data.jobs(cfg.sync_words if self.det else cfg.job_words), skip=st.jobs_done)
+        while True:
+            if self.det:
+                self.deterministic_rounds(queue, epoch)
+            else:
+                self.hogwild(queue, epoch)
+            if queue.done():
+                break
+            st.jobs_done = queue.taken            # every thread stopped at a job boundary
+            self.save(epoch)
+            queue.resume()
+        done = st.stats.sum(axis=0) - st.epoch_start
+        mean_loss = done[1] / max(done[2], 1)
+        self.check_finite(mean_loss, epoch)
+        st.epoch_loss.append(float(mean_loss))
+        st.epoch, st.jobs_done, st.epoch_start = epoch + 1, 0, st.stats.sum(axis=0).copy()
+        self.epoch_seconds.append(time.perf_counter() - t_ep)
+        self.write_log(f"epoch {epoch + 1}/{cfg.epochs}: loss {mean_loss:.4f}, "
+                       f"{done[0] / self.epoch_seconds[-1]:,.0f} effective words/s")
+        if self.due():
+            self.save(epoch)
+
+    def hogwild(self, queue: JobQueue, epoch: int) -> None:
+        """Every thread takes the next job until none is left (or a checkpoint is due: the
+        queue then pauses and the threads stop after their current job)."""
+        if self.every is not None:
+            queue.pause_at(self.next_save)
+        errors: list[BaseException] = []
+
+        def worker(t):
+            try:
+                while (job := queue.next()) is not None:
+                    self.train_job(job, t, self.weights, epoch)
+            except BaseException as e:  # noqa: BLE001 — re-raised in the main thread
+                errors.append(e)
+
+        ths = [threading.Thread(target=worker, args=(t,), daemon=True) for t in range(self.cfg.threads)]
+        for th in ths:
+            th.start()
+        while alive := [th for th in ths if th.is_alive()]:
+            alive[0].join(0.5)  # wait on a live thread: joining a finished one returns at once
+            self.tick(epoch)
+        if errors:
+            raise errors[0]
+
+    def deterministic_rounds(self, queue: JobQueue, epoch: int) -> None:
+        """Rounds of T jobs, job k to thread k on its own replica, then the ordered merge; stops
+        at the end of the epoch or after the round in which a checkpoint fell due."""
+        T, reps, errors = self.cfg.threads, self.reps, []
+
+        def worker(t, job):
+            try:
+                self.train_job(job, t, Weights(reps.syn0[t], reps.syn1neg[t], reps.syn1[t]), epoch)
+            except BaseException as e:  # noqa: BLE001 — re-raised in the main thread
+                errors.append(e)
+
+        while True:
+            round_jobs = [j for j in (queue.next() for _ in range(T)) if j is not None]
+            if not round_jobs:
+                return
+            ths = [threading.Thread(target=worker, args=(t, j)) for t, j in enumerate(round_jobs)]
+            for th in ths:
+                th.start()
+            for th in ths:
+                th.join()
+            if errors:
+                raise errors[0]
+            from . import kernels
+
+            for m, r in zip(self.weights.arrays(), reps.arrays()):
+                kernels.merge_replicas(m.reshape(-1), r.reshape(T, -1))
+            self.tick(epoch)
+            if self.due():
+                queue.pause()
+                return
+
+    def due(self) -> bool:
+        return self.every is not None and time.monotonic() >= self.next_save
+
+    def save(self, epoch: int) -> None:
+        """Checkpoint at a job boundary (``state.jobs_done`` jobs of ``state.epoch`` done),
+        unless the run has gone non-finite: then stop, and the last good checkpoint stays."""
+        st = self.state
+        if self.every is None:
+            return
+        done = st.stats.sum(axis=0) - st.epoch_start
+        self.check_finite(done[1] / max(done[2], 1), epoch)
+        if not all(np.isfinite(m).all() for m in self.weights.arrays()):
+            self.check_finite(float("nan"), epoch)
+        save_checkpoint(self.ckpt_path, self.cfg, self.vocab, self.weights, st)
+        self.next_save = time.monotonic() + self.every
+
+    def check_finite(self, mean_loss: float, epoch: int) -> None:
+        if not np.isfinite(mean_loss):
+            raise TrainingError(f"loss became {mean_loss} in epoch {epoch + 1}; "
+                                f"lower alpha (now {self.cfg.alpha})")
+
+    def write_log(self, msg: str) -> None:
+        if self.log:
+            with self.bar.external_write_mode(file=sys.stderr):   # clear the bar, print, redraw
+                self.log(msg)
+
+    def tick(self, epoch: int) -> None:
+        stats, bar = self.state.stats, self.bar
+        done = int(stats[:, 3].sum())
+        bar.n = done
+        el = bar.format_dict.get("elapsed") or 1e-9
+        bar.set_postfix_str(f"epoch {epoch + 1}, lr {self.lr(done):.5f}, {stats[:, 0].sum() / el:,.0f} eff w/s",
+                            refresh=False)
+        bar.refresh()
