@@ -2,6 +2,7 @@
 
     groundup word2vec train CORPUS --arch sg|cbow --loss ns|hs --dim D --window W --negative K
                                    --sample S --min-count M --epochs E --threads T -o VECTORS.bin
+                                   [--checkpoint-every SECONDS]   (a killed run: the same command resumes)
     groundup word2vec evaluate VECTORS --analogies FILE --similarity FILE [--json]
     groundup word2vec similar VECTORS WORD [WORD ...] [--minus WORD] [--topn N]
     groundup word2vec analogy VECTORS A B C [--method add|mul]      (A : B :: C : ?)
@@ -13,6 +14,7 @@ Vectors are in word2vec C format: binary, or text when the name ends in ``.txt``
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from ..text.word2vec.train import Word2VecConfig
 from .common import add_config_options, config_overrides, print_json
@@ -35,6 +37,12 @@ def register(sub) -> None:
     t.add_argument("--force", action="store_true", help="replace an existing file that is not vectors")
     t.add_argument("--preset", default="sg-ns", help="starting config (sg-ns, cbow-ns, sg-hs, word2vec-c-demo)")
     t.add_argument("--config", metavar="FILE", help="TOML/JSON file of config overrides")
+    t.add_argument("--checkpoint-every", type=float, metavar="SECONDS",
+                   help="save the training state (vectors, learning-rate position, random state) to "
+                        "VECTORS.ckpt at the first job boundary (~10,000 words) after every SECONDS of "
+                        "training; 0: after every job. Whenever VECTORS.ckpt exists, the same command "
+                        "continues from it (bit-identical to an uninterrupted run with one thread or "
+                        "--deterministic); it is removed once the vectors are written")
     t.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     add_config_options(t, Word2VecConfig)
     t.set_defaults(func=_train)
@@ -84,6 +92,7 @@ def _train(args) -> int:
     from ..errors import ConfigError
     from ..io import check_output
     from ..text.word2vec import PRESETS, train
+    from ..text.word2vec.checkpoint import Checkpointing
     from ..text.word2vec.formats import save_word2vec
     from ..text.word2vec.vocab import read_sentences
 
@@ -97,10 +106,13 @@ def _train(args) -> int:
     if over.get("loss") == "hs" and "negative" not in over:
         over["negative"] = 0
     cfg = apply_overrides(cfg, over)
+    out = Path(args.output)
+    ckpt = Checkpointing(out.with_name(out.name + ".ckpt"), args.checkpoint_every)
     corpus = read_sentences(args.corpus, cfg)
     log = lambda m: print(m, file=sys.stderr)
-    model = train(corpus, cfg, log=log)
+    model = train(corpus, cfg, log=log, checkpoint=ckpt)
     save_word2vec(args.output, model.wv, text=cfg.text_options())
+    ckpt.path.unlink(missing_ok=True)   # the run is complete: nothing left to resume
     st = model.stats
     summary = {"output": args.output, "config": cfg, **{k: st[k] for k in (
         "vocab_size", "corpus_tokens", "effective_words", "train_seconds", "effective_words_per_s",

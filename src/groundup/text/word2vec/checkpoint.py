@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import ModelFormatError, TrainingError
+from ...errors import ConfigError, ModelFormatError, TrainingError
 from ...io import atomic_write
 
 FORMAT = "groundup-word2vec-checkpoint"
@@ -59,7 +59,7 @@ class Checkpointing:
 
     def __post_init__(self) -> None:
         if self.every_seconds is not None and not (self.every_seconds >= 0 and np.isfinite(self.every_seconds)):
-            raise TrainingError(f"checkpoint interval must be a finite number of seconds >= 0, "
+            raise ConfigError(f"checkpoint interval must be a finite number of seconds >= 0, "
                                 f"got {self.every_seconds}")
 
 
