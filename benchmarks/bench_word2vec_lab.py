@@ -47,6 +47,23 @@ def one_seed(sentences, seed: int, google: Path | None, lab_file: Path) -> dict:
     return out
 
 
+def record(runs: list[dict], corpus_name: str, seeds: str) -> dict:
+    from groundup.lab import word2vec as lab
+
+    keys = [k for k in ("google_accuracy", "lab_accuracy") if k in runs[0]]
+    return {
+        "command": "python benchmarks/bench_word2vec_lab.py --seeds " + seeds,
+        "gensim_version": runs[0]["gensim_version"], "corpus": corpus_name, "settings": lab.QUICK_SETTINGS,
+        "seeds": [r["seed"] for r in runs], "vocab_size": runs[0]["vocab_size"],
+        **{k: [round(r[k], 4) for r in runs] for k in keys},
+        **{k.replace("accuracy", "answered"): runs[0][k.replace("accuracy", "answered")] for k in keys},
+        "probe_cosines": {p: round(sum(r["probe_cosines"][p] for r in runs) / len(runs), 3)
+                          for p in runs[0]["probe_cosines"]},
+        "king_man_woman": runs[0]["king_man_woman"],
+        "seconds": [r["seconds"] for r in runs],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="1,2,3")
@@ -59,23 +76,16 @@ def main() -> None:
     corpus, corpus_name = lab._corpus(False)
     sentences = list(corpus)
     google = shared_file("word-eval", "questions-words.txt")
+    runs: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         lab_file = Path(tmp) / "lab_analogies.txt"
         lab_file.write_text(lab.LAB_ANALOGIES, encoding="utf-8")
-        runs = [one_seed(sentences, int(s), google, lab_file) for s in args.seeds.split(",")]
+        for s in args.seeds.split(","):
+            runs.append(one_seed(sentences, int(s), google, lab_file))
+            rec = record(runs, corpus_name, args.seeds)
+            write_text(args.out, json.dumps(rec, indent=1) + "\n")     # after every seed
+            print(f"seed {s}: {json.dumps({k: runs[-1][k] for k in runs[-1] if 'accuracy' in k})}", flush=True)
     keys = [k for k in ("google_accuracy", "lab_accuracy") if k in runs[0]]
-    rec = {
-        "command": "python benchmarks/bench_word2vec_lab.py --seeds " + args.seeds,
-        "gensim_version": runs[0]["gensim_version"], "corpus": corpus_name, "settings": lab.QUICK_SETTINGS,
-        "seeds": [r["seed"] for r in runs], "vocab_size": runs[0]["vocab_size"],
-        **{k: [round(r[k], 4) for r in runs] for k in keys},
-        **{k.replace("accuracy", "answered"): runs[0][k.replace("accuracy", "answered")] for k in keys},
-        "probe_cosines": {p: round(sum(r["probe_cosines"][p] for r in runs) / len(runs), 3)
-                          for p in runs[0]["probe_cosines"]},
-        "king_man_woman": runs[0]["king_man_woman"],
-        "seconds": [r["seconds"] for r in runs],
-    }
-    write_text(args.out, json.dumps(rec, indent=1) + "\n")
     print(f"| gensim {rec['gensim_version']}, {corpus_name}, seeds {rec['seeds']} | value |\n|---|---|")
     for k in keys:
         print(f"| {k} | {', '.join(f'{x:.4f}' for x in rec[k])} (answered {rec[k.replace('accuracy', 'answered')]}) |")
