@@ -24,7 +24,7 @@ from _common import load_average, markdown_table, peak_live_bytes, write_json
 import torch
 import torch.utils.checkpoint as tcp
 
-from groundup.train.checkpoint_planner import plan_checkpoints, plan_peak, profile_layers
+from groundup.train.grad_checkpoint_plan import plan_checkpoints, plan_peak, profile_layers
 from groundup.train.grad_checkpoint import checkpoint, sequential_segments
 
 

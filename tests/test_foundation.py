@@ -101,3 +101,19 @@ def test_live_peak_bytes_counts_live_tensors_only():
 
     assert live_peak_bytes(two_alive) == 3_000_000
     assert live_peak_bytes(one_at_a_time) == 2_000_000
+
+
+def test_torch_threads_restores_the_count_also_on_error():
+    import torch
+
+    from groundup.utils import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), torch_threads(1):
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == before
+    with torch_threads(0):  # 0 / None: leave it alone
+        assert torch.get_num_threads() == before

@@ -12,7 +12,7 @@ import torch
 import torch.utils.checkpoint as tcp
 
 from groundup.errors import ConfigError, TrainingError
-from groundup.train import checkpoint, checkpoint_sequential
+from groundup.train.grad_checkpoint import checkpoint, checkpoint_sequential
 from groundup.train.grad_checkpoint import sequential_segments
 
 MECHANISMS = [False, True]  # use_reentrant

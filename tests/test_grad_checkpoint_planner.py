@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from groundup.errors import ConfigError
-from groundup.train.checkpoint_planner import (chen_greedy, parse_budget, plan_checkpoints,
+from groundup.train.grad_checkpoint_plan import (chen_greedy, parse_budget, plan_checkpoints,
                                                plan_peak, plan_recompute, profile_layers)
 from groundup.train.grad_checkpoint import run_segments, sequential_segments
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.distributed as dist
 
-from groundup.train.checkpoint_io import load_checkpoint
+from groundup.train.state_io import load_state
 
 ARGS = ["lm", "train", "--model", "lstm", "--emb-size", "16", "--hidden-size", "16",
         "--num-layers", "2", "--batch-size", "4", "--bptt", "8", "--epochs", "2",
@@ -45,8 +45,8 @@ def test_two_ranks_equal_one_process(tmp_path):
     fa = json.loads((tmp_path / "one" / "final.json").read_text())
     fb = json.loads((tmp_path / "ddp" / "final.json").read_text())
     assert fb["world_size"] == 2 and fa["steps"] == fb["steps"]
-    a = load_checkpoint(tmp_path / "one" / "checkpoint.pt")["model"]
-    b = load_checkpoint(tmp_path / "ddp" / "checkpoint.pt")["model"]
+    a = load_state(tmp_path / "one" / "checkpoint.pt")["model"]
+    b = load_state(tmp_path / "ddp" / "checkpoint.pt")["model"]
     # Same maths, different float32 summation order (each rank averages its half of the rows,
     # then DDP averages the two): measured max difference ~1e-7 after ~40 steps; 1e-5 leaves
     # room while still catching any sharding error (wrong rows or a missing 1/W give >1e-2).
@@ -54,4 +54,4 @@ def test_two_ranks_equal_one_process(tmp_path):
         torch.testing.assert_close(b[k], a[k], rtol=0, atol=1e-5, msg=k)
     assert fb["valid_perplexity"] == pytest.approx(fa["valid_perplexity"], rel=1e-5)
     # a 2-rank checkpoint holds both ranks' hidden states and RNG states
-    assert len(load_checkpoint(tmp_path / "ddp" / "checkpoint.pt")["ranks"]) == 2
+    assert len(load_state(tmp_path / "ddp" / "checkpoint.pt")["ranks"]) == 2

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from groundup.errors import ConfigError, TrainingError
-from groundup.train.checkpoint_io import load_checkpoint
+from groundup.train.state_io import load_state
 from groundup.train.config import LMConfig, make_config
 from groundup.train.corpus import Corpus
 from groundup.train.engine import evaluate, generate, train
@@ -82,7 +82,7 @@ def test_zaremba_sum_over_time_equals_mean_with_lr_times_T(tmp_path):
 
     def params(name, **kw):
         train(tiny(epochs=1, **kw), tmp_path / name, corpus=corpus)
-        return load_checkpoint(tmp_path / name / "checkpoint.pt")["model"]
+        return load_state(tmp_path / name / "checkpoint.pt")["model"]
 
     a = params("a", loss_reduction="sum_over_time", lr=0.5, clip=0.0)
     b = params("b", loss_reduction="mean", lr=4.0, clip=0.0)
@@ -145,7 +145,7 @@ def test_nan_loss_stops_with_one_line_and_keeps_the_last_good_checkpoint(tmp_pat
         MODELS.pop("test-nan-after-5")
     msg = str(e.value)
     assert "\n" not in msg and "loss became nan at epoch 1, step 5" in msg and "(step 4)" in msg
-    ck = load_checkpoint(tmp_path / "checkpoint.pt")
+    ck = load_state(tmp_path / "checkpoint.pt")
     assert ck["position"]["step"] == 4
     assert all(torch.isfinite(t).all() for t in ck["model"].values())
 

@@ -9,7 +9,7 @@ import time
 
 import torch
 
-from groundup.train.checkpoint_io import load_checkpoint
+from groundup.train.state_io import load_state
 
 
 def write_toy_folder(folder, seed=0):
@@ -66,7 +66,7 @@ def test_sigkill_then_resume_gives_the_same_model(tmp_path):
     assert "resuming" in done.stderr
     assert a.wait(timeout=300) == 0, a.stderr.read().decode()[-2000:]
 
-    ca, cb = load_checkpoint(a_out / "checkpoint.pt"), load_checkpoint(b_out / "checkpoint.pt")
+    ca, cb = load_state(a_out / "checkpoint.pt"), load_state(b_out / "checkpoint.pt")
     assert ca["position"]["step"] == cb["position"]["step"] > 95
     for k in ca["model"]:
         assert torch.equal(ca["model"][k], cb["model"][k]), k

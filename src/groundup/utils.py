@@ -1,11 +1,13 @@
-"""Small shared helpers: one way to seed, one progress bar, one JSON writer."""
+"""Small shared helpers: one way to seed, one progress bar, one JSON writer, one way to set
+the thread count for a while."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import sys
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -17,6 +19,35 @@ def seed_everything(seed: int) -> None:
     import torch
 
     torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None, *, numba: bool = False) -> Iterator[None]:
+    """Run the body with ``n`` torch threads (and numba threads, with ``numba=True``), then put
+    back the counts found on entry, also on an exception. ``n`` of 0 or None leaves them as they are.
+
+    Small models on a shared machine run fastest at one thread: a second OpenMP pool beside
+    another busy process spin-waits (measured 3-5x slower steps; docs/ssm.md).
+    """
+    import torch
+
+    if not n:
+        yield
+        return
+    saved = torch.get_num_threads()
+    nb = None
+    if numba:
+        import numba as nb
+
+        saved_nb = nb.get_num_threads()
+        nb.set_num_threads(min(n, nb.config.NUMBA_NUM_THREADS))
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+        if nb is not None:
+            nb.set_num_threads(saved_nb)
 
 
 def progress(iterable: Iterable | None = None, *, total: int | None = None, desc: str = "",

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..utils import torch_threads
 from .base import Plot, Result, Table
 
 NAME = "activations"
@@ -423,12 +424,8 @@ def _plot_functions(out: Path) -> str:
 
 
 def run(out: Path, *, full: bool, seed: int, cfg: ActivationsLabConfig | None = None) -> Result:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small matrices: one thread is fastest and fair under load
-    try:
+    with torch_threads(1):  # small matrices: one thread is fastest and fair under load
         return _run(out, cfg or PRESETS["full" if full else "quick"], seed)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(out: Path, cfg: ActivationsLabConfig, seed: int) -> Result:

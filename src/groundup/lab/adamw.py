@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..utils import torch_threads
 from .base import Plot, Result, Table
 
 NAME = "adamw"
@@ -130,9 +131,7 @@ def run(out: Path, *, full: bool = False, seed: int = 0) -> Result:
 
     cfg = PRESETS["full" if full else "quick"]
     t0 = time.perf_counter()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)            # tiny matrices: one thread is fastest and fair
-    try:
+    with torch_threads(1):              # tiny matrices: one thread is fastest and fair
         X, y = load_digits()
         tr, va = split(y, cfg.n_train, seed)
         data = (torch.from_numpy(X[tr]), torch.from_numpy(y[tr]),
@@ -162,8 +161,6 @@ def run(out: Path, *, full: bool = False, seed: int = 0) -> Result:
         for k in grids:
             shrink[k], rates[k] = shrinkage_by_gradient(k, best[k]["lr"], best[k]["strong_wd"],
                                                         seed * 1000, data, cfg)
-    finally:
-        torch.set_num_threads(threads)
 
     # --- plots: heatmaps of validation loss over (lr, lambda), and the best-over-lr lines
     fig, axes = plt().subplots(1, 3, figsize=(15, 4.2), layout="constrained")  # no label overlaps

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..utils import torch_threads
 from .base import Plot, Result, Table
 
 NAME = "checkpointing"
@@ -51,7 +52,7 @@ def _blocks(n, width, seed):
 
 
 def _plans(blocks, x):
-    from ..train.checkpoint_planner import plan_checkpoints, plan_peak, profile_layers
+    from ..train.grad_checkpoint_plan import plan_checkpoints, plan_peak, profile_layers
     from ..train.grad_checkpoint import sequential_segments
 
     n = len(blocks)
@@ -89,7 +90,7 @@ def measure(depths, width, batch, reps, seed):
     plan's predicted recomputation)} for one training step; mode ``torch`` is
     ``torch.utils.checkpoint.checkpoint_sequential`` with the sqrt plan's segments, timed in the
     same interleaved loop."""
-    from ..train.checkpoint_planner import plan_recompute
+    from ..train.grad_checkpoint_plan import plan_recompute
     from ..train.grad_checkpoint import run_segments
 
     blocks = _blocks(max(depths), width, seed)
@@ -130,7 +131,7 @@ def budget_sweep(n, width, batch, seed, points=8):
     everything', (budget, modelled peak, measured peak, layers recomputed); and Chen et al.'s
     greedy (every segment checkpointed) over a grid of thresholds, for comparison."""
     from ..errors import ConfigError
-    from ..train.checkpoint_planner import (chen_greedy, plan_checkpoints, plan_peak,
+    from ..train.grad_checkpoint_plan import (chen_greedy, plan_checkpoints, plan_peak,
                                             plan_recompute, profile_layers)
     from ..train.grad_checkpoint import run_segments
 
@@ -274,12 +275,8 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
 
     depths = [4, 8, 16, 32, 64] if full else [4, 8, 16, 32]
     width, batch, reps = (256, 1024, 5) if full else (128, 256, 7)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # two OpenMP threads on a shared 2-core machine stall each other
-    try:
+    with torch_threads(1):  # two OpenMP threads on a shared 2-core machine stall each other
         res = measure(depths, width, batch, reps, seed)
-    finally:
-        torch.set_num_threads(threads)
 
     fig, (ax1, ax2) = plt().subplots(1, 2, figsize=(11, 4))
     for m in MODES + ("torch",):

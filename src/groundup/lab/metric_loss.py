@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..utils import torch_threads
 from .base import Plot, Result, Table
 
 NAME = "metric-loss"
@@ -504,12 +505,8 @@ def verdict(fig: dict) -> tuple[bool, str]:
 # --- the experiment ---------------------------------------------------------------------------
 
 def run(out: Path, *, full: bool, seed: int, cfg: MetricLabConfig | None = None) -> Result:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small MLPs and GRUs: threads only add overhead
-    try:
+    with torch_threads(1):  # small MLPs and GRUs: threads only add overhead
         return _run(out, cfg or PRESETS["full" if full else "quick"], seed)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(out: Path, cfg: MetricLabConfig, seed: int) -> Result:

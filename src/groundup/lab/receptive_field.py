@@ -5,6 +5,7 @@ import math
 import time
 from pathlib import Path
 
+from ..utils import torch_threads
 from .base import Plot, Result, Table
 
 NAME = "receptive-field"
@@ -252,9 +253,13 @@ def _erf_on_image(res: Result, out: Path, full: bool, seed: int) -> list[tuple]:
 def run(out: Path, *, full: bool, seed: int) -> Result:
     import torch
 
+    with torch_threads(min(4, torch.get_num_threads())):
+        return _run(out, full, seed)
+
+
+def _run(out: Path, full: bool, seed: int) -> Result:
     from .plotting import plt, save
 
-    torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
     res = Result(name=NAME, title=TITLE, claim=CLAIM)
     cpu0 = time.process_time()
     t0 = time.perf_counter()

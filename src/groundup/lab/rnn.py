@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from ..utils import torch_threads
 from .base import Plot, Result, Table
 
 NAME = "rnn"
@@ -68,6 +69,11 @@ def gradient_through_time(model: torch.nn.Module, x: torch.Tensor) -> torch.Tens
 
 
 def run(out: Path, *, full: bool, seed: int) -> Result:
+    with torch_threads(None if full else 1):
+        return _run(out, full, seed)
+
+
+def _run(out: Path, full: bool, seed: int) -> Result:
     from ..io import new_folder
     from ..train.config import make_config
     from ..train.corpus import load_lm_corpus
@@ -75,7 +81,6 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
     from .plotting import plt, save
 
     s = _settings(full)
-    torch.set_num_threads(1 if not full else torch.get_num_threads())
     corpus = load_lm_corpus("wikitext2", train_tokens=s["train_tokens"], eval_tokens=s["eval_tokens"])
     V = len(corpus.vocab)
     curves, finals, grads, grads_init, speed = {}, {}, {}, {}, {}

@@ -27,6 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..utils import torch_threads
 from .base import Plot, Result, Table
 
 NAME = "ssm"
@@ -226,27 +227,19 @@ def equal_time_lms(out: Path, full: bool, seed: int) -> list[dict]:
 def run(out: Path, *, full: bool, seed: int) -> Result:
     from .plotting import plt, save
 
-    import numba
-
     # One thread each for torch and numba: these models are small, and on 2 cores the OpenMP
     # and numba thread pools only get in each other's way (measured: 3-5x slower steps).
-    threads, nthreads = torch.get_num_threads(), numba.get_num_threads()
-    torch.set_num_threads(1)
-    numba.set_num_threads(1)
     lens = (32, 64, 128, 256)
     tasks = [TaskSpec("selective-copying", 32, lens, 6), TaskSpec("induction-heads", 32, lens, 8)]
     # a fixed number of steps (not a time budget) so that the result does not depend on the machine
     steps, seconds, M = (3000, float("inf"), 4) if full else (350, float("inf"), 2)
     results, rows = {}, []
-    try:
+    with torch_threads(1, numba=True):
         for task in tasks:
             for kind in ("mamba", "s4d"):
                 losses, acc, secs = _train_eval(kind, task, steps, 32, seconds, seed, M=M)
                 results[(task.name, kind)] = (losses, acc)
                 rows.append([task.name, kind, len(losses), round(secs, 1)] + [acc[L] for L in lens])
-    finally:
-        torch.set_num_threads(threads)
-        numba.set_num_threads(nthreads)
 
     fig, axes = plt().subplots(1, 2, figsize=(11, 4))
     for ax, task in zip(axes, tasks):
@@ -284,12 +277,8 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
     forms = recurrent_vs_parallel(seed)
     worst32 = max(max(r[3], r[4]) for r in forms if r[2] == "float32")
     worst64 = max(max(r[3], r[4]) for r in forms if r[2] == "float64")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         lms, lm_set = equal_time_lms(out, full, seed)
-    finally:
-        torch.set_num_threads(threads)
     load = _load()
     best = min(lms, key=lambda r: r["valid_perplexity"])
     held = selective and worst64 <= 1e-10

@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..utils import torch_threads
 from .base import Plot, Result, Table
 from .wikitext import capped_wikitext, perplexity, windows
 
@@ -313,12 +314,8 @@ def verdict(fig: dict) -> tuple[bool, str]:
 def run(out: Path, *, full: bool, seed: int, cfg: TransformerLabConfig | None = None) -> Result:
     # one thread: on a shared 2-core machine a second OpenMP thread spin-waits (docs/ssm.md),
     # and one thread makes the timings of part 1 comparable between runs
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         return _run(out, cfg or PRESETS["full" if full else "quick"], seed)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(out: Path, cfg: TransformerLabConfig, seed: int) -> Result:

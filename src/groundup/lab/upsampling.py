@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils import torch_threads
 from .base import Plot, Result, Table
 
 NAME = "upsampling"
@@ -180,14 +181,8 @@ def train_sr(lr_train, hr_train, steps: int, seed: int, patch: int = 16, batch: 
 
 
 def run(out: Path, *, full: bool, seed: int) -> Result:
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small convolutions: a second thread mostly adds contention
-    try:
+    with torch_threads(1):  # small convolutions: a second thread mostly adds contention
         return _run(out, full, seed)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run(out: Path, full: bool, seed: int) -> Result:

@@ -19,10 +19,10 @@ _EXPORTS = {
     "MODELS": "models",
     "register_model": "models",
     "build_model": "models",
-    "save_checkpoint": "checkpoint_io",
-    "load_checkpoint": "checkpoint_io",
-    "checkpoint": "grad_checkpoint",
-    "checkpoint_sequential": "grad_checkpoint",
+    "save_state": "state_io",
+    "load_state": "state_io",
+    "grad_checkpoint": "grad_checkpoint",   # the technique: recompute activations in backward
+    "grad_checkpoint_sequential": "grad_checkpoint",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -30,7 +30,10 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name):
     if name in _EXPORTS:
-        return getattr(_import_module(f"groundup.train.{_EXPORTS[name]}"), name)
+        # torch.utils.checkpoint's names inside the module; prefixed here, where "checkpoint"
+        # alone would read as the saved training state (save_state / load_state)
+        return getattr(_import_module(f"groundup.train.{_EXPORTS[name]}"),
+                       name.removeprefix("grad_") if name.startswith("grad_checkpoint") else name)
     raise AttributeError(f"module 'groundup.train' has no attribute {name!r}")
 
 

@@ -39,10 +39,10 @@ from torch import nn
 from ..data.vocab import Vocab
 from ..errors import ConfigError, TrainingError
 from ..io import write_text
-from ..utils import dumps_json, progress, seed_everything
+from ..utils import dumps_json, progress, seed_everything, torch_threads
 from . import distributed
 from .batching import BPTTBatches, batchify, shard_rows
-from .checkpoint_io import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .state_io import load_state, rng_state, save_state, set_rng_state
 from .config import RESUMABLE_FIELDS, LMConfig
 from .corpus import Corpus, lm_vocab, load_lm_corpus
 from .grad_checkpoint_lm import wrap as grad_checkpointed
@@ -161,7 +161,8 @@ def train(cfg: LMConfig, out_dir: str | Path, *, corpus: Corpus | None = None,
     """
     info = distributed.setup(cfg.device)
     try:
-        return _train(cfg, Path(out_dir), corpus, log, info)
+        with torch_threads(cfg.threads):
+            return _train(cfg, Path(out_dir), corpus, log, info)
     finally:
         distributed.teardown(info)
 
@@ -172,13 +173,11 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
         log = (lambda m: print(m, file=sys.stderr)) if cfg.progress and info.is_main else (lambda m: None)
     device = resolve_device(cfg.device if not (info.enabled and cfg.device == "cuda")
                             else f"cuda:{info.local_rank}")
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / CHECKPOINT
-    resume = load_checkpoint(ckpt_path) if ckpt_path.exists() else None
+    resume = load_state(ckpt_path) if ckpt_path.exists() else None
     if resume is not None:
         check_payload(resume, ckpt_path, resume=True)
         _check_resumable(cfg, resume, info, ckpt_path)
@@ -226,12 +225,12 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
     forward = grad_checkpointed(net, cfg.grad_checkpoint)  # net itself when off
     params = [p for p in model.parameters()]
 
-    def checkpoint() -> None:
+    def save_run_state() -> None:
         per_rank = distributed.gather_objects(
             {"rng": rng_state(), "hidden": _to_device(hidden, "cpu")}, info)
         if info.is_main:
             pos = dict(st, metrics_lines=metrics.lines)
-            save_checkpoint(ckpt_path, {
+            save_state(ckpt_path, {
                 "format": "groundup-lm-checkpoint", "config": cfg.to_dict(),
                 "vocab": list(corpus.vocab.itos), "world_size": info.world_size,
                 "model": model.state_dict(), "optimizer": opt.state_dict(),
@@ -291,7 +290,7 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
                     bar.set_postfix(loss=f"{loss_v:.3f}", ppl=f"{perplexity(loss_v):.1f}",
                                     lr=f"{lr:.3g}", tok_s=f"{st['train_tokens'] / st['train_seconds']:.0f}")
                 if cfg.checkpoint_every and st["step"] % cfg.checkpoint_every == 0:
-                    checkpoint()
+                    save_run_state()
                 # every rank must stop at the same step: stop when any rank is over budget
                 if cfg.max_train_seconds and distributed.mean_across(
                         float(st["train_seconds"] >= cfg.max_train_seconds), info, device) > 0:
@@ -310,7 +309,7 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
             if improved:
                 st["best_valid"], st["best_epoch"], st["bad_epochs"] = valid, epoch + 1, 0
                 if info.is_main:
-                    save_checkpoint(out / BEST, _model_payload(cfg, corpus.vocab, model, epoch + 1, valid))
+                    save_state(out / BEST, _model_payload(cfg, corpus.vocab, model, epoch + 1, valid))
             else:
                 st["bad_epochs"] += 1
                 if cfg.patience and st["bad_epochs"] >= cfg.patience and not st["done"]:
@@ -326,12 +325,12 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
                 + (f" ({st['stop_reason']})" if st["done"] else ""))
             st["epoch"], st["batch"] = epoch + 1, 0
             hidden = None
-            checkpoint()
+            save_run_state()
     finally:
         metrics.close()
 
     # final: the best-validation weights on valid and test
-    best = load_checkpoint(out / BEST) if (out / BEST).exists() else None
+    best = load_state(out / BEST) if (out / BEST).exists() else None
     if best is not None:
         model.load_state_dict(best["model"])
     valid = evaluate(model, corpus.valid, cfg.eval_batch_size, cfg.bptt, device)
@@ -379,7 +378,7 @@ def _model_payload(cfg: LMConfig, vocab: Vocab, model: nn.Module, epoch: int, va
 
 def _saved_step(path: Path) -> str:
     try:
-        return str(load_checkpoint(path)["position"]["step"])
+        return str(load_state(path)["position"]["step"])
     except Exception:
         return "none yet"
 
@@ -405,7 +404,7 @@ def load_model(path: str | Path, device: str = "cpu", *, text: dict[str, Any] | 
     p = Path(path)
     if p.is_dir():
         p = p / BEST if (p / BEST).exists() else p / CHECKPOINT
-    payload = load_checkpoint(p)
+    payload = load_state(p)
     cfg = check_payload(payload, p, resume=False)
     check_same_text(cfg.text_options(), text or {}, f"model {path}")
     vocab = lm_vocab(None, cfg.text_options(), words=payload["vocab"])

@@ -245,7 +245,7 @@ def run_segments(functions, plan, input, *, use_reentrant: bool = False,
                  preserve_rng_state: bool = True):
     """Run layers ``functions`` on ``input`` segment by segment: ``plan`` lists consecutive
     ``(start, end, checkpointed)`` triples covering all layers (from :func:`sequential_segments`
-    or the planner in :mod:`groundup.train.checkpoint_planner`)."""
+    or the planner in :mod:`groundup.train.grad_checkpoint_plan`)."""
     layers = list(functions.children()) if isinstance(functions, torch.nn.Sequential) \
         else list(functions)
     expect = 0

@@ -18,7 +18,7 @@ need per-block checkpointing inside the model.
 from __future__ import annotations
 
 from ..errors import ConfigError
-from .checkpoint_planner import parse_budget, plan_checkpoints
+from .grad_checkpoint_plan import parse_budget, plan_checkpoints
 from .grad_checkpoint import checkpoint, sequential_segments
 
 

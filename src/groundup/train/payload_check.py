@@ -1,6 +1,6 @@
 """What a language-model run trusts after a checkpoint's checksum: the payload's structure.
 
-The checksum (:mod:`.checkpoint_io`) proves the bytes are the ones written; it does not prove
+The checksum (:mod:`.state_io`) proves the bytes are the ones written; it does not prove
 they were written by groundup. A payload that passes it is checked here, before any of it is
 used, and every refusal is one :class:`ModelFormatError` naming the file and the field:
 
@@ -150,7 +150,7 @@ def _is_int(v: Any) -> bool:
 
 
 def _is_rng_state(rng: Any) -> bool:
-    """The shape :func:`.checkpoint_io.rng_state` writes: Python's, numpy's and torch's MT19937."""
+    """The shape :func:`.state_io.rng_state` writes: Python's, numpy's and torch's MT19937."""
     if not (isinstance(rng, dict) and all(k in rng for k in ("python", "numpy", "torch"))):
         return False
     py, npy, tt = rng["python"], rng["numpy"], rng["torch"]

@@ -10,7 +10,7 @@ from ..errors import DataError
 
 def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Training loss per step (with a moving average) and perplexity per epoch."""
-    from ..lab.plotting import plt, save
+    from ..plotting import plt, save
     from .engine import METRICS
 
     run = Path(run_dir)

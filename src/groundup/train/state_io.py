@@ -34,7 +34,7 @@ MAGIC = b"GROUNDUP-CHECKPOINT"
 VERSION = 1
 
 
-def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> str:
+def save_state(path: str | os.PathLike, payload: dict[str, Any]) -> str:
     """Write ``payload`` to ``path`` atomically; return the payload's SHA-256 (hex)."""
     buf = io.BytesIO()
     torch.save(payload, buf)
@@ -47,8 +47,8 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> str:
     return digest
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Verify and read a checkpoint written by :func:`save_checkpoint`."""
+def load_state(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Verify and read a checkpoint written by :func:`save_state`."""
     p = Path(path)
     with open_regular(p, "checkpoint") as f:
         header = f.readline(256)
