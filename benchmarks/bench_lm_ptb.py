@@ -15,6 +15,7 @@ this session: the JSON records ``uptime``'s load average at the start and end.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -38,16 +39,16 @@ def uptime() -> str:
 def register_torch_peer(kind: str) -> str:
     import torch
 
-    from groundup.train.models import RNNLanguageModel, register_model
+    from dataclasses import dataclass
+
+    from groundup.nn.rnn_lm import RNNLanguageModel
+    from groundup.train.families import FAMILIES, register_family
 
     cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[kind]
-
-    def factory(cfg, vocab_size):
-        return RNNLanguageModel(kind, vocab_size, cfg.emb_size, cfg.hidden_size, cfg.num_layers,
-                                cfg.dropout, cfg.tie_weights, cfg.init_range, rnn_class=cls)
-
+    # the family's config, as its own class: a config names its family
+    peer = dataclass(frozen=True)(type(f"Torch{kind.upper()}Config", (FAMILIES[kind].config,), {}))
     name = f"torch-{kind}"
-    register_model(name)(factory)
+    register_family(name, peer, lambda cfg, vocab_size: RNNLanguageModel(cfg, vocab_size, rnn_class=cls))
     return name
 
 
@@ -129,7 +130,7 @@ def report_partial(args) -> int:
     epochs = [r for r in recs if r["kind"] == "epoch"]
     cfg = PRESETS[args.preset]
     if args.epochs:
-        cfg = cfg.__class__(**{**cfg.to_dict(), "epochs": args.epochs})
+        cfg = dataclasses.replace(cfg, epochs=args.epochs)
     res = evaluate_checkpoint(run / "best.pt") if (run / "best.pt").exists() else {}
     per_epoch = [e["epoch_seconds"] for e in epochs]
     steps_per_epoch = epochs[0]["step"] if epochs else None

@@ -6,7 +6,7 @@ import torch
 
 from groundup.errors import ConfigError
 from groundup.train.grad_checkpoint_lm import TimeCheckpointed, parse_spec, wrap
-from groundup.train.models import RNNLanguageModel
+from test_train_engine import rnn_lm
 
 V = 50
 
@@ -31,7 +31,7 @@ def run(forward, model, x, y, seed=3):
                                         ("gru", "20kB")])
 def test_checkpointed_chunks_equal_plain_chunks_bit_for_bit(kind, spec):
     torch.manual_seed(0)
-    model = RNNLanguageModel(kind, V, 16, 16, 2, dropout=0.3)
+    model = rnn_lm(kind, V, 16, 16, 2, dropout=0.3)
     x, y = torch.randint(0, V, (4, 12)), torch.randint(0, V, (4, 12))
     a = run(TimeCheckpointed(model, spec), model, x, y)
     b = run(ChunkedPlain(model, spec), model, x, y)
@@ -43,7 +43,7 @@ def test_checkpointed_chunks_equal_plain_chunks_bit_for_bit(kind, spec):
 def test_without_dropout_equals_the_unchunked_model():
     # Chunking changes only the matmul shapes (float32 rounding), not the maths: 1e-5 relative.
     torch.manual_seed(0)
-    model = RNNLanguageModel("lstm", V, 16, 16, 2)
+    model = rnn_lm("lstm", V, 16, 16, 2)
     x, y = torch.randint(0, V, (4, 12)), torch.randint(0, V, (4, 12))
     a = run(wrap(model, "sqrt"), model, x, y)
     b = run(model, model, x, y)
@@ -54,7 +54,7 @@ def test_without_dropout_equals_the_unchunked_model():
 
 def test_budget_plan_fits_and_specs():
     torch.manual_seed(0)
-    model = RNNLanguageModel("lstm", V, 16, 16, 1)
+    model = rnn_lm("lstm", V, 16, 16, 1)
     w = TimeCheckpointed(model, "20kB")
     plan = w.plan(torch.randint(0, V, (4, 12)), None)
     assert any(c for _, _, c in plan) and plan[-1][1] == 12

@@ -7,16 +7,15 @@ import torch
 
 from groundup.train.config import make_config
 from groundup.train.engine import generate, train
-from groundup.train.models import MODELS
+from groundup.train.families import build_model
 
-from test_train_engine import TINY, toy_corpus  # the engine's own toy grammar
+from test_train_engine import RUN, toy_corpus  # the engine's own toy grammar
 
 
-@pytest.mark.parametrize("model", ["mamba", "s4", "lru", "rwkv"])
+@pytest.mark.parametrize("model", ["mamba", "s4", "lru", "rwkv", "retnet"])
 def test_ssm_lms_learn_on_the_engine_and_generate(tmp_path, model):
-    assert model in MODELS
-    cfg = make_config(None, overrides={**TINY, "model": model, "optimizer": "adamw", "lr": 3e-3,
-                                       "epochs": 3, "hidden_size": 16})
+    cfg = make_config(None, overrides={"model": model, **RUN, "optimizer": "adamw", "lr": 3e-3,
+                                       "epochs": 3, "d_model": 16})
     corpus = toy_corpus()
     final = train(cfg, tmp_path, corpus=corpus)
     v = [e["valid_perplexity"] for e in final["history"]]
@@ -25,11 +24,11 @@ def test_ssm_lms_learn_on_the_engine_and_generate(tmp_path, model):
     assert len(text.split()) >= 4
 
 
-@pytest.mark.parametrize("model", ["mamba", "s4", "lru", "rwkv"])
+@pytest.mark.parametrize("model", ["mamba", "s4", "lru", "rwkv", "retnet"])
 def test_state_carried_across_segments_equals_one_pass(model):
     torch.manual_seed(0)
-    cfg = make_config(None, overrides={**TINY, "model": model, "hidden_size": 16})
-    net = MODELS[model](cfg, 30).eval()
+    cfg = make_config(None, overrides={"model": model, **RUN, "d_model": 16})
+    net = build_model(cfg.model, 30).eval()
     x = torch.randint(0, 30, (2, 24))
     with torch.no_grad():
         whole, _ = net(x, None)
@@ -38,15 +37,11 @@ def test_state_carried_across_segments_equals_one_pass(model):
     torch.testing.assert_close(torch.cat([a, b], 1), whole, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("name", ["s4", "lru", "mamba", "rwkv"])
+@pytest.mark.parametrize("name", ["s4", "lru", "mamba", "rwkv", "retnet"])
 def test_tie_weights_shares_the_embedding_with_the_head(name):
-    from groundup.train.config import make_config
-    from groundup.train.models import build_model
-
     def count(tie):
-        cfg = make_config(None, overrides=dict(model=name, emb_size=16, hidden_size=16, num_layers=1,
-                                               tie_weights=tie))
-        m = build_model(cfg, 50)
+        cfg = make_config(None, overrides=dict(model=name, d_model=16, num_layers=1, tie_weights=tie))
+        m = build_model(cfg.model, 50)
         return m, sum(p.numel() for p in m.parameters())
 
     (tied, n_tied), (_, n_free) = count(True), count(False)

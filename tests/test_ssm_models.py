@@ -10,7 +10,8 @@ import torch
 from groundup.nn.ssm import hippo
 from groundup.nn.ssm.linear import (LRU, retention_chunkwise, retention_parallel, retention_recurrent,
                                     retnet_gammas)
-from groundup.nn.ssm.mamba import MambaConfig, MambaLM
+from groundup.nn.lm_configs import LRULMConfig, MambaConfig, RetNetLMConfig, S4LMConfig
+from groundup.nn.ssm.mamba import MambaLM
 from groundup.nn.ssm.s4 import S4D, S4Block, S4BlockConfig
 
 
@@ -160,9 +161,9 @@ def test_s4_block_shapes_and_grads():
 
 def test_mamba_recurrent_step_equals_parallel_forward():
     torch.manual_seed(0)
-    m = MambaLM(MambaConfig(d_model=32, n_layer=2, vocab_size=50))
+    m = MambaLM(MambaConfig(d_model=32, num_layers=2), 50)
     tok = torch.randint(0, 50, (2, 40))
-    logits = m(tok)
+    logits, _ = m(tok)
     cache, outs = m.init_cache(2), []
     for t in range(tok.shape[1]):
         out, cache = m.step(tok[:, t], cache)
@@ -171,8 +172,8 @@ def test_mamba_recurrent_step_equals_parallel_forward():
     # constant-memory cache: conv window (B, E, K-1) and SSM state (B, E, N)
     assert cache[0][0].shape == (2, 64, 3) and cache[0][1].shape == (2, 64, 16)
     # a prompt through the parallel pass, then steps, equals the parallel pass on everything
-    head, cache = m.forward_with_cache(tok[:, :25])
-    tail, _ = m.forward_with_cache(tok[:, 25:], cache)
+    head, cache = m(tok[:, :25])
+    tail, _ = m(tok[:, 25:], cache)
     torch.testing.assert_close(torch.cat([head, tail], 1), logits, rtol=1e-4, atol=1e-4)
     out, _ = m.step(tok[:, 25], cache)
     torch.testing.assert_close(out, logits[:, 25], rtol=1e-4, atol=1e-4)
@@ -206,11 +207,13 @@ def _segments_equal_whole(model, tokens, split):
     torch.testing.assert_close(torch.cat([a, b], 1), whole, rtol=1e-4, atol=1e-4)
 
 
-def test_s4_and_lru_lms_carry_state_across_segments():
+def test_s4_lru_and_retnet_lms_carry_state_across_segments():
     from groundup.nn.ssm.linear import LRULM
+    from groundup.nn.ssm.retnet import RetNetLM
     from groundup.nn.ssm.s4 import S4LM
 
     torch.manual_seed(0)
     tok = torch.randint(0, 30, (2, 50))
-    _segments_equal_whole(S4LM(30, 16, 2, d_state=8), tok, 17)
-    _segments_equal_whole(LRULM(30, 16, 2, d_state=8), tok, 33)
+    _segments_equal_whole(S4LM(S4LMConfig(d_model=16, num_layers=2, d_state=8), 30), tok, 17)
+    _segments_equal_whole(LRULM(LRULMConfig(d_model=16, num_layers=2, d_state=8), 30), tok, 33)
+    _segments_equal_whole(RetNetLM(RetNetLMConfig(d_model=16, n_heads=2, num_layers=2, d_ff=32), 30), tok, 21)

@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from groundup.nn.ssm.rwkv import RWKVConfig, RWKVLM, wkv_chunked, wkv_recurrent
+from groundup.nn.lm_configs import RWKVConfig
+from groundup.nn.ssm.rwkv import RWKVLM, wkv_chunked, wkv_recurrent
 
 
 def wkv_formula(w, u, k, v):
@@ -90,8 +91,8 @@ def test_state_carries_across_segments():
 
 def test_lm_parallel_equals_recurrent_and_streaming():
     torch.manual_seed(0)
-    cfg = RWKVConfig(vocab_size=17, d_model=8, n_layer=2, chunk=4)
-    model = RWKVLM(cfg).double()
+    cfg = RWKVConfig(d_model=8, num_layers=2, chunk=4)
+    model = RWKVLM(cfg, 17).double()
     for p in model.parameters():  # the zero-initialised output layers would hide the recurrence
         torch.nn.init.normal_(p, std=0.3) if p.dim() > 1 else None
     x = torch.randint(0, 17, (3, 10))
@@ -109,7 +110,7 @@ def test_lm_parallel_equals_recurrent_and_streaming():
 
 
 def test_config_validation():
-    with pytest.raises(ValueError, match="d_model must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="d_model must be >= 1, got 0"):
         RWKVConfig(d_model=0)
     with pytest.raises(ValueError, match="chunk must be >= 1"):
         wkv_chunked(torch.ones(2), torch.ones(2), torch.ones(1, 3, 2), torch.ones(1, 3, 2), chunk=0)

@@ -40,7 +40,7 @@ def test_train_writes_the_promised_files(trained, capsys, tmp_path):
     capsys.readouterr()
     assert main(["lm", "train", "--data", str(data), *SMALL, "--out", str(tmp_path / "r"), "--json"]) == 0
     obj = json.loads(capsys.readouterr().out)                 # exactly one JSON object
-    assert obj["epochs"] == 1 and obj["config"]["model"] == "gru"
+    assert obj["epochs"] == 1 and obj["config"]["model"]["family"] == "gru"
 
 
 def test_eval_reproduces_the_final_perplexities(trained, capsys):
@@ -67,6 +67,8 @@ def test_generate_and_plot(trained, capsys):
     (["lm", "train", "--data", "{tmp}/nowhere", "--out", "{tmp}/x"], "no such file, and not a registered corpus"),
     (["lm", "train", "--preset", "huge", "--out", "{tmp}/x"], "unknown preset 'huge'"),
     (["lm", "train", "--epochs", "two", "--out", "{tmp}/x"], "epochs must be an integer"),
+    (["lm", "train", "--model", "mamba", "--dropout", "0.1", "--out", "{tmp}/x"],
+     "'dropout' is not an option of the mamba model"),
     (["lm", "eval", "{tmp}/nothing.pt"], "no such checkpoint"),
     (["lm", "eval", "{tmp}/bad.pt"], "not a groundup checkpoint"),
     (["lm", "plot", "{tmp}"], "metrics.jsonl: no such file"),
@@ -89,12 +91,35 @@ def test_unknown_options_are_errors(capsys):
 
 def test_command_line_overrides_file_which_overrides_preset(tmp_path):
     cfg = make_config("ptb-small", overrides={"epochs": "1"})
-    assert cfg.epochs == 1 and cfg.hidden_size == 200 and cfg.lr_decay == 0.5
+    assert cfg.epochs == 1 and cfg.model.hidden_size == 200 and cfg.lr_decay == 0.5
     f = tmp_path / "c.toml"
     f.write_text('epochs = 3\ndropout = 0.25\n')
     cfg = make_config("ptb-medium", str(f), {"dropout": "0.1"})
-    assert (cfg.epochs, cfg.dropout, cfg.hidden_size) == (3, 0.1, 650)
+    assert (cfg.epochs, cfg.model.dropout, cfg.model.hidden_size) == (3, 0.1, 650)
     assert PRESETS["ptb-small"].tokens_per_step == 700
+    # the nested form LMConfig.to_dict writes reads back the same
+    f.write_text('epochs = 3\n[data]\ncorpus = "ptb"\n[model]\nfamily = "gru"\ndropout = 0.25\n')
+    cfg = make_config("ptb-medium", str(f))
+    assert (cfg.family, cfg.model.dropout, cfg.model.hidden_size, cfg.data.corpus) == ("gru", 0.25, 650, "ptb")
+
+
+def test_help_lists_every_familys_options_under_its_name(capsys):
+    import dataclasses
+
+    from groundup.config import help_of
+    from groundup.train.families import FAMILIES
+
+    with pytest.raises(SystemExit):
+        main(["lm", "train", "--help"])
+    sections = {}                        # family name -> the text under its "--model a | b:" line
+    for part in ("\n" + capsys.readouterr().out).split("\n--model ")[1:]:
+        head, _, body = part.partition(":\n")
+        sections.update({name.strip(): body for name in head.split("|")})
+    assert set(sections) == set(FAMILIES)
+    for name, fam in FAMILIES.items():
+        for f in dataclasses.fields(fam.config):
+            assert help_of(f), f"{name}.{f.name} has no help text"
+            assert f"--{f.name.replace('_', '-')} " in sections[name], (name, f.name)
 
 
 def test_train_on_your_own_chinese_text(tmp_path, capsys):
@@ -116,11 +141,12 @@ def test_train_on_your_own_chinese_text(tmp_path, capsys):
     final = json.loads(capsys.readouterr().out)
     assert final["test_perplexity"] is None and final["vocab_size"] == 20   # the cap, <unk>/<eos> in
     cfg = final["config"]
-    assert (cfg["tokenizer"], cfg["max_vocab"], cfg["min_count"], cfg["data"]) == ("char", 20, 2, "")
+    data = cfg["data"]
+    assert (data["tokenizer"], data["max_vocab"], data["min_count"], data["corpus"]) == ("char", 20, 2, "")
     from groundup.train.engine import load_model
 
     _, saved, vocab = load_model(out / "best.pt")
-    assert saved.tokenizer == "char" and "GPT4" in vocab.stoi and "<unk>" in vocab.stoi
+    assert saved.data.tokenizer == "char" and "GPT4" in vocab.stoi and "<unk>" in vocab.stoi
     assert main(["lm", "eval", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["valid_perplexity"] == pytest.approx(
         final["valid_perplexity"], rel=1e-9)

@@ -1,4 +1,5 @@
 """The training loop in-process: learning, schedules, evaluation, NaN stop, early stop, config checks."""
+import dataclasses
 import json
 import math
 import random
@@ -12,7 +13,9 @@ from groundup.train.state_io import load_state
 from groundup.train.config import LMConfig, make_config
 from groundup.train.corpus import Corpus
 from groundup.train.engine import evaluate, generate, train
-from groundup.train.models import MODELS, RNNLanguageModel, register_model
+from groundup.nn.lm_configs import GRUConfig, LSTMConfig
+from groundup.nn.rnn_lm import RNNLanguageModel
+from groundup.train.families import FAMILIES, register_family
 from groundup.train.schedule import LRSchedule
 
 
@@ -38,8 +41,23 @@ TINY = dict(model="lstm", data="toy", emb_size=16, hidden_size=16, num_layers=1,
             progress=False)
 
 
+# the run's part of TINY, for the families whose options differ from the LSTM's
+RUN = {k: v for k, v in TINY.items() if k not in ("model", "emb_size", "hidden_size")}
+
+
 def tiny(**kw) -> LMConfig:
     return make_config(None, overrides={**TINY, **kw})
+
+
+def rnn_lm(kind, V, E, H, layers, **kw) -> RNNLanguageModel:
+    """The recurrent LM of family ``kind`` (rnn, rnn_relu, lstm, gru)."""
+    return RNNLanguageModel(FAMILIES[kind].config(emb_size=E, hidden_size=H, num_layers=layers, **kw), V)
+
+
+def custom_family(name, build):
+    """Register ``build(cfg, V)`` as family ``name``, with a config class of its own (no options)."""
+    register_family(name, dataclasses.dataclass(frozen=True)(type(f"Config_{name}", (), {})), build)
+    return FAMILIES[name].config()
 
 
 def test_tiny_run_learns(tmp_path):
@@ -65,6 +83,19 @@ def test_zaremba_step_decay():
     p = LRSchedule("plateau", 1.0, epochs=5, lr_decay=0.25)
     p.on_validation(5.0), p.on_validation(4.0), p.on_validation(4.5)
     assert p.lr(3) == 0.25
+
+
+def test_the_schedule_owns_each_steps_lr_warmup_and_time_budget_included():
+    # warm-up multiplies whatever the schedule gives: step 0 of 4 -> 1/4 of cosine(0) = 2
+    s = LRSchedule("cosine", 2.0, epochs=4, warmup_steps=4, time_budget=10.0)
+    assert s.step_lr(0, 0, 0.0, 0.0) == 0.5
+    # with a time budget the cosine runs over seconds (half of it: 2 (1 + cos pi/2) / 2 = 1)
+    assert s.step_lr(3, 0, 0.0, 5.0) == pytest.approx(1.0)
+    assert s.step_lr(9, 3, 0.9, 20.0) == 0.0
+    # without one, over epochs: epoch 2 of 4 -> 1.0, whatever the seconds
+    assert LRSchedule("cosine", 2.0, epochs=4).step_lr(5, 2, 0.0, 99.0) == pytest.approx(1.0)
+    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=123.0)
+    assert s.apply(opt, 1, 0, 0.0, 0.0) == 1.0 == opt.param_groups[0]["lr"]
 
 
 def test_engine_applies_the_schedule_each_epoch(tmp_path):
@@ -97,7 +128,7 @@ def test_zaremba_sum_over_time_equals_mean_with_lr_times_T(tmp_path):
 def test_evaluate_equals_one_pass_over_each_row():
     # Two routes: BPTT segments with the state carried == the whole row in one forward pass.
     torch.manual_seed(0)
-    m = RNNLanguageModel("gru", 30, 8, 8, 2)
+    m = RNNLanguageModel(GRUConfig(emb_size=8, hidden_size=8, num_layers=2), 30)
     stream = torch.randint(0, 30, (203,))
     rows = stream[: 203 // 4 * 4].view(4, -1)
     with torch.no_grad():
@@ -108,8 +139,9 @@ def test_evaluate_equals_one_pass_over_each_row():
 
 def test_lm_matches_a_torch_lstm_with_the_same_weights():
     torch.manual_seed(0)
-    ours = RNNLanguageModel("lstm", 50, 12, 12, 2, tie_weights=True)
-    peer = RNNLanguageModel("lstm", 50, 12, 12, 2, tie_weights=True, rnn_class=nn.LSTM)
+    cfg = LSTMConfig(emb_size=12, hidden_size=12, num_layers=2, tie_weights=True)
+    ours = RNNLanguageModel(cfg, 50)
+    peer = RNNLanguageModel(cfg, 50, rnn_class=nn.LSTM)
     peer.load_state_dict(ours.state_dict())
     assert peer.decoder.weight is peer.encoder.weight           # tying survives the load
     x = torch.randint(0, 50, (3, 9))
@@ -118,7 +150,8 @@ def test_lm_matches_a_torch_lstm_with_the_same_weights():
     torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(ca, cb, rtol=1e-5, atol=1e-5)
     n_tied = sum(p.numel() for p in ours.parameters())
-    n_untied = sum(p.numel() for p in RNNLanguageModel("lstm", 50, 12, 12, 2).parameters())
+    n_untied = sum(p.numel() for p in RNNLanguageModel(
+        dataclasses.replace(cfg, tie_weights=False), 50).parameters())
     assert n_untied - n_tied == 50 * 12
 
 
@@ -137,12 +170,13 @@ class _NaNAfter(nn.Module):
 
 
 def test_nan_loss_stops_with_one_line_and_keeps_the_last_good_checkpoint(tmp_path):
-    register_model("test-nan-after-5")(lambda cfg, V: _NaNAfter(V, 5))
+    model = custom_family("test-nan-after-5", lambda cfg, V: _NaNAfter(V, 5))
     try:
         with pytest.raises(TrainingError) as e:
-            train(tiny(model="test-nan-after-5", checkpoint_every=2), tmp_path, corpus=toy_corpus())
+            train(dataclasses.replace(tiny(checkpoint_every=2), model=model), tmp_path,
+                  corpus=toy_corpus())
     finally:
-        MODELS.pop("test-nan-after-5")
+        FAMILIES.pop("test-nan-after-5")
     msg = str(e.value)
     assert "\n" not in msg and "loss became nan at epoch 1, step 5" in msg and "(step 4)" in msg
     ck = load_state(tmp_path / "checkpoint.pt")
@@ -162,12 +196,12 @@ class _Unigram(nn.Module):
 def test_early_stopping_on_validation(tmp_path):
     # lr so small that the update is below float32 resolution: valid loss never improves after
     # epoch 1, so patience 2 stops after epoch 3 of 10.
-    register_model("test-unigram")(lambda cfg, V: _Unigram(V))
+    model = custom_family("test-unigram", lambda cfg, V: _Unigram(V))
     try:
-        final = train(tiny(model="test-unigram", lr=1e-30, epochs=10, patience=2), tmp_path,
-                      corpus=toy_corpus(n_train=100))
+        final = train(dataclasses.replace(tiny(lr=1e-30, epochs=10, patience=2), model=model),
+                      tmp_path, corpus=toy_corpus(n_train=100))
     finally:
-        MODELS.pop("test-unigram")
+        FAMILIES.pop("test-unigram")
     assert final["stopped_early"] and final["epochs"] == 3 and final["best_epoch"] == 1
 
 
@@ -177,6 +211,7 @@ def test_early_stopping_on_validation(tmp_path):
     ({"dropout": 1.0}, "dropout must be in"),
     ({"tie_weights": True, "emb_size": 8}, "tie_weights needs emb_size == hidden_size"),
     ({"model": "nope"}, "unknown model 'nope'"),
+    ({"model": "mamba", "dropout": 0.1}, "is not an option of the mamba model"),
     ({"hiden_size": 3}, "unknown config key 'hiden_size'"),
     ({"lr": "fast"}, "lr must be a number"),
     ({"device": "tpu"}, "device must be cpu"),
@@ -230,7 +265,7 @@ class _Slow(nn.Module):
 
     def __init__(self, V):
         super().__init__()
-        self.inner = RNNLanguageModel("lstm", V, 8, 8, 1, 0.0, False, 0.1)
+        self.inner = RNNLanguageModel(LSTMConfig(emb_size=8, hidden_size=8, num_layers=1), V)
 
     def forward(self, x, hidden=None):
         import time
@@ -239,12 +274,13 @@ class _Slow(nn.Module):
 
 
 def test_time_budget_stops_mid_epoch_then_validates_and_tests(tmp_path):
-    register_model("test-slow")(lambda cfg, V: _Slow(V))
+    model = custom_family("test-slow", lambda cfg, V: _Slow(V))
     try:
-        final = train(tiny(model="test-slow", epochs=10, max_train_seconds=0.2, schedule="cosine",
-                           warmup_steps=2), tmp_path, corpus=toy_corpus())
+        final = train(dataclasses.replace(tiny(epochs=10, max_train_seconds=0.2, schedule="cosine",
+                                               warmup_steps=2), model=model),
+                      tmp_path, corpus=toy_corpus())
     finally:
-        MODELS.pop("test-slow")
+        FAMILIES.pop("test-slow")
     # >= 50 ms a step: the budget of 0.2 s is spent after at most 4 steps, inside epoch 1
     assert final["stop_reason"] == "time budget" and final["epochs"] == 1
     assert 1 <= final["steps"] <= 4 and final["train_seconds"] >= 0.2

@@ -5,14 +5,15 @@ from __future__ import annotations
 from groundup.train.config import make_config
 from groundup.train.engine import generate, train
 
-from test_train_engine import TINY, toy_corpus
+from test_train_engine import RUN, toy_corpus
 
 
 def test_transformer_generation_goes_through_its_cached_sampler(tmp_path, monkeypatch):
     from groundup.nn.transformer_lm import TransformerLM
 
-    cfg = make_config(None, overrides={**TINY, "model": "transformer", "emb_size": 16, "hidden_size": 32,
-                                       "n_heads": 2, "optimizer": "adamw", "lr": 3e-3, "epochs": 1})
+    cfg = make_config(None, overrides={"model": "transformer", **RUN, "d_model": 16, "d_ff": 32,
+                                       "max_len": 8, "n_heads": 2, "optimizer": "adamw", "lr": 3e-3,
+                                       "epochs": 1})
     train(cfg, tmp_path, corpus=toy_corpus())
     calls = []
     real = TransformerLM.generate

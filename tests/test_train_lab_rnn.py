@@ -2,7 +2,7 @@
 import torch
 
 from groundup.lab.rnn import gradient_through_time
-from groundup.train.models import RNNLanguageModel
+from test_train_engine import rnn_lm
 
 
 def _grad_of_last_via_layer(model, x):
@@ -17,7 +17,7 @@ def test_last_step_matches_the_layer_for_every_kind():
     x = torch.randint(0, 40, (5, 13))
     for kind in ("rnn", "lstm", "gru"):
         torch.manual_seed(0)
-        m = RNNLanguageModel(kind, 40, 6, 7, 1, init_range=0.3)
+        m = rnn_lm(kind, 40, 6, 7, 1, init_range=0.3)
         g = gradient_through_time(m, x)
         _, gT = _grad_of_last_via_layer(m, x)
         torch.testing.assert_close(g[-1], gT.norm(dim=-1).mean(), rtol=1e-5, atol=1e-7)
@@ -27,7 +27,7 @@ def test_last_step_matches_the_layer_for_every_kind():
 def test_one_step_back_is_the_elman_jacobian():
     # h_T = tanh(W_ih e_T + b_ih + W_hh h_{T-1} + b_hh)  =>  dL/dh_{T-1} = W_hh^T ((1 - h_T^2) * dL/dh_T)
     torch.manual_seed(1)
-    m = RNNLanguageModel("rnn", 30, 5, 4, 1, init_range=0.5)
+    m = rnn_lm("rnn", 30, 5, 4, 1, init_range=0.5)
     x = torch.randint(0, 30, (3, 9))
     h, gT = _grad_of_last_via_layer(m, x)
     hT = h[:, -1].detach()

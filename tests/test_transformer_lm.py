@@ -6,19 +6,21 @@ import torch
 
 from groundup.errors import ConfigError
 from groundup.nn.attention import KVCache
+from groundup.nn.lm_configs import TransformerLMConfig
 from groundup.nn.transformer_lm import TransformerLM, generate, sample_next
 from groundup.train.config import make_config
 from groundup.train.corpus import Corpus
 from groundup.train.engine import train
-from groundup.train.models import MODELS, build_model
+from groundup.train.families import build_model
 
 torch.set_num_threads(1)
 
 
 def _lm(positional="learned", **kw):
     torch.manual_seed(0)
-    return TransformerLM(23, d_model=16, n_heads=4, n_layers=2, d_ff=32, max_len=12,
-                         positional=positional, **kw).double().eval()
+    cfg = TransformerLMConfig(d_model=16, n_heads=4, num_layers=2, d_ff=32, max_len=12,
+                              positional=positional, **kw)
+    return TransformerLM(cfg, 23).double().eval()
 
 
 @pytest.mark.parametrize("positional", ["learned", "sinusoidal", "rope", "alibi"])
@@ -85,9 +87,8 @@ def _toy_corpus(n=500, seed=0):
 
 
 def test_engine_trains_the_registered_transformer(tmp_path):
-    assert "transformer" in MODELS
     cfg = make_config(None, overrides=dict(
-        model="transformer", data="toy", emb_size=16, hidden_size=32, num_layers=1, n_heads=2,
+        model="transformer", data="toy", d_model=16, d_ff=32, max_len=8, num_layers=1, n_heads=2,
         batch_size=4, bptt=8, eval_batch_size=4, epochs=2, schedule="constant", optimizer="adamw",
         lr=0.01, threads=1, progress=False, positional="rope"))
     final = train(cfg, tmp_path, corpus=_toy_corpus())
@@ -97,8 +98,12 @@ def test_engine_trains_the_registered_transformer(tmp_path):
 
 
 def test_bad_transformer_configs_are_config_errors():
-    cfg = make_config(None, overrides=dict(model="transformer", emb_size=30, n_heads=4))
     with pytest.raises(ConfigError, match="divisible by n_heads"):
-        build_model(cfg, 100)
+        make_config(None, overrides=dict(model="transformer", d_model=30, n_heads=4))
     with pytest.raises(ConfigError, match="positional"):
-        build_model(make_config(None, overrides=dict(model="transformer", positional="xyz")), 100)
+        make_config(None, overrides=dict(model="transformer", positional="xyz"))
+    with pytest.raises(ConfigError, match="bptt 300 exceeds the transformer model's max_len 256"):
+        make_config(None, overrides=dict(model="transformer", bptt=300))
+    cfg = make_config(None, overrides=dict(model="transformer", activation="nope"))
+    with pytest.raises(ConfigError, match="transformer: "):   # the constructor's own check
+        build_model(cfg.model, 100)

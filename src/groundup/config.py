@@ -43,6 +43,18 @@ def field_choices(f: dataclasses.Field, typ: Any) -> list | None:
     return None
 
 
+def help_of(f: dataclasses.Field) -> str:
+    return f.metadata.get("help", "")
+
+
+def check_at_least(cfg: Any, minimum: int | float, *names: str) -> None:
+    """Raise ConfigError naming the first field of ``names`` below ``minimum``."""
+    for name in names:
+        v = getattr(cfg, name)
+        if v < minimum:
+            raise ConfigError(f"{name} must be >= {minimum}, got {v}")
+
+
 def _coerce(name: str, value: Any, typ: Any) -> Any:
     origin = typing.get_origin(typ)
     args = typing.get_args(typ)
@@ -104,22 +116,30 @@ def _coerce(name: str, value: Any, typ: Any) -> Any:
     return value
 
 
-def apply_overrides(cfg: C, overrides: Mapping[str, Any]) -> C:
-    """Return a copy of the dataclass ``cfg`` with ``overrides`` applied, strictly.
-
-    Values given as strings (from the command line) are converted to the field's type.
-    """
-    if not overrides:
-        return cfg
-    hints = typing.get_type_hints(type(cfg))
-    names = {f.name for f in dataclasses.fields(cfg)}
+def coerce_overrides(cls: type, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``overrides`` with each value converted to its field's type in the dataclass ``cls``
+    (strings from the command line included); an unknown key is an error naming it."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
     clean = {}
     for key, value in overrides.items():
         k = key.replace("-", "_")
         if k not in names:
-            raise ConfigError(f"unknown config key {key!r} for {type(cfg).__name__} "
+            raise ConfigError(f"unknown config key {key!r} for {cls.__name__} "
                               f"(known: {', '.join(sorted(names))})")
         clean[k] = _coerce(k, value, hints[k])
+    return clean
+
+
+def apply_overrides(cfg: C, overrides: Mapping[str, Any], **ready: Any) -> C:
+    """Return a copy of the dataclass ``cfg`` with ``overrides`` applied, strictly.
+
+    Values given as strings (from the command line) are converted to the field's type;
+    ``ready`` values are used as they are (sub-configs already built).
+    """
+    if not overrides and not ready:
+        return cfg
+    clean = {**coerce_overrides(type(cfg), overrides), **ready}
     try:
         return dataclasses.replace(cfg, **clean)
     except (TypeError, ValueError) as e:

@@ -1,4 +1,4 @@
-"""`groundup lm train|eval|generate|plot`: word-level language models on the shared engine.
+"""`groundup lm train|eval|generate|plot|convert`: word-level language models on the shared engine.
 
     groundup lm train --model lstm --data ptb --preset ptb-small [--epochs 1 ...] --out DIR
     groundup lm train --tokenizer char --max-vocab 20000 --min-count 2 --train FILE --valid FILE \
@@ -6,10 +6,13 @@
     groundup lm eval DIR/best.pt --data ptb --json
     groundup lm generate DIR/best.pt --tokens 50 --temperature 0.8
     groundup lm plot DIR
+    groundup lm convert OLD.pt NEW.pt
 
-Every field of :class:`groundup.train.config.LMConfig` is an option (``--hidden-size 650``);
-options override ``--config FILE`` which overrides ``--preset``. Under ``torchrun`` the same
-command trains with DistributedDataParallel.
+Every field of :class:`groundup.train.config.LMConfig`, of its :class:`DataConfig` and of the
+chosen family's model config is an option (``--hidden-size 650``), generated from the dataclass
+fields with their help text; ``--help`` lists each family's options under its name. Options
+override ``--config FILE`` which overrides ``--preset``. Under ``torchrun`` the same command
+trains with DistributedDataParallel.
 """
 from __future__ import annotations
 
@@ -24,7 +27,9 @@ def register(sub) -> None:
                                    "groundup's shared engine.")
     lm = p.add_subparsers(dest="lm_command", metavar="SUBCOMMAND")
 
-    t = lm.add_parser("train", help="train a model into --out DIR (resumes if DIR has a checkpoint)")
+    t = lm.add_parser("train", help="train a model into --out DIR (resumes if DIR has a checkpoint)",
+                      formatter_class=argparse.RawDescriptionHelpFormatter,
+                      epilog=_family_help())
     t.add_argument("--preset", default=None, help="ptb-small, ptb-medium or quick")
     t.add_argument("--config", default=None, metavar="FILE", help="TOML or JSON config file")
     t.add_argument("--out", required=True, metavar="DIR",
@@ -61,6 +66,12 @@ def register(sub) -> None:
                                                 "(default DIR/curves.png; its folder must exist)")
     pl.add_argument("--force", action="store_true", help="replace an existing file that is not an image")
     pl.set_defaults(func=_plot)
+
+    cv = lm.add_parser("convert", help="rewrite a best.pt / checkpoint.pt of an older groundup "
+                                       "in the current format")
+    cv.add_argument("old", metavar="OLD", help="the file to read (left unchanged)")
+    cv.add_argument("new", metavar="NEW", help="the file to write (must not exist)")
+    cv.set_defaults(func=_convert)
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
 
 
@@ -81,26 +92,59 @@ def _given_text(args) -> dict:
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    """The run's, the data's and every family's options, generated from the dataclass fields
+    (:func:`groundup.commands.common.add_config_options`); a family's options are parsed once
+    each (several families share a name) and listed per family in the epilog."""
     import dataclasses
 
-    from ..train.config import LMConfig
+    from ..train.config import DataConfig, LMConfig, model_option_names
+    from ..train.families import FAMILIES
+    from .common import add_config_options
 
-    for f in dataclasses.fields(LMConfig):
-        flag = "--" + f.name.replace("_", "-")
-        if f.type in (bool, "bool"):
-            parser.add_argument(flag, dest=f.name, nargs="?", const="true", default=argparse.SUPPRESS,
-                                metavar="BOOL", help=f"(default {f.default})")
-        else:
-            parser.add_argument(flag, dest=f.name, default=argparse.SUPPRESS,
-                                help=f"(default {f.default})")
+    add_config_options(parser.add_argument_group("run options"), LMConfig, skip=("model", "data"))
+    data = parser.add_argument_group("data options")
+    corpus = next(f for f in dataclasses.fields(DataConfig) if f.name == "corpus")
+    data.add_argument("--data", "--corpus", dest="corpus", default=argparse.SUPPRESS, metavar="NAME",
+                      help=f"{corpus.metadata['help']} [default: {corpus.default}]")
+    add_config_options(data, DataConfig, skip=("corpus",))
+    model = parser.add_argument_group("model", "--model NAME chooses the family; the options "
+                                               "of each family are listed below")
+    model.add_argument("--model", dest="model", default=argparse.SUPPRESS, metavar="NAME",
+                       help=f"one of {', '.join(sorted(FAMILIES))} [default: lstm]")
+    for name in sorted(model_option_names()):
+        bools = {f.type in (bool, "bool") for fam in FAMILIES.values()
+                 for f in dataclasses.fields(fam.config) if f.name == name}
+        extra = dict(nargs="?", const="true") if True in bools else {}
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, default=argparse.SUPPRESS,
+                            help=argparse.SUPPRESS, **extra)
+
+
+def _family_help() -> str:
+    """Each family's options under its name, formatted by argparse from the config fields."""
+    import dataclasses
+
+    from ..train.families import FAMILIES
+    from .common import add_config_options
+
+    shown: dict[type, list[str]] = {}
+    for name, fam in FAMILIES.items():  # subclasses of one config (lstm, gru, ...) share a list
+        base = next(c for c in reversed(fam.config.__mro__) if dataclasses.is_dataclass(c))
+        shown.setdefault(base, []).append(name)
+    parts = []
+    for base, names in shown.items():
+        p = argparse.ArgumentParser(add_help=False, usage=argparse.SUPPRESS)
+        g = p.add_argument_group(f"--model {' | '.join(names)}",
+                                 " ".join((base.__doc__ or "").split("\n\n")[0].split()))
+        add_config_options(g, base)
+        parts.append(p.format_help().strip("\n"))
+    return "model families (an option a family does not have is an error):\n\n" + "\n\n".join(parts)
 
 
 def _overrides(args) -> dict:
-    import dataclasses
+    from ..train.config import DATA_FIELDS, RUN_FIELDS, model_option_names
 
-    from ..train.config import LMConfig
-
-    return {f.name: getattr(args, f.name) for f in dataclasses.fields(LMConfig) if hasattr(args, f.name)}
+    names = RUN_FIELDS | DATA_FIELDS | model_option_names() | {"model"}
+    return {k: v for k, v in vars(args).items() if k in names}
 
 
 def _train(args) -> int:
@@ -166,4 +210,11 @@ def _plot(args) -> int:
                      inputs=[os.path.join(args.run_dir, "metrics.jsonl")], force=args.force)
     path = plot_run(args.run_dir, args.out)
     print(path)
+    return 0
+
+
+def _convert(args) -> int:
+    from ..train.convert import convert_file
+
+    print(convert_file(args.old, args.new))
     return 0

@@ -93,10 +93,10 @@ def _run(out: Path, full: bool, seed: int) -> Result:
             optimizer="adam", lr=3e-3, schedule="constant", clip=5.0, epochs=s["epochs"],
             batch_size=s["batch_size"], bptt=s["bptt"], eval_batch_size=10, seed=seed,
             init_range=0.1, progress=False))
-        from ..train.models import build_model
+        from ..train.families import build_model
 
         torch.manual_seed(seed)
-        grads_init[kind] = gradient_through_time(build_model(cfg, V), probe)
+        grads_init[kind] = gradient_through_time(build_model(cfg.model, V), probe)
         run_dir = new_folder(out, f"run-{kind}")  # a fresh run; earlier runs' folders are kept
         final = train(cfg, run_dir, corpus=corpus, log=lambda m: None)
         curves[kind] = [e["valid_perplexity"] for e in final["history"]]

@@ -75,18 +75,17 @@ class TaskSpec:
 
 
 def _model(kind: str, vocab: int, d_model: int, n_layer: int) -> nn.Module:
-    from ..nn.ssm.mamba import MambaConfig, MambaLM
-
+    from ..nn.lm_configs import MambaConfig, S4LMConfig
+    from ..nn.ssm.mamba import MambaLM
     from ..nn.ssm.s4 import S4LM
 
     if kind == "mamba":
-        return MambaLM(MambaConfig(d_model=d_model, n_layer=n_layer, vocab_size=vocab, d_state=16))
-    return S4LM(vocab, d_model, n_layer, d_state=32)
+        return MambaLM(MambaConfig(d_model=d_model, num_layers=n_layer, d_state=16), vocab)
+    return S4LM(S4LMConfig(d_model=d_model, num_layers=n_layer, d_state=32), vocab)
 
 
 def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    out = model(x)
-    return out[0] if isinstance(out, tuple) else out  # S4LM also returns its states
+    return model(x)[0]  # the LM contract: (logits, state)
 
 
 def _batch(task: TaskSpec, batch: int, L: int, g: torch.Generator, M: int):
@@ -146,7 +145,8 @@ def recurrent_vs_parallel(seed: int, B: int = 2, T: int = 64, C: int = 16) -> li
     """Rows [model, the two forms, dtype, max |d output|, max |d input gradient|]."""
     from ..nn.ssm.linear import (LRU, retention_chunkwise, retention_parallel, retention_recurrent,
                                  retnet_gammas)
-    from ..nn.ssm.rwkv import RWKVConfig, RWKVLM, wkv_chunked, wkv_recurrent
+    from ..nn.lm_configs import RWKVConfig
+    from ..nn.ssm.rwkv import RWKVLM, wkv_chunked, wkv_recurrent
 
     rows = []
     for dtype in (torch.float32, torch.float64):
@@ -173,7 +173,7 @@ def recurrent_vs_parallel(seed: int, B: int = 2, T: int = 64, C: int = 16) -> li
                      *_max_diff((lambda k, v: wkv_recurrent(w, u, k, v)[0],
                                  lambda k, v: wkv_chunked(w, u, k, v, chunk=T)[0]), kv, seed)])
         torch.manual_seed(seed)
-        lm = RWKVLM(RWKVConfig(vocab_size=50, d_model=C, n_layer=2, chunk=16)).to(dtype)
+        lm = RWKVLM(RWKVConfig(d_model=C, num_layers=2, chunk=16), 50).to(dtype)
         for prm in lm.parameters():  # the zero-initialised output layers would hide the recurrence
             if prm.dim() > 1:
                 torch.nn.init.normal_(prm, std=0.3)

@@ -11,7 +11,8 @@ Rotary positions (RoPE) rotate q and k inside every attention layer and ALiBi bi
 with either, no position vector is added to the embeddings. Weights are initialised as GPT-2's:
 N(0, 0.02) for embeddings and linear maps, zero biases.
 
-Engine contract (:mod:`groundup.train.models`): ``forward(x (B, T) long, state) ->
+The language-model contract (:mod:`groundup.nn.lm_configs`): built as
+``TransformerLM(TransformerLMConfig(...), vocab_size)``; ``forward(x (B, T) long, state) ->
 (logits (B, T, V), state)``. In training ``state`` is None (the model is stateless across
 segments); :func:`generate` passes a :class:`~groundup.nn.attention.KVCache` as the state so
 each new token costs one position's work, and the cached logits equal the full recomputation
@@ -27,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from .attention import CausalSelfAttention, KVCache
+from .lm_configs import TransformerLMConfig
 from .norm import make_norm
 from .positional import LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding
 from .transformer import resolve_activation
@@ -57,34 +59,26 @@ class DecoderBlock(nn.Module):
 
 
 class TransformerLM(nn.Module):
-    def __init__(self, vocab_size: int, d_model: int = 256, n_heads: int = 4, n_layers: int = 4,
-                 d_ff: int = 1024, max_len: int = 512, dropout: float = 0.0,
-                 positional: str = "learned", activation: str = "gelu", norm: str = "layernorm",
-                 n_kv_heads: int | None = None, tie_weights: bool = False) -> None:
+    def __init__(self, cfg: TransformerLMConfig, vocab_size: int) -> None:
         super().__init__()
         if vocab_size < 2:
             raise ValueError(f"vocab_size must be >= 2, got {vocab_size}")
-        if positional not in POSITIONAL:
-            raise ValueError(f"positional must be one of {', '.join(POSITIONAL)}, got {positional!r}")
-        if d_model % n_heads:
-            raise ValueError(f"d_model {d_model} must be divisible by n_heads {n_heads}")
-        for name, v in (("n_layers", n_layers), ("d_ff", d_ff), ("max_len", max_len)):
-            if v < 1:
-                raise ValueError(f"{name} must be >= 1, got {v}")
-        self.max_len, self.positional = max_len, positional
+        d_model, n_heads, max_len, positional = cfg.d_model, cfg.n_heads, cfg.max_len, cfg.positional
+        self.cfg, self.max_len, self.positional = cfg, max_len, positional
         self.tok_emb = nn.Embedding(vocab_size, d_model)
         self.pos = {"learned": lambda: LearnedPositionalEmbedding(d_model, max_len),
                     "sinusoidal": lambda: SinusoidalPositionalEncoding(d_model, max_len)}.get(
                         positional, lambda: None)()
         rotary = RotaryEmbedding(d_model // n_heads) if positional == "rope" else None
-        self.drop = nn.Dropout(dropout)
+        self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(
-            DecoderBlock(d_model, n_heads, d_ff, dropout, activation, norm, n_kv_heads, rotary,
-                         positional == "alibi") for _ in range(n_layers))
-        self.ln_f = make_norm(norm, d_model)
+            DecoderBlock(d_model, n_heads, cfg.d_ff, cfg.dropout, cfg.activation, cfg.norm,
+                         cfg.n_kv_heads or None, rotary, positional == "alibi")
+            for _ in range(cfg.num_layers))
+        self.ln_f = make_norm(cfg.norm, d_model)
         self.head = nn.Linear(d_model, vocab_size)
         self.apply(self._init)
-        if tie_weights:  # Press & Wolf (2017)
+        if cfg.tie_weights:  # Press & Wolf (2017)
             self.head.weight = self.tok_emb.weight
 
     @staticmethod

@@ -1,14 +1,15 @@
 """Training: the shared engine, checkpoints and metric losses.
 
-The language-model engine (``engine.train(cfg, out_dir)``) knows models only through
-``nn.Module`` and :class:`LMConfig`; a model family plugs in with
-``@register_model("name")`` on a ``factory(cfg, vocab_size)`` (see :mod:`.models`).
+The language-model engine (``engine.train(cfg, out_dir)``) knows models only through the one LM
+contract (``Model(config, vocab_size)``, ``forward(tokens, state) -> (logits, state)``); a model
+family plugs in with ``register_family(name, ConfigClass, constructor)`` (:mod:`.families`).
 Names are resolved lazily so that ``import groundup.train`` does not import torch.
 """
 from importlib import import_module as _import_module
 
 _EXPORTS = {
     "LMConfig": "config",
+    "DataConfig": "config",
     "PRESETS": "config",
     "make_config": "config",
     "train": "engine",
@@ -16,11 +17,13 @@ _EXPORTS = {
     "evaluate_checkpoint": "engine",
     "generate": "engine",
     "load_model": "engine",
-    "MODELS": "models",
-    "register_model": "models",
-    "build_model": "models",
+    "FAMILIES": "families",
+    "register_family": "families",
+    "build_model": "families",
+    "TrainState": "state_io",
     "save_state": "state_io",
     "load_state": "state_io",
+    "param_groups": "decay_groups",
     "grad_checkpoint": "grad_checkpoint",   # the technique: recompute activations in backward
     "grad_checkpoint_sequential": "grad_checkpoint",
 }

@@ -24,7 +24,6 @@ checkpoint stays the last good one.
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import math
 import sys
@@ -37,18 +36,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.vocab import Vocab
-from ..errors import ConfigError, TrainingError
+from ..errors import ConfigError, ModelFormatError, TrainingError
 from ..io import write_text
 from ..utils import dumps_json, progress, seed_everything, torch_threads
 from . import distributed
 from .batching import BPTTBatches, batchify, shard_rows
-from .state_io import load_state, rng_state, save_state, set_rng_state
-from .config import RESUMABLE_FIELDS, LMConfig
+from .config import RESUMABLE_FIELDS, LMConfig, flat_config_message, flat_view, is_flat_config
 from .corpus import Corpus, lm_vocab, load_lm_corpus
+from .decay_groups import param_groups
+from .families import FAMILIES, build_model
 from .grad_checkpoint_lm import wrap as grad_checkpointed
-from .models import build_model, detach_state
 from .payload_check import check_model_fits, check_payload
 from .schedule import LRSchedule
+from .state_io import TrainState, load_state, rng_state, save_state, set_rng_state
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.pt"
@@ -83,8 +83,11 @@ def check_fits(cfg: LMConfig, corpus: Corpus, world_size: int = 1) -> None:
                               f"{split} split ({m} tokens; each row needs at least 2)")
 
 
-def make_optimizer(cfg: LMConfig, params) -> torch.optim.Optimizer:
+def make_optimizer(cfg: LMConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """The optimizer over decay / no-decay parameter groups (:mod:`.decay_groups`)."""
     from .. import optim
+
+    params = param_groups(model, cfg.weight_decay, cfg.decay_embeddings)
 
     if cfg.optimizer == "sgd":
         return optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
@@ -183,18 +186,18 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
         _check_resumable(cfg, resume, info, ckpt_path)
 
     if corpus is None:
-        corpus = load_lm_corpus(cfg.data, train_tokens=cfg.train_tokens, eval_tokens=cfg.eval_tokens,
-                             text=cfg.text_options(), files=cfg.files)
+        d = cfg.data
+        corpus = load_lm_corpus(d.corpus, train_tokens=d.train_tokens, eval_tokens=d.eval_tokens,
+                                text=d.text_options(), files=d.files)
     if resume is not None and list(resume["vocab"]) != corpus.vocab.itos:
         raise ConfigError(f"{ckpt_path}: the data's vocabulary differs from the checkpoint's")
     check_fits(cfg, corpus, info.world_size)
     V = len(corpus.vocab)
 
     seed_everything(cfg.seed)
-    model = build_model(cfg, V).to(device)
-    opt = make_optimizer(cfg, model.parameters())
-    sched = LRSchedule(cfg.schedule, cfg.lr, epochs=cfg.epochs, lr_decay=cfg.lr_decay,
-                       decay_after=cfg.decay_after)
+    model = build_model(cfg.model, V).to(device)
+    opt = make_optimizer(cfg, model)
+    sched = LRSchedule.from_config(cfg)
     if info.enabled:
         torch.manual_seed(cfg.seed + 7919 * info.rank)  # distinct dropout masks per rank
 
@@ -203,33 +206,31 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
     n_batches = len(batches)
 
     # run position and history, all restored on resume
-    st: dict[str, Any] = {"epoch": 0, "batch": 0, "step": 0, "best_valid": math.inf,
-                          "best_epoch": 0, "bad_epochs": 0, "done": False, "train_seconds": 0.0,
-                          "train_tokens": 0, "epoch_loss_sum": 0.0, "epoch_loss_n": 0,
-                          "history": [], "metrics_lines": 0, "stop_reason": ""}
+    st = TrainState()
     hidden = None
     if resume is not None:
         model.load_state_dict(resume["model"])
         opt.load_state_dict(resume["optimizer"])
         sched.load_state_dict(resume["schedule"])
-        st.update(resume["position"])
+        st = TrainState(**resume["position"])
         mine = resume["ranks"][info.rank]
-        hidden = _to_device(mine["hidden"], device)
+        hidden = state_to(mine["hidden"], device)
         set_rng_state(mine["rng"])
-        log(f"resuming {out} at epoch {st['epoch'] + 1}, batch {st['batch']} (step {st['step']})")
+        log(f"resuming {out} at epoch {st.epoch + 1}, batch {st.batch} (step {st.step})")
     if info.is_main:
         for stale in out.glob(".*.tmp"):  # an atomic write cut short by a kill
             stale.unlink(missing_ok=True)
-    metrics = MetricLog(out / METRICS, st["metrics_lines"] if resume is not None else 0, info.is_main)
+    metrics = MetricLog(out / METRICS, st.metrics_lines if resume is not None else 0, info.is_main)
     net = distributed.wrap(model, info, device)
     forward = grad_checkpointed(net, cfg.grad_checkpoint)  # net itself when off
     params = [p for p in model.parameters()]
 
     def save_run_state() -> None:
         per_rank = distributed.gather_objects(
-            {"rng": rng_state(), "hidden": _to_device(hidden, "cpu")}, info)
+            {"rng": rng_state(), "hidden": state_to(hidden, "cpu")}, info)
         if info.is_main:
-            pos = dict(st, metrics_lines=metrics.lines)
+            st.metrics_lines = metrics.lines
+            pos = st.to_dict()
             save_state(ckpt_path, {
                 "format": "groundup-lm-checkpoint", "config": cfg.to_dict(),
                 "vocab": list(corpus.vocab.itos), "world_size": info.world_size,
@@ -238,25 +239,18 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
         distributed.barrier(info)
 
     try:
-        while st["epoch"] < cfg.epochs and not st["done"]:
-            epoch = st["epoch"]
-            if st["batch"] == 0:
-                hidden, st["epoch_loss_sum"], st["epoch_loss_n"] = None, 0.0, 0
+        while st.epoch < cfg.epochs and not st.done:
+            epoch = st.epoch
+            if st.batch == 0:
+                hidden, st.epoch_loss_sum, st.epoch_loss_n = None, 0.0, 0
             net.train()
             t_epoch = time.perf_counter()
             bar = progress(total=n_batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch",
                            disable=not (cfg.progress and info.is_main) or None)
-            bar.update(st["batch"])
-            while st["batch"] < n_batches:
-                i = st["batch"]
-                if cfg.max_train_seconds and cfg.schedule == "cosine":
-                    lr = sched.lr_at_fraction(st["train_seconds"] / cfg.max_train_seconds)
-                else:
-                    lr = sched.lr(epoch, i / n_batches)
-                if cfg.warmup_steps:
-                    lr *= min(1.0, (st["step"] + 1) / cfg.warmup_steps)
-                for g in opt.param_groups:
-                    g["lr"] = lr
+            bar.update(st.batch)
+            while st.batch < n_batches:
+                i = st.batch
+                lr = sched.apply(opt, st.step, epoch, i / n_batches, st.train_seconds)
                 t0 = time.perf_counter()
                 x, y = batches.batch(i)                                   # (B/W, T) each
                 logits, hidden = forward(x, detach_state(hidden))         # (B/W, T, V)
@@ -270,31 +264,31 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
                     what = "loss" if not math.isfinite(perplexity(loss_v)) else "gradient norm"
                     bad = loss_v if what == "loss" else gnorm
                     raise TrainingError(
-                        f"{what} became {bad} at epoch {epoch + 1}, step {st['step'] + 1} (lr {lr:g}); "
+                        f"{what} became {bad} at epoch {epoch + 1}, step {st.step + 1} (lr {lr:g}); "
                         f"stopped; the last good checkpoint is {ckpt_path} (step "
                         f"{_saved_step(ckpt_path)})")
                 opt.step()
                 dt = time.perf_counter() - t0
-                st["batch"] += 1
-                st["step"] += 1
-                st["train_seconds"] += dt
-                st["train_tokens"] += x.numel() * info.world_size
-                st["epoch_loss_sum"] += loss_v
-                st["epoch_loss_n"] += 1
+                st.batch += 1
+                st.step += 1
+                st.train_seconds += dt
+                st.train_tokens += x.numel() * info.world_size
+                st.epoch_loss_sum += loss_v
+                st.epoch_loss_n += 1
                 tps = x.numel() * info.world_size / dt if dt > 0 else 0.0
-                metrics.write({"kind": "step", "step": st["step"], "epoch": epoch + 1,
-                               "batch": st["batch"], "loss": loss_v, "lr": lr,
+                metrics.write({"kind": "step", "step": st.step, "epoch": epoch + 1,
+                               "batch": st.batch, "loss": loss_v, "lr": lr,
                                "grad_norm": gnorm, "tokens_per_second": round(tps, 1)})
                 bar.update(1)
-                if st["step"] % 10 == 0 or st["batch"] == n_batches:
+                if st.step % 10 == 0 or st.batch == n_batches:
                     bar.set_postfix(loss=f"{loss_v:.3f}", ppl=f"{perplexity(loss_v):.1f}",
-                                    lr=f"{lr:.3g}", tok_s=f"{st['train_tokens'] / st['train_seconds']:.0f}")
-                if cfg.checkpoint_every and st["step"] % cfg.checkpoint_every == 0:
+                                    lr=f"{lr:.3g}", tok_s=f"{st.train_tokens / st.train_seconds:.0f}")
+                if cfg.checkpoint_every and st.step % cfg.checkpoint_every == 0:
                     save_run_state()
                 # every rank must stop at the same step: stop when any rank is over budget
                 if cfg.max_train_seconds and distributed.mean_across(
-                        float(st["train_seconds"] >= cfg.max_train_seconds), info, device) > 0:
-                    st["done"], st["stop_reason"] = True, "time budget"
+                        float(st.train_seconds >= cfg.max_train_seconds), info, device) > 0:
+                    st.done, st.stop_reason = True, "time budget"
                     break
             bar.close()
             # end of epoch: validate, schedule, early stopping, best weights, checkpoint
@@ -304,26 +298,26 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
                                     f"stopped; the last good checkpoint is {ckpt_path} (step "
                                     f"{_saved_step(ckpt_path)})")
             sched.on_validation(valid)
-            train_loss = st["epoch_loss_sum"] / max(1, st["epoch_loss_n"])
-            improved = valid < st["best_valid"]
+            train_loss = st.epoch_loss_sum / max(1, st.epoch_loss_n)
+            improved = valid < st.best_valid
             if improved:
-                st["best_valid"], st["best_epoch"], st["bad_epochs"] = valid, epoch + 1, 0
+                st.best_valid, st.best_epoch, st.bad_epochs = valid, epoch + 1, 0
                 if info.is_main:
                     save_state(out / BEST, _model_payload(cfg, corpus.vocab, model, epoch + 1, valid))
             else:
-                st["bad_epochs"] += 1
-                if cfg.patience and st["bad_epochs"] >= cfg.patience and not st["done"]:
-                    st["done"], st["stop_reason"] = True, "early stop"
-            rec = {"kind": "epoch", "epoch": epoch + 1, "step": st["step"], "batches": st["batch"],
+                st.bad_epochs += 1
+                if cfg.patience and st.bad_epochs >= cfg.patience and not st.done:
+                    st.done, st.stop_reason = True, "early stop"
+            rec = {"kind": "epoch", "epoch": epoch + 1, "step": st.step, "batches": st.batch,
                    "train_loss": train_loss, "train_perplexity": perplexity(train_loss),
                    "valid_loss": valid, "valid_perplexity": perplexity(valid),
                    "lr": sched.lr(epoch), "epoch_seconds": time.perf_counter() - t_epoch}
-            st["history"].append(rec)
+            st.history.append(rec)
             metrics.write(rec)
             log(f"epoch {epoch + 1}: train ppl {perplexity(train_loss):.2f}, valid ppl "
                 f"{perplexity(valid):.2f}, lr {sched.lr(epoch):.4g}"
-                + (f" ({st['stop_reason']})" if st["done"] else ""))
-            st["epoch"], st["batch"] = epoch + 1, 0
+                + (f" ({st.stop_reason})" if st.done else ""))
+            st.epoch, st.batch = epoch + 1, 0
             hidden = None
             save_run_state()
     finally:
@@ -338,16 +332,16 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
     final = {
         "valid_perplexity": perplexity(valid), "test_perplexity": None if test is None else perplexity(test),
         "valid_loss": valid, "test_loss": test,
-        "tokens_per_second": st["train_tokens"] / st["train_seconds"] if st["train_seconds"] else 0.0,
-        "epochs": st["epoch"], "best_epoch": st["best_epoch"], "steps": st["step"],
-        "stopped_early": bool(st["done"]), "stop_reason": st["stop_reason"],
-        "train_seconds": st["train_seconds"], "train_tokens": st["train_tokens"],
+        "tokens_per_second": st.train_tokens / st.train_seconds if st.train_seconds else 0.0,
+        "epochs": st.epoch, "best_epoch": st.best_epoch, "steps": st.step,
+        "stopped_early": bool(st.done), "stop_reason": st.stop_reason,
+        "train_seconds": st.train_seconds, "train_tokens": st.train_tokens,
         "wall_seconds_this_process": time.perf_counter() - t_start,
         "parameters": sum(p.numel() for p in model.parameters()),
         "vocab_size": V, "world_size": info.world_size, "device": str(device),
         "recurrent_impl": _impl_name(model),
         "optimizer_impl": f"{type(opt).__module__}.{type(opt).__name__}", "config": cfg.to_dict(),
-        "history": st["history"],
+        "history": st.history,
     }
     if info.is_main:
         write_text(out / FINAL, dumps_json(final) + "\n")
@@ -357,12 +351,17 @@ def _train(cfg: LMConfig, out: Path, corpus: Corpus | None, log, info: distribut
 
 def _check_resumable(cfg: LMConfig, ckpt: dict, info: distributed.DistInfo, path: Path) -> None:
     old = ckpt.get("config", {})
-    # A field added to LMConfig after the checkpoint was written is read as its default, so a
-    # newer groundup resumes an older run as long as the new field keeps that default.
-    defaults = {f.name: f.default for f in dataclasses.fields(LMConfig)
-                if f.default is not dataclasses.MISSING}
-    for k, v in cfg.to_dict().items():
-        was = old[k] if k in old else defaults.get(k)
+    if is_flat_config(old):
+        raise ModelFormatError(f"{path}: {flat_config_message(path)}")
+    # A field added to the configs after the checkpoint was written is read as its default, so
+    # a newer groundup resumes an older run as long as the new field keeps that default.
+    defaults = flat_view(LMConfig().to_dict())
+    if old.get("model", {}).get("family") in FAMILIES:
+        fam = FAMILIES[old["model"]["family"]]
+        defaults.update(flat_view({"model": dataclasses.asdict(fam.config())}))
+    was_flat = flat_view(old)
+    for k, v in flat_view(cfg.to_dict()).items():
+        was = was_flat[k] if k in was_flat else defaults.get(k)
         if k not in RESUMABLE_FIELDS and was != v:
             raise ConfigError(f"{path} was written with {k}={was!r} but this run has "
                               f"{k}={v!r}; use another --out folder or the same settings")
@@ -383,10 +382,24 @@ def _saved_step(path: Path) -> str:
         return "none yet"
 
 
-def _to_device(state: Any, device) -> Any:
-    from .models import state_to
+def detach_state(state: Any) -> Any:
+    """Cut the graph between truncated-BPTT segments (tensors, tuples/lists of them, None)."""
+    if state is None:
+        return None
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    if isinstance(state, (tuple, list)):
+        return type(state)(detach_state(s) for s in state)
+    raise TypeError(f"cannot detach a model state of type {type(state).__name__}")
 
-    return state_to(state, device)
+
+def state_to(state: Any, device: torch.device | str) -> Any:
+    """A carried model state (tensors, tuples/lists of them, None) moved to ``device``."""
+    if state is None:
+        return None
+    if isinstance(state, torch.Tensor):
+        return state.to(device)
+    return type(state)(state_to(s, device) for s in state)
 
 
 def _impl_name(model: nn.Module) -> str:
@@ -405,10 +418,12 @@ def load_model(path: str | Path, device: str = "cpu", *, text: dict[str, Any] | 
     if p.is_dir():
         p = p / BEST if (p / BEST).exists() else p / CHECKPOINT
     payload = load_state(p)
+    if is_flat_config(payload.get("config", {}) if isinstance(payload, dict) else {}):
+        raise ModelFormatError(f"{p}: {flat_config_message(p)}")
     cfg = check_payload(payload, p, resume=False)
-    check_same_text(cfg.text_options(), text or {}, f"model {path}")
-    vocab = lm_vocab(None, cfg.text_options(), words=payload["vocab"])
-    model = build_model(cfg, len(vocab))
+    check_same_text(cfg.data.text_options(), text or {}, f"model {path}")
+    vocab = lm_vocab(None, cfg.data.text_options(), words=payload["vocab"])
+    model = build_model(cfg.model, len(vocab))
     model.load_state_dict(payload["model"])
     return model.to(resolve_device(device)).eval(), cfg, vocab
 
@@ -418,11 +433,12 @@ def evaluate_checkpoint(path: str | Path, data: str | None = None, *, device: st
     """Valid and test perplexity of a saved model, on its own data unless ``data`` names
     another. ``text``: text options the user gave; one that differs from the model's is an error."""
     model, cfg, vocab = load_model(path, device, text=text)
-    data = data or cfg.data
-    n = cfg.eval_tokens if eval_tokens is None else eval_tokens
-    files = None if data != cfg.data else cfg.files   # another --data replaces the run's files
-    corpus = load_lm_corpus(data, eval_tokens=n, vocab=vocab, text=cfg.text_options(), files=files)
-    out: dict[str, Any] = {"checkpoint": str(path), "data": data or cfg.train}
+    d = cfg.data
+    data = data or d.corpus
+    n = d.eval_tokens if eval_tokens is None else eval_tokens
+    files = None if data != d.corpus else d.files   # another --data replaces the run's files
+    corpus = load_lm_corpus(data, eval_tokens=n, vocab=vocab, text=d.text_options(), files=files)
+    out: dict[str, Any] = {"checkpoint": str(path), "data": data or d.train}
     for split in ("valid", "test"):
         if not getattr(corpus, split).numel():
             out[f"{split}_loss"] = out[f"{split}_perplexity"] = None
@@ -443,7 +459,7 @@ def generate(path: str | Path, n_tokens: int, *, temperature: float = 1.0, seed:
     if not temperature > 0:
         raise ConfigError(f"--temperature must be > 0, got {temperature}")
     model, cfg, vocab = load_model(path, device, text=text)
-    tok = cfg.text_options().get_tokenizer()
+    tok = cfg.data.text_options().get_tokenizer()
     gen = torch.Generator(device="cpu").manual_seed(seed)
     words = tok(prompt) or [tok.eos or vocab.unk]     # start after an end of line
     x = torch.from_numpy(vocab.encode(words)).view(1, -1).to(device)   # (1, T)

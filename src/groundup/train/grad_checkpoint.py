@@ -23,7 +23,6 @@ Two mechanisms, as in torch:
 """
 from __future__ import annotations
 
-import math
 import warnings
 import weakref
 from contextlib import ExitStack, contextmanager
@@ -31,6 +30,7 @@ from contextlib import ExitStack, contextmanager
 import torch
 
 from ..errors import ConfigError, TrainingError
+from .grad_checkpoint_plan import sequential_segments, validate_plan
 
 __all__ = ["checkpoint", "checkpoint_sequential", "run_segments", "sequential_segments"]
 
@@ -219,28 +219,6 @@ def checkpoint(function, *args, use_reentrant: bool = False, preserve_rng_state:
     return _CheckpointFunction.apply(function, preserve_rng_state, *args)
 
 
-def sequential_segments(n: int, segments: int | None) -> list[tuple[int, int, bool]]:
-    """The partition ``checkpoint_sequential`` uses: ``(start, end, checkpointed)`` per segment.
-
-    As torch: ``size = n // segments``; the first ``segments - 1`` segments of ``size`` layers
-    are checkpointed and the rest runs plainly (its activations are needed first in backward).
-    ``segments=None`` takes round(sqrt(n)) (Chen et al. Sec. 3: O(sqrt n) memory).
-    """
-    if n < 1:
-        raise ConfigError(f"checkpoint_sequential: need at least one layer, got {n}")
-    if segments is None:
-        segments = max(1, round(math.sqrt(n)))
-    if isinstance(segments, bool) or not isinstance(segments, int):
-        raise ConfigError(f"checkpoint_sequential: segments must be an integer, got {segments!r}")
-    if not 1 <= segments <= n:
-        raise ConfigError(f"checkpoint_sequential: segments must be in 1..{n} (the number of "
-                          f"layers), got {segments}")
-    size = n // segments
-    plan = [(s * size, (s + 1) * size, True) for s in range(segments - 1)]
-    plan.append(((segments - 1) * size, n, False))
-    return plan
-
-
 def run_segments(functions, plan, input, *, use_reentrant: bool = False,
                  preserve_rng_state: bool = True):
     """Run layers ``functions`` on ``input`` segment by segment: ``plan`` lists consecutive
@@ -248,14 +226,7 @@ def run_segments(functions, plan, input, *, use_reentrant: bool = False,
     or the planner in :mod:`groundup.train.grad_checkpoint_plan`)."""
     layers = list(functions.children()) if isinstance(functions, torch.nn.Sequential) \
         else list(functions)
-    expect = 0
-    for start, end, _ in plan:
-        if start != expect or end <= start:
-            raise ConfigError(f"checkpoint plan: segments must be consecutive and non-empty, got "
-                              f"{[tuple(p) for p in plan]}")
-        expect = end
-    if expect != len(layers):
-        raise ConfigError(f"checkpoint plan covers {expect} layers, the model has {len(layers)}")
+    validate_plan(plan, len(layers))
 
     def run(start, end):
         def forward(x):

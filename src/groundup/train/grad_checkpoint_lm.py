@@ -18,24 +18,8 @@ need per-block checkpointing inside the model.
 from __future__ import annotations
 
 from ..errors import ConfigError
-from .grad_checkpoint_plan import parse_budget, plan_checkpoints
-from .grad_checkpoint import checkpoint, sequential_segments
-
-
-def parse_spec(spec: str) -> tuple[str, int | None] | None:
-    """``None`` (off), ``("segments", k or None for sqrt)`` or ``("budget", bytes)``."""
-    s = str(spec).strip().lower()
-    if s in ("", "off", "none", "0"):
-        return None
-    if s == "sqrt":
-        return ("segments", None)
-    if s.isdigit():
-        return ("segments", int(s))
-    try:
-        return ("budget", parse_budget(s))
-    except ConfigError:
-        raise ConfigError(f"grad_checkpoint must be off, sqrt, a number of segments or a memory "
-                          f"budget such as 64MB, got {spec!r}") from None
+from .grad_checkpoint import checkpoint
+from .grad_checkpoint_plan import parse_spec, plan_checkpoints, sequential_segments
 
 
 def _saved_bytes(model, x, state) -> tuple[int, int]:

@@ -23,11 +23,11 @@ The default without a budget is Chen's sqrt(n) segments (:func:`sequential_segme
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
 from ..errors import ConfigError
-from .grad_checkpoint import sequential_segments
 
 Plan = list[tuple[int, int, bool]]
 
@@ -77,12 +77,13 @@ def profile_layers(functions, input) -> LayerProfile:
     return LayerProfile(tuple(saved), tuple(output), tuple(seconds))
 
 
-def _validate(plan: Plan, n: int) -> None:
+def validate_plan(plan: Plan, n: int) -> None:
+    """Refuse a plan whose segments do not cover layers 0..n-1 consecutively."""
     expect = 0
     for start, end, _ in plan:
         if start != expect or end <= start:
             raise ConfigError(f"checkpoint plan: segments must be consecutive and non-empty, "
-                              f"got {plan}")
+                              f"got {[tuple(p) for p in plan]}")
         expect = end
     if expect != n:
         raise ConfigError(f"checkpoint plan covers {expect} layers, the model has {n}")
@@ -90,7 +91,7 @@ def _validate(plan: Plan, n: int) -> None:
 
 def plan_peak(plan: Plan, saved, output) -> int:
     """Peak activation bytes of ``plan`` under the module's memory model."""
-    _validate(plan, len(saved))
+    validate_plan(plan, len(saved))
     stored = peak = 0
     for start, end, ckpt in plan:
         if ckpt:
@@ -207,3 +208,41 @@ def parse_budget(text: str) -> int:
     if value <= 0:
         raise ConfigError(f"memory budget must be > 0, got {text!r}")
     return int(value)
+
+
+def sequential_segments(n: int, segments: int | None) -> list[tuple[int, int, bool]]:
+    """The partition ``checkpoint_sequential`` uses: ``(start, end, checkpointed)`` per segment.
+
+    As torch: ``size = n // segments``; the first ``segments - 1`` segments of ``size`` layers
+    are checkpointed and the rest runs plainly (its activations are needed first in backward).
+    ``segments=None`` takes round(sqrt(n)) (Chen et al. Sec. 3: O(sqrt n) memory).
+    """
+    if n < 1:
+        raise ConfigError(f"checkpoint_sequential: need at least one layer, got {n}")
+    if segments is None:
+        segments = max(1, round(math.sqrt(n)))
+    if isinstance(segments, bool) or not isinstance(segments, int):
+        raise ConfigError(f"checkpoint_sequential: segments must be an integer, got {segments!r}")
+    if not 1 <= segments <= n:
+        raise ConfigError(f"checkpoint_sequential: segments must be in 1..{n} (the number of "
+                          f"layers), got {segments}")
+    size = n // segments
+    plan = [(s * size, (s + 1) * size, True) for s in range(segments - 1)]
+    plan.append(((segments - 1) * size, n, False))
+    return plan
+
+
+def parse_spec(spec: str) -> tuple[str, int | None] | None:
+    """``None`` (off), ``("segments", k or None for sqrt)`` or ``("budget", bytes)``."""
+    s = str(spec).strip().lower()
+    if s in ("", "off", "none", "0"):
+        return None
+    if s == "sqrt":
+        return ("segments", None)
+    if s.isdigit():
+        return ("segments", int(s))
+    try:
+        return ("budget", parse_budget(s))
+    except ConfigError:
+        raise ConfigError(f"grad_checkpoint must be off, sqrt, a number of segments or a memory "
+                          f"budget such as 64MB, got {spec!r}") from None

@@ -45,23 +45,30 @@ def memory_bytes(device: str = "cpu") -> int:
 def meta_model(cfg, vocab_size: int) -> nn.Module | None:
     """The model ``cfg`` describes, built on the meta device (shapes only, no memory); None if a
     family cannot be built there (the size check is then skipped, never wrong)."""
-    from .models import build_model
+    from .families import build_model
 
     try:
         with torch.device("meta"):
-            return build_model(cfg, vocab_size)
+            return build_model(cfg.model, vocab_size)
     except (ValueError, TypeError) as e:  # a shape the family refuses
         if isinstance(e, GroundupError):
             raise
-        raise ConfigError(f"model {cfg.model!r}: {e}") from None
+        raise ConfigError(f"model {cfg.family!r}: {e}") from None
     except RuntimeError as e:
         if "overflow" in str(e):  # a tensor of more than 2^63 bytes: no memory holds it
-            raise ConfigError(f"model {cfg.model!r} with emb_size={cfg.emb_size}, hidden_size="
-                              f"{cfg.hidden_size}, num_layers={cfg.num_layers}: a weight's size "
-                              f"overflows 64 bits ({e})") from None
+            raise ConfigError(f"model {_describe(cfg)}: a weight's size overflows 64 bits "
+                              f"({e})") from None
         return None
     except Exception:  # an op the meta device lacks (NotImplementedError, ...)
         return None
+
+
+def _describe(cfg) -> str:
+    """``'lstm' with emb_size=..., hidden_size=..., num_layers=...``: the model's options."""
+    import dataclasses
+
+    opts = ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(cfg.model).items())
+    return f"{cfg.family!r} with {opts}"
 
 
 def check_model_fits(cfg, vocab_size: int, *, training: bool, where: str = "config",
@@ -75,8 +82,7 @@ def check_model_fits(cfg, vocab_size: int, *, training: bool, where: str = "conf
     have = memory_bytes(cfg.device)
     if need > have:
         raise ConfigError(
-            f"{where}: model {cfg.model!r} with emb_size={cfg.emb_size}, hidden_size={cfg.hidden_size}, "
-            f"num_layers={cfg.num_layers} and {vocab_size:,} words has {n:,} parameters; "
+            f"{where}: model {_describe(cfg)} and {vocab_size:,} words has {n:,} parameters; "
             f"{'training' if training else 'holding'} it needs at least {need / 2**30:,.1f} GiB, "
             f"this machine has {have / 2**30:,.1f} GiB")
     return model
@@ -101,7 +107,7 @@ def _tensors_finite(obj: Any, path: Path, field: str) -> None:
 
 def check_payload(payload: Any, path: str | os.PathLike, *, resume: bool):
     """Validate a loaded checkpoint payload; return its :class:`LMConfig` (see module doc)."""
-    from .config import config_from_dict
+    from .config import config_from_dict, flat_config_message, is_flat_config
 
     path = Path(path)
     _need(isinstance(payload, dict), path,
@@ -113,6 +119,7 @@ def check_payload(payload: Any, path: str | os.PathLike, *, resume: bool):
     _need(not missing, path, f"not a {'resumable ' if resume else ''}groundup language-model "
                              f"checkpoint (no {', '.join(missing)})")
     _need(isinstance(payload["config"], dict), path, "'config' is not a dict")
+    _need(not is_flat_config(payload["config"]), path, flat_config_message(path))
     try:
         cfg = config_from_dict(payload["config"])
     except ConfigError as e:
@@ -201,8 +208,11 @@ def _check_resume_fields(payload: dict, path: Path, model: nn.Module | None, cfg
           and all(isinstance(g, dict) and isinstance(g.get("params"), list) for g in opt["param_groups"]),
           path, "'optimizer' is not an optimizer state (state, param_groups)")
     _tensors_finite(opt["state"], path, "optimizer.state")
-    if model is not None:
-        shapes = [tuple(p.shape) for p in model.parameters()]
+    if model is not None:  # the optimizer's parameter ids count through the decay groups
+        from .decay_groups import param_groups
+
+        shapes = [tuple(p.shape) for g in param_groups(model, cfg.weight_decay, cfg.decay_embeddings)
+                  for p in g["params"]]
         ids = [i for g in opt["param_groups"] for i in g["params"]]
         _need(sorted(ids) == list(range(len(shapes))), path,
               f"optimizer.param_groups name {len(ids)} parameters, the model has {len(shapes)}")

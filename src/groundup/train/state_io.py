@@ -16,10 +16,13 @@ File layout (``.pt``)::
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
+import math
 import os
 import random
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,30 @@ from ..io_read import open_regular
 
 MAGIC = b"GROUNDUP-CHECKPOINT"
 VERSION = 1
+
+
+@dataclass
+class TrainState:
+    """Where a run is and what it has recorded: with the model, optimizer, schedule, RNG and
+    carried hidden states, what a resumed run needs to continue as if never stopped."""
+
+    epoch: int = 0                    # epochs finished
+    batch: int = 0                    # batches finished in the current epoch
+    step: int = 0                     # optimizer steps taken
+    best_valid: float = math.inf      # best validation loss (nats per token) so far
+    best_epoch: int = 0
+    bad_epochs: int = 0               # epochs since the best (early stopping)
+    done: bool = False
+    stop_reason: str = ""
+    train_seconds: float = 0.0        # seconds of training steps (evaluation not counted)
+    train_tokens: int = 0
+    epoch_loss_sum: float = 0.0
+    epoch_loss_n: int = 0
+    history: list = field(default_factory=list)  # one record per finished epoch
+    metrics_lines: int = 0            # lines of metrics.jsonl that belong to this state
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 def save_state(path: str | os.PathLike, payload: dict[str, Any]) -> str:

@@ -27,6 +27,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from ..lm_configs import LRULMConfig
 from .lm_io import embedding_and_head
 from .scan import linear_scan
 
@@ -47,6 +48,9 @@ class LRU(nn.Module):
         self.B = nn.Parameter(torch.view_as_real(torch.randn(N, H, dtype=torch.cfloat) / math.sqrt(2 * H)))
         self.C = nn.Parameter(torch.view_as_real(torch.randn(H, N, dtype=torch.cfloat) / math.sqrt(N)))
         self.D = nn.Parameter(torch.randn(H))
+        # the recurrence's eigenvalues (and the skip), not weights to shrink
+        for p in (self.nu_log, self.theta_log, self.D):
+            p._no_weight_decay = True
 
     def lam(self) -> Tensor:
         return torch.exp(-torch.exp(self.nu_log) + 1j * torch.exp(self.theta_log))  # (N,)
@@ -71,19 +75,20 @@ class LRU(nn.Module):
 
 
 class LRULM(nn.Module):
-    """Embedding, n x [x + MLP(GELU(LRU(LayerNorm(x))))], LayerNorm, head (the LRU paper's
-    block with a plain MLP); ``forward(tokens, state)`` returns logits and per-layer states."""
+    """Embedding, num_layers x [x + MLP(GELU(LRU(LayerNorm(x))))], LayerNorm, head (the LRU
+    paper's block with a plain MLP); ``forward(tokens, state)`` returns logits and per-layer
+    states (the LM contract of :mod:`groundup.nn.lm_configs`)."""
 
-    def __init__(self, vocab: int, d_model: int, n_layer: int, d_state: int = 64, dropout: float = 0.0,
-                 tie_embeddings: bool = False):
+    def __init__(self, cfg: LRULMConfig, vocab_size: int):
         super().__init__()
-        self.embedding, self.head = embedding_and_head(vocab, d_model, tie_embeddings)
-        self.norms = nn.ModuleList(nn.LayerNorm(d_model) for _ in range(n_layer))
-        self.lrus = nn.ModuleList(LRU(d_model, d_state, r_min=0.9, r_max=0.999, max_phase=math.pi / 10)
-                                  for _ in range(n_layer))
+        self.cfg, d_model, n = cfg, cfg.d_model, cfg.num_layers
+        self.embedding, self.head = embedding_and_head(vocab_size, d_model, cfg.tie_weights)
+        self.norms = nn.ModuleList(nn.LayerNorm(d_model) for _ in range(n))
+        self.lrus = nn.ModuleList(LRU(d_model, cfg.d_state, r_min=0.9, r_max=0.999, max_phase=math.pi / 10)
+                                  for _ in range(n))
         self.mlps = nn.ModuleList(nn.Sequential(nn.Linear(d_model, 2 * d_model), nn.GELU(),
-                                                nn.Dropout(dropout), nn.Linear(2 * d_model, d_model))
-                                  for _ in range(n_layer))
+                                                nn.Dropout(cfg.dropout), nn.Linear(2 * d_model, d_model))
+                                  for _ in range(n))
         self.norm_f = nn.LayerNorm(d_model)
 
     def forward(self, tokens: Tensor, state: list | None = None):
@@ -115,11 +120,14 @@ def retention_recurrent(q: Tensor, k: Tensor, v: Tensor, gamma: Tensor) -> Tenso
     return torch.stack(outs, dim=-2)
 
 
-def retention_chunkwise(q: Tensor, k: Tensor, v: Tensor, gamma: Tensor, chunk: int = 64) -> Tensor:
+def retention_chunkwise(q: Tensor, k: Tensor, v: Tensor, gamma: Tensor, chunk: int = 64,
+                        state: Tensor | None = None, return_state: bool = False):
+    """The chunkwise form; ``state`` R (B, h, d_k, d_v), the recurrent state before q's first
+    position, continues a sequence, and ``return_state`` also returns R after the last one."""
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1, got {chunk}")
     Bsz, h, L, dk = q.shape
-    R = q.new_zeros(Bsz, h, dk, v.shape[-1])
+    R = q.new_zeros(Bsz, h, dk, v.shape[-1]) if state is None else state
     g = gamma[:, None, None]
     outs = []
     for s in range(0, L, chunk):
@@ -132,7 +140,8 @@ def retention_chunkwise(q: Tensor, k: Tensor, v: Tensor, gamma: Tensor, chunk: i
         outs.append(inner + cross)
         zeta = g ** (c - 1 - j)[:, None]  # (h, c, 1)
         R = (g ** c) * R + ki.transpose(-1, -2) @ (vi * zeta)
-    return torch.cat(outs, dim=-2)
+    out = torch.cat(outs, dim=-2)
+    return (out, R) if return_state else out
 
 
 def retnet_gammas(heads: int) -> Tensor:

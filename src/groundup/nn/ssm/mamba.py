@@ -10,6 +10,10 @@ The block (paper, Figure 3; Section 3.4):
     y = selective_scan(x, delta, A, B, C, D)    A = -exp(A_log) (E, N), S4D-real init A_n = -(n+1)
     out = out_proj(y * SiLU(z))                 (B, L, D)
 
+The language model follows the one LM contract (:mod:`groundup.nn.lm_configs`):
+``MambaLM(MambaConfig(...), vocab_size)``, ``forward(tokens, state=None) -> (logits, state)``
+with the per-layer caches below as the state, so a stream can be trained in segments.
+
 Recurrent inference keeps a constant-size cache per layer: the last K-1 conv inputs (B, E, K-1)
 and the SSM state h (B, E, N); :meth:`MambaBlock.step` consumes one token and equals the
 parallel forward pass (tests).
@@ -17,42 +21,15 @@ parallel forward pass (tests).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..lm_configs import MambaConfig
 from ..norm import RMSNorm
 from .selective_scan import selective_scan
-
-
-@dataclass(frozen=True)
-class MambaConfig:
-    d_model: int = 128
-    n_layer: int = 4
-    vocab_size: int = 10000
-    d_state: int = 16
-    expand: int = 2
-    d_conv: int = 4
-    dt_rank: int | None = None  # default ceil(d_model / 16), as in the paper
-    dt_min: float = 1e-3
-    dt_max: float = 1e-1
-    tie_embeddings: bool = True
-
-    def __post_init__(self):
-        for name in ("d_model", "n_layer", "vocab_size", "d_state", "expand", "d_conv"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-
-    @property
-    def d_inner(self) -> int:
-        return self.expand * self.d_model
-
-    @property
-    def rank(self) -> int:
-        return self.dt_rank or math.ceil(self.d_model / 16)
 
 
 class MambaBlock(nn.Module):
@@ -70,6 +47,8 @@ class MambaBlock(nn.Module):
             self.dt_proj.bias.copy_(dt + torch.log(-torch.expm1(-dt)))
         self.A_log = nn.Parameter(torch.log(torch.arange(1, N + 1, dtype=torch.float32)).repeat(E, 1))  # (E, N)
         self.D = nn.Parameter(torch.ones(E))
+        # the SSM's dynamics, not weights to shrink (the reference implementation marks them too)
+        self.A_log._no_weight_decay = self.D._no_weight_decay = True
         self.out_proj = nn.Linear(E, cfg.d_model, bias=False)
 
     def _ssm_params(self, x: Tensor):
@@ -118,26 +97,24 @@ class MambaBlock(nn.Module):
 
 
 class MambaLM(nn.Module):
-    """Embedding, n_layer x [x + MambaBlock(RMSNorm(x))], RMSNorm, tied LM head."""
+    """Embedding, num_layers x [x + MambaBlock(RMSNorm(x))], RMSNorm, (tied) LM head."""
 
-    def __init__(self, cfg: MambaConfig):
+    def __init__(self, cfg: MambaConfig, vocab_size: int):
         super().__init__()
         self.cfg = cfg
-        self.embedding = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.embedding = nn.Embedding(vocab_size, cfg.d_model)
         nn.init.normal_(self.embedding.weight, std=0.02)  # as the reference implementation does
-        self.layers = nn.ModuleList(MambaBlock(cfg) for _ in range(cfg.n_layer))
-        self.norms = nn.ModuleList(RMSNorm(cfg.d_model, eps=1e-5) for _ in range(cfg.n_layer))
+        self.layers = nn.ModuleList(MambaBlock(cfg) for _ in range(cfg.num_layers))
+        self.norms = nn.ModuleList(RMSNorm(cfg.d_model, eps=1e-5) for _ in range(cfg.num_layers))
         self.norm_f = RMSNorm(cfg.d_model, eps=1e-5)
-        self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
-        if cfg.tie_embeddings:
+        self.lm_head = nn.Linear(cfg.d_model, vocab_size, bias=False)
+        if cfg.tie_weights:
             self.lm_head.weight = self.embedding.weight
 
-    def forward(self, tokens: Tensor) -> Tensor:  # (B, L) -> logits (B, L, V)
-        return self.forward_with_cache(tokens)[0]
-
-    def forward_with_cache(self, tokens: Tensor, cache: list | None = None) -> tuple[Tensor, list]:
-        """Parallel forward from an optional per-layer cache; returns logits and the new cache
-        (so a long stream can be processed in segments, or a prompt before step-by-step decoding)."""
+    def forward(self, tokens: Tensor, cache: list | None = None) -> tuple[Tensor, list]:
+        """tokens (B, L) -> (logits (B, L, V), per-layer caches): the parallel pass from an
+        optional per-layer cache (so a long stream can be processed in segments, or a prompt
+        before step-by-step decoding)."""
         x = self.embedding(tokens)
         new = []
         for i, (norm, layer) in enumerate(zip(self.norms, self.layers)):

@@ -39,12 +39,11 @@ LayerNorm, head; ``forward(tokens, state) -> (logits, state)`` with, per layer, 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
 import torch
 import torch.nn as nn
 from torch import Tensor
 
+from ..lm_configs import RWKVConfig
 from .lm_io import embedding_and_head
 
 NEG_INF = float("-inf")
@@ -165,30 +164,14 @@ class ChannelMix(nn.Module):
         return r * self.value(k), x[:, -1]
 
 
-@dataclass(frozen=True)
-class RWKVConfig:
-    vocab_size: int = 10000
-    d_model: int = 128
-    n_layer: int = 4
-    ffn_mult: int = 4          # channel-mixing width F = ffn_mult * d_model (the paper's 4)
-    chunk: int = 32            # wkv chunk length for training (1 = the recurrence)
-    tie_embeddings: bool = True
-
-    def __post_init__(self):
-        for name in ("vocab_size", "d_model", "n_layer", "ffn_mult", "chunk"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-
-
 class RWKVLM(nn.Module):
     """RWKV-4 language model: ``forward(tokens (B, T), state) -> (logits (B, T, V), state)``."""
 
-    def __init__(self, cfg: RWKVConfig):
+    def __init__(self, cfg: RWKVConfig, vocab_size: int):
         super().__init__()
         self.cfg = cfg
-        C, n = cfg.d_model, cfg.n_layer
-        self.embedding, self.head = embedding_and_head(cfg.vocab_size, C, cfg.tie_embeddings)
+        C, n = cfg.d_model, cfg.num_layers
+        self.embedding, self.head = embedding_and_head(vocab_size, C, cfg.tie_weights)
         self.ln0 = nn.LayerNorm(C)  # RWKV-4 normalises the embedding once before the blocks
         self.ln1 = nn.ModuleList(nn.LayerNorm(C) for _ in range(n))
         self.ln2 = nn.ModuleList(nn.LayerNorm(C) for _ in range(n))
@@ -199,7 +182,7 @@ class RWKVLM(nn.Module):
     def forward(self, tokens: Tensor, state: list | None = None, recurrent: bool = False):
         x = self.ln0(self.embedding(tokens))                            # (B, T, C)
         new = []
-        for i in range(self.cfg.n_layer):
+        for i in range(self.cfg.num_layers):
             att_state, ffn_last = (None, None) if state is None else (state[i][:4], state[i][4])
             y, att_state = self.att[i](self.ln1[i](x), att_state, recurrent)
             x = x + y

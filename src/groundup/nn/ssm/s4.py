@@ -25,6 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..lm_configs import S4LMConfig
 from .lm_io import embedding_and_head
 from .scan import linear_scan
 
@@ -51,6 +52,9 @@ class S4DKernel(nn.Module):
         self.log_dt = nn.Parameter(log_dt)  # (H,)
         self.log_A_real = nn.Parameter(torch.log(0.5 * torch.ones(H, N2)))  # (H, N/2)
         self.A_imag = nn.Parameter(imag.repeat(H, 1))  # (H, N/2)
+        # the SSM's dynamics (A, dt), not weights to shrink (the S4 repository gives them no decay)
+        for p in (self.log_dt, self.log_A_real, self.A_imag):
+            p._no_weight_decay = True
         C = torch.randn(H, N2, dtype=torch.cfloat) * math.sqrt(0.5)
         self.C = nn.Parameter(torch.view_as_real(C))  # (H, N/2, 2)
 
@@ -88,6 +92,7 @@ class S4D(nn.Module):
         super().__init__()
         self.kernel = S4DKernel(d_model, d_state, **kernel_args)
         self.D = nn.Parameter(torch.randn(d_model))
+        self.D._no_weight_decay = True
 
     def forward(self, u: Tensor, state: Tensor | None = None, return_state: bool = False):
         """u (B, H, L) -> y (B, H, L), convolution mode. ``state`` (B, H, N/2) complex continues
@@ -160,16 +165,17 @@ class S4Block(nn.Module):
 
 
 class S4LM(nn.Module):
-    """Embedding, n x S4Block, LayerNorm, linear head; ``forward(tokens, state)`` returns the
-    logits and the per-layer SSM states, so a stream can be processed in segments."""
+    """Embedding, num_layers x S4Block, LayerNorm, linear head; ``forward(tokens, state)``
+    returns the logits and the per-layer SSM states, so a stream can be processed in segments
+    (the LM contract of :mod:`groundup.nn.lm_configs`)."""
 
-    def __init__(self, vocab: int, d_model: int, n_layer: int, d_state: int = 64, dropout: float = 0.0,
-                 tie_embeddings: bool = False):
+    def __init__(self, cfg: S4LMConfig, vocab_size: int):
         super().__init__()
-        self.embedding, self.head = embedding_and_head(vocab, d_model, tie_embeddings)
-        self.blocks = nn.ModuleList(S4Block(S4BlockConfig(d_model=d_model, d_state=d_state, dropout=dropout))
-                                    for _ in range(n_layer))
-        self.norm = nn.LayerNorm(d_model)
+        self.cfg = cfg
+        self.embedding, self.head = embedding_and_head(vocab_size, cfg.d_model, cfg.tie_weights)
+        block = S4BlockConfig(d_model=cfg.d_model, d_state=cfg.d_state, dropout=cfg.dropout)
+        self.blocks = nn.ModuleList(S4Block(block) for _ in range(cfg.num_layers))
+        self.norm = nn.LayerNorm(cfg.d_model)
 
     def forward(self, tokens: Tensor, state: list | None = None):
         x = self.embedding(tokens)
