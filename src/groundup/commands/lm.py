@@ -214,7 +214,10 @@ def _plot(args) -> int:
 
 
 def _convert(args) -> int:
+    from ..io import check_output
     from ..train.convert import convert_file
 
+    if not os.path.exists(args.new):  # convert_file refuses an existing NEW by name
+        check_output(args.new, inputs=[args.old], option="NEW")
     print(convert_file(args.old, args.new))
     return 0
