@@ -212,6 +212,7 @@ def test_early_stopping_on_validation(tmp_path):
     ({"tie_weights": True, "emb_size": 8}, "tie_weights needs emb_size == hidden_size"),
     ({"model": "nope"}, "unknown model 'nope'"),
     ({"model": "mamba", "dropout": 0.1}, "is not an option of the mamba model"),
+    ({"optimizer": "adamw", "momentum": 0.9}, "momentum is an option of sgd"),
     ({"hiden_size": 3}, "unknown config key 'hiden_size'"),
     ({"lr": "fast"}, "lr must be a number"),
     ({"device": "tpu"}, "device must be cpu"),

@@ -141,6 +141,9 @@ class LMConfig:
         if not 0.0 <= self.max_train_seconds < math.inf:
             raise ConfigError(f"max_train_seconds must be a finite number >= 0 (0 = off), got "
                               f"{self.max_train_seconds}")
+        if self.momentum and self.optimizer != "sgd":
+            raise ConfigError(f"momentum is an option of sgd; {self.optimizer} has its own "
+                              f"moment estimates (got momentum {self.momentum})")
         if not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):
             raise ConfigError(f"device must be cpu, cuda or cuda:N, got {self.device!r}")
         max_len = getattr(self.model, "max_len", None)
