@@ -46,7 +46,7 @@ def test_converted_mamba_gives_the_same_logits(tmp_path, capsys):
     assert "mamba model converted" in capsys.readouterr().out
     model, cfg, vocab = load_model(tmp_path / "new.pt")
     assert (cfg.model.d_model, cfg.model.num_layers, cfg.model.tie_weights) == (16, 2, False)
-    assert cfg.data.corpus == "wikitext2" and cfg.optimizer == "sgd" and list(vocab.words) == VOCAB
+    assert cfg.data.corpus == "wikitext2" and cfg.optimizer == "sgd" and list(vocab.itos) == VOCAB
     x = torch.randint(0, len(VOCAB), (2, 9))
     with torch.no_grad():
         torch.testing.assert_close(model(x)[0], lm.eval()(x)[0], rtol=0, atol=0)
