@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from _common import load_average, markdown_table, write_json
 
 import groundup.nn as gnn
+from groundup.nn.lm_configs import TransformerLMConfig
 from groundup.nn.transformer_lm import TransformerLM
 
 V, D, H, FF, N, T, B = 10_000, 256, 4, 1024, 4, 128, 32
@@ -56,7 +57,9 @@ def make(name):
     torch.manual_seed(0)
     if name in ("ours", "ours-Fgelu"):
         act = "gelu" if name == "ours" else F.gelu
-        return TransformerLM(V, D, H, N, FF, max_len=T, positional="learned", activation=act)
+        cfg = TransformerLMConfig(d_model=D, n_heads=H, num_layers=N, d_ff=FF, max_len=T,
+                                  positional="learned", activation=act)   # act may be a callable
+        return TransformerLM(cfg, V)
     return EncoderLM(torch.nn if name == "torch" else gnn)
 
 

@@ -318,10 +318,12 @@ def ffn_hidden(activation: str, cfg: ActivationsLabConfig) -> int:
 
 
 def make_lm(activation: str, vocab: int, cfg: ActivationsLabConfig):
+    from ..nn.lm_configs import TransformerLMConfig
     from ..nn.transformer_lm import TransformerLM
 
-    return TransformerLM(vocab, d_model=cfg.d_model, n_heads=cfg.n_heads, n_layers=cfg.n_layers,
-                         d_ff=ffn_hidden(activation, cfg), max_len=cfg.lm_T, activation=activation)
+    return TransformerLM(TransformerLMConfig(d_model=cfg.d_model, n_heads=cfg.n_heads,
+                                             num_layers=cfg.n_layers, d_ff=ffn_hidden(activation, cfg),
+                                             max_len=cfg.lm_T, activation=activation), vocab)
 
 
 def ffn_params(model) -> int:
