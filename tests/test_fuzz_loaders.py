@@ -165,21 +165,20 @@ VOCAB = ["<unk>", "<eos>", "the", "cat"]
 
 
 def lm_payload(resume: bool) -> dict:
-    from groundup.train.checkpoint_io import rng_state
-    from groundup.train.config import LMConfig
+    from groundup.train.state_io import rng_state
+    from groundup.train.config import make_config
     from groundup.train.engine import make_optimizer
-    from groundup.train.models import build_model
+    from groundup.train.families import build_model
     from groundup.train.schedule import LRSchedule
 
-    cfg = LMConfig(**TINY_LM)
+    cfg = make_config(None, overrides=TINY_LM)
     torch.manual_seed(0)
-    model = build_model(cfg, len(VOCAB))
+    model = build_model(cfg.model, len(VOCAB))
     payload = {"format": "groundup-lm-weights", "config": cfg.to_dict(), "vocab": list(VOCAB),
                "model": model.state_dict(), "epoch": 1, "valid_loss": 1.5}
     if resume:
-        opt = make_optimizer(cfg, model.parameters())
-        sched = LRSchedule(cfg.schedule, cfg.lr, epochs=cfg.epochs, lr_decay=cfg.lr_decay,
-                           decay_after=cfg.decay_after)
+        opt = make_optimizer(cfg, model)
+        sched = LRSchedule.from_config(cfg)
         payload.update(format="groundup-lm-checkpoint", optimizer=opt.state_dict(),
                        schedule=sched.state_dict(), world_size=1,
                        position={"epoch": 0, "batch": 1, "step": 1, "best_valid": float("inf"),
@@ -193,18 +192,17 @@ def lm_payload(resume: bool) -> dict:
 
 def restore_run(path: Path):
     """What ``lm train`` does with a checkpoint it resumes from, on a model built from it."""
-    from groundup.train.checkpoint_io import load_checkpoint, rng_state, set_rng_state
+    from groundup.train.state_io import load_state as load_checkpoint, rng_state, set_rng_state
     from groundup.train.engine import make_optimizer
-    from groundup.train.models import build_model
+    from groundup.train.families import build_model
     from groundup.train.payload_check import check_payload
     from groundup.train.schedule import LRSchedule
 
     ck = load_checkpoint(path)
     cfg = check_payload(ck, path, resume=True)
-    model = build_model(cfg, len(ck["vocab"]))
-    opt = make_optimizer(cfg, model.parameters())
-    sched = LRSchedule(cfg.schedule, cfg.lr, epochs=cfg.epochs, lr_decay=cfg.lr_decay,
-                       decay_after=cfg.decay_after)
+    model = build_model(cfg.model, len(ck["vocab"]))
+    opt = make_optimizer(cfg, model)
+    sched = LRSchedule.from_config(cfg)
     model.load_state_dict(ck["model"])
     opt.load_state_dict(ck["optimizer"])
     sched.load_state_dict(ck["schedule"])
@@ -319,7 +317,7 @@ def mutated_payload(draw, payload: dict):
 @given(data=st.data(), resume=st.booleans())
 def test_fuzz_checkpoint_payloads(data, resume):
     """Payloads with a valid header and checksum but the wrong structure (ModelFormatError)."""
-    from groundup.train.checkpoint_io import save_checkpoint
+    from groundup.train.state_io import save_state as save_checkpoint
 
     p = data.draw(mutated_payload(lm_payload(resume)))
     path = WORK / "ck.pt"
@@ -330,7 +328,7 @@ def test_fuzz_checkpoint_payloads(data, resume):
 @FUZZ
 @given(data=st.data())
 def test_fuzz_checkpoint_bytes(data):
-    from groundup.train.checkpoint_io import save_checkpoint
+    from groundup.train.state_io import save_state as save_checkpoint
 
     save_checkpoint(WORK / "good.pt", lm_payload(False))
     good = (WORK / "good.pt").read_bytes()
@@ -406,7 +404,7 @@ def test_fuzz_metrics(data, extra):
 
 # --- not a regular file: one error, never a hang --------------------------------------------
 def _checkpoint_file(path: Path) -> Path:
-    from groundup.train.checkpoint_io import save_checkpoint
+    from groundup.train.state_io import save_state as save_checkpoint
 
     save_checkpoint(path, lm_payload(False))
     return path
@@ -450,7 +448,7 @@ def test_the_valid_files_load(w2v_files, tmp_path):
     assert len(load_vectors(write(w2v_files[1], "ok.bin"))) == 5
     assert load_ngram(DATA / "ngram_toy.o2.arpa").order == 2
     load_lm(_checkpoint_file(tmp_path / "ok.pt"))
-    from groundup.train.checkpoint_io import save_checkpoint
+    from groundup.train.state_io import save_state as save_checkpoint
 
     save_checkpoint(tmp_path / "run.pt", lm_payload(True))
     restore_run(tmp_path / "run.pt")

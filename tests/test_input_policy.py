@@ -150,12 +150,13 @@ def test_word2vec_empty_word_refused_by_every_command(tmp_path, capsys, cmd):
 
 # --- language-model checkpoints, configs, metrics --------------------------------------------
 def _lm_payload():
-    from groundup.train.config import LMConfig
-    from groundup.train.models import build_model
+    from groundup.train.config import make_config
+    from groundup.train.families import build_model
 
-    cfg = LMConfig(model="lstm", emb_size=4, hidden_size=4, num_layers=1, progress=False)
+    cfg = make_config(None, overrides=dict(model="lstm", emb_size=4, hidden_size=4, num_layers=1,
+                                           progress=False))
     vocab = ["<unk>", "<eos>", "a", "b"]
-    return {"config": cfg.to_dict(), "vocab": vocab, "model": build_model(cfg, 4).state_dict()}
+    return {"config": cfg.to_dict(), "vocab": vocab, "model": build_model(cfg.model, 4).state_dict()}
 
 
 def _crafted(best: dict) -> dict:
@@ -165,14 +166,14 @@ def _crafted(best: dict) -> dict:
             "(no config, vocab, model)": {},
             "'vocab' must be a list": dict(best, vocab=7),
             "(no model)": {k: v for k, v in best.items() if k != "model"},
-            "training it needs at least|holding it needs at least": dict(best, config=dict(best["config"], hidden_size=10**8)),
+            "training it needs at least|holding it needs at least": dict(best, config=dict(best["config"], model=dict(best["config"]["model"], hidden_size=10**8))),
             "holds NaN or infinite values": dict(best, model=nan),
             "has shape (2, 2), the config's model needs": dict(best, model={**best["model"], "encoder.weight": torch.zeros(2, 2)})}
 
 
 @pytest.mark.parametrize("cmd", ["eval", "generate"])
 def test_crafted_checkpoints_are_one_line(tmp_path, capsys, cmd):
-    from groundup.train.checkpoint_io import save_checkpoint
+    from groundup.train.state_io import save_state as save_checkpoint
 
     for i, (msg, payload) in enumerate(_crafted(_lm_payload()).items()):
         path = tmp_path / f"c{i}.pt"
@@ -183,7 +184,7 @@ def test_crafted_checkpoints_are_one_line(tmp_path, capsys, cmd):
 
 
 def test_resume_from_a_crafted_checkpoint_is_refused(tmp_path):
-    from groundup.train.checkpoint_io import save_checkpoint
+    from groundup.train.state_io import save_state as save_checkpoint
     from groundup.train.config import make_config
     from groundup.train.engine import train
 
@@ -259,7 +260,7 @@ def test_lr_that_overflows_stops_keeping_the_last_good_checkpoint(tmp_path):
 
 
 def test_lm_eval_on_nan_weights_is_an_error_not_nan(tmp_path):
-    from groundup.train.checkpoint_io import save_checkpoint
+    from groundup.train.state_io import save_state as save_checkpoint
     from groundup.train.engine import load_model
 
     best = _lm_payload()

@@ -190,7 +190,7 @@ def apply_lm_overrides(cfg: LMConfig, overrides: Mapping[str, Any]) -> LMConfig:
     run, data, model_over = {}, {}, {}
     name = None
     for key, value in overrides.items():
-        k = key.replace("-", "_")
+        k = str(key).replace("-", "_")
         if k == "model" and isinstance(value, Mapping):
             model_over.update(value)
             name = model_over.pop("family", name)
@@ -211,14 +211,16 @@ def apply_lm_overrides(cfg: LMConfig, overrides: Mapping[str, Any]) -> LMConfig:
         else:
             model_over[k] = value
     model = cfg.model
+    if name is not None and not isinstance(name, str):
+        raise ConfigError(f"model must be the name of a family, got {name!r}")
     if name is not None and name != family_of(model):
         model = switch_family(model, name)
     fam = family_of(model)
     names = [f.name for f in dataclasses.fields(model)]
     for k in model_over:
-        if k.replace("-", "_") in names:
+        if str(k).replace("-", "_") in names:
             continue
-        if k.replace("-", "_") not in model_option_names():
+        if str(k).replace("-", "_") not in model_option_names():
             raise ConfigError(f"unknown config key {k!r} (known: the run's "
                               f"{', '.join(sorted(RUN_FIELDS | DATA_FIELDS))}; the models': "
                               f"{', '.join(sorted(model_option_names()))})")
