@@ -452,6 +452,6 @@ def test_the_valid_files_load(w2v_files, tmp_path):
 
     save_checkpoint(tmp_path / "run.pt", lm_payload(True))
     restore_run(tmp_path / "run.pt")
-    assert load_config(write(CONFIG, "ok.toml")).hidden_size == 16
+    assert load_config(write(CONFIG, "ok.toml")).model.hidden_size == 16
     steps, epochs = load_metrics(write(METRICS, "ok.jsonl"))
     assert len(steps) == 2 and len(epochs) == 1
