@@ -208,9 +208,11 @@ def equal_time_lms(out: Path, full: bool, seed: int) -> list[dict]:
     corpus = load_lm_corpus("wikitext2", train_tokens=s["train_tokens"], eval_tokens=s["eval_tokens"])
     rows = []
     for model in LM_MODELS if full else QUICK_LM_MODELS:
+        width = (dict(emb_size=s["width"], hidden_size=s["width"]) if model in ("rnn", "lstm", "gru")
+                 else dict(d_model=s["width"]))        # each family's name for its width
         cfg = make_config(None, overrides=dict(
             model=model, data="wikitext2", train_tokens=s["train_tokens"], eval_tokens=s["eval_tokens"],
-            emb_size=s["width"], hidden_size=s["width"], num_layers=s["layers"], tie_weights=True,
+            **width, num_layers=s["layers"], tie_weights=True,
             optimizer="adamw", lr=3e-3, schedule="constant", clip=1.0, epochs=1000,
             max_train_seconds=s["seconds"], batch_size=16, bptt=32, eval_batch_size=10, seed=seed,
             progress=False))
