@@ -188,7 +188,7 @@ def recurrent_vs_parallel(seed: int, B: int = 2, T: int = 64, C: int = 16) -> li
 def _rwkv_from_embedding(lm, e, recurrent):
     """The RWKV LM's logits from embedded tokens (so that the input gradient is defined)."""
     x = lm.ln0(e)
-    for i in range(lm.cfg.n_layer):
+    for i in range(lm.cfg.num_layers):
         x = x + lm.att[i](lm.ln1[i](x), None, recurrent)[0]
         x = x + lm.ffn[i](lm.ln2[i](x))[0]
     return lm.head(lm.ln_out(x))
