@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from groundup.errors import GroundupError
 
 LONG = os.environ.get("GROUNDUP_FUZZ", "") == "long"
-EXAMPLES = int(os.environ.get("GROUNDUP_FUZZ_EXAMPLES", 300 if LONG else 40))
+EXAMPLES = int(os.environ.get("GROUNDUP_FUZZ_EXAMPLES", 200 if LONG else 40))
 LIMIT_S = 10  # per example, wall clock: a hang is a failure, not a stuck suite
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not LONG, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

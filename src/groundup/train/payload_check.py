@@ -29,6 +29,7 @@ from ..errors import ConfigError, GroundupError, ModelFormatError
 # Bytes per parameter a run needs at least: the fp32 weights, and to train also their gradient
 # and two optimizer moments (Adam); activations come on top and are not counted.
 _BYTES_HOLD, _BYTES_TRAIN = 4, 16
+MAX_LAYERS = 10_000  # deeper than any model here; also bounds the meta-device build's time
 
 
 def memory_bytes(device: str = "cpu") -> int:
@@ -74,6 +75,14 @@ def _describe(cfg) -> str:
 def check_model_fits(cfg, vocab_size: int, *, training: bool, where: str = "config",
                      model: nn.Module | None = None) -> nn.Module | None:
     """ConfigError when the model ``cfg`` describes needs more memory than there is."""
+    # before building even on the meta device (10^9 layers would take hours to describe):
+    # every family has an embedding of at least V x min(E, H) and H weights per layer
+    floor = vocab_size * min(cfg.emb_size, cfg.hidden_size) + cfg.num_layers * cfg.hidden_size
+    if cfg.num_layers > MAX_LAYERS or floor * (_BYTES_TRAIN if training else _BYTES_HOLD) > memory_bytes(cfg.device):
+        raise ConfigError(f"{where}: model {cfg.model!r} with emb_size={cfg.emb_size}, hidden_size="
+                          f"{cfg.hidden_size}, num_layers={cfg.num_layers} and {vocab_size:,} words is "
+                          f"beyond this machine (at least {floor:,} parameters; at most "
+                          f"{MAX_LAYERS:,} layers)")
     model = model if model is not None else meta_model(cfg, vocab_size)
     if model is None:
         return None
