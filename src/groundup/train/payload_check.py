@@ -76,13 +76,17 @@ def check_model_fits(cfg, vocab_size: int, *, training: bool, where: str = "conf
                      model: nn.Module | None = None) -> nn.Module | None:
     """ConfigError when the model ``cfg`` describes needs more memory than there is."""
     # before building even on the meta device (10^9 layers would take hours to describe):
-    # every family has an embedding of at least V x min(E, H) and H weights per layer
-    floor = vocab_size * min(cfg.emb_size, cfg.hidden_size) + cfg.num_layers * cfg.hidden_size
-    if cfg.num_layers > MAX_LAYERS or floor * (_BYTES_TRAIN if training else _BYTES_HOLD) > memory_bytes(cfg.device):
-        raise ConfigError(f"{where}: model {cfg.model!r} with emb_size={cfg.emb_size}, hidden_size="
-                          f"{cfg.hidden_size}, num_layers={cfg.num_layers} and {vocab_size:,} words is "
-                          f"beyond this machine (at least {floor:,} parameters; at most "
-                          f"{MAX_LAYERS:,} layers)")
+    # every family has an embedding of V x its narrowest width and that many weights per layer
+    import dataclasses
+
+    opts = dataclasses.asdict(cfg.model)
+    ints = {k: v for k, v in opts.items() if isinstance(v, int) and not isinstance(v, bool)}
+    width = min([v for k, v in ints.items() if k.endswith(("_size", "dim", "d_model")) and v > 0] or [1])
+    layers = ints.get("num_layers", ints.get("n_layers", 1))
+    floor = vocab_size * width + layers * width
+    if layers > MAX_LAYERS or floor * (_BYTES_TRAIN if training else _BYTES_HOLD) > memory_bytes(cfg.device):
+        raise ConfigError(f"{where}: model {_describe(cfg)} and {vocab_size:,} words is beyond this "
+                          f"machine (at least {floor:,} parameters; at most {MAX_LAYERS:,} layers)")
     model = model if model is not None else meta_model(cfg, vocab_size)
     if model is None:
         return None
