@@ -418,7 +418,8 @@ def load_model(path: str | Path, device: str = "cpu", *, text: dict[str, Any] | 
     if p.is_dir():
         p = p / BEST if (p / BEST).exists() else p / CHECKPOINT
     payload = load_state(p)
-    if is_flat_config(payload.get("config", {}) if isinstance(payload, dict) else {}):
+    saved = payload.get("config") if isinstance(payload, dict) else None
+    if isinstance(saved, dict) and is_flat_config(saved):  # anything else: check_payload says what
         raise ModelFormatError(f"{p}: {flat_config_message(p)}")
     cfg = check_payload(payload, p, resume=False)
     check_same_text(cfg.data.text_options(), text or {}, f"model {path}")
