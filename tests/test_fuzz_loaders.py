@@ -7,8 +7,11 @@ types and shapes, NaN, absurd sizes). A loader that accepts a file must also ans
 it without any other exception (a scorer, a neighbour search, restoring a run's state).
 
 Profiles: the default run keeps the whole file near half a minute; ``GROUNDUP_FUZZ=long``
-(run by ``.ci/run`` after the suite) multiplies the examples. Every example runs under a
-wall-clock alarm, so a loader that blocks (a FIFO read) fails instead of hanging the suite.
+(run by ``.ci/run`` after the suite) multiplies the examples. Both are derandomized (the same
+examples every run), so a red CI is a regression, never the luck of a draw; set
+``GROUNDUP_FUZZ_RANDOM=1`` to explore fresh examples (and pin what it finds as a test). Every
+example runs under a wall-clock alarm, so a loader that blocks (a FIFO read) fails instead of
+hanging the suite.
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ from groundup.errors import GroundupError
 LONG = os.environ.get("GROUNDUP_FUZZ", "") == "long"
 EXAMPLES = int(os.environ.get("GROUNDUP_FUZZ_EXAMPLES", 200 if LONG else 40))
 LIMIT_S = 10  # per example, wall clock: a hang is a failure, not a stuck suite
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not LONG, database=None,
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=os.environ.get("GROUNDUP_FUZZ_RANDOM") != "1", database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 DATA = Path(__file__).parent / "data"
 WORK = Path(tempfile.mkdtemp(prefix="groundup-fuzz-"))

@@ -166,6 +166,8 @@ def _crafted(best: dict) -> dict:
             "(no config, vocab, model)": {},
             "'vocab' must be a list": dict(best, vocab=7),
             "(no model)": {k: v for k, v in best.items() if k != "model"},
+            "'config' is not a dict": dict(best, config=None),           # found by the long fuzz
+            "'config' is not a|'config' is not a dict": dict(best, config=[1, 2]),
             "training it needs at least|holding it needs at least": dict(best, config=dict(best["config"], model=dict(best["config"]["model"], hidden_size=10**8))),
             "holds NaN or infinite values": dict(best, model=nan),
             "has shape (2, 2), the config's model needs": dict(best, model={**best["model"], "encoder.weight": torch.zeros(2, 2)})}
