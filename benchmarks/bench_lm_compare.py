@@ -46,6 +46,8 @@ MODELS = {
     "s4": dict(num_layers=8, d_model=WIDTH, tie_weights="true", dropout=0.0),
     "lru": dict(num_layers=4, d_model=WIDTH, tie_weights="true", dropout=0.0),
     "rwkv": dict(num_layers=2, d_model=WIDTH, tie_weights="true"),  # 0.463M non-embedding parameters
+    "retnet": dict(num_layers=2, d_model=WIDTH, d_ff=4 * WIDTH, n_heads=4, tie_weights="true",
+                   dropout=0.0),  # 0.462M non-embedding parameters
     # the same LSTM with the recipe it was tuned for on PTB (Zaremba et al.: SGD lr 1 on the
     # loss summed over time, clip 5, U(-0.1, 0.1) init), the cosine decay over the budget
     # standing in for the per-epoch halving: with the shared AdamW recipe the LSTM does not
