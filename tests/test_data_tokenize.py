@@ -87,18 +87,22 @@ def test_registry():
     assert get_tokenizer("char").joiner == "" and get_tokenizer("word").joiner == " "
     with pytest.raises(ConfigError, match="unknown tokenizer 'bpe'"):
         get_tokenizer("bpe")
-    # the slot for Chinese word segmentation: reserved, a clear error until a segmenter registers
-    assert "zh" in tk.names()
-    with pytest.raises(ConfigError, match="tokenizer 'zh'.*--tokenizer char"):
-        get_tokenizer("zh")
-    seg = tk.FunctionTokenizer("zh", lambda line: ["我", "爱", "北京"], "", "<eos>")
+    # a reserved name is listed and a clear error until a tokenizer registers under it
+    tk.RESERVED["seg"] = "not available yet; use --tokenizer char"
     try:
+        assert "seg" in tk.names()
+        with pytest.raises(ConfigError, match="tokenizer 'seg': not available yet; use --tokenizer char"):
+            get_tokenizer("seg")
+        seg = tk.FunctionTokenizer("seg", lambda line: ["我", "爱", "北京"], "", "<eos>")
         tk.register(seg)
-        assert get_tokenizer("zh")("我爱北京") == ["我", "爱", "北京"]
+        assert get_tokenizer("seg")("我爱北京") == ["我", "爱", "北京"]
         with pytest.raises(ValueError, match="already registered"):
             tk.register(seg)
     finally:
-        del tk.TOKENIZERS["zh"]
+        del tk.RESERVED["seg"]
+        tk.TOKENIZERS.pop("seg", None)
+    # zh is registered (Chinese word segmentation, tests/test_data_zh.py)
+    assert "zh" in tk.TOKENIZERS and "zh" not in tk.RESERVED
 
 
 def test_text8_is_ascii_only():

@@ -113,7 +113,7 @@ def test_min_count_maps_rare_words_to_unk_and_the_arpa_records_it(tmp_path, cli)
     (["build", "MISSING.txt", "--order", 3, "-o", "x.arpa"], "no such file"),
     (["build", "EMPTY", "--order", 3, "-o", "x.arpa"], "is a directory with no files"),
     (["build", DATA / "ngram_toy.txt", "--order", 0, "-o", "x.arpa"], "order must be an integer >= 1"),
-    (["build", DATA / "ngram_toy.txt", "--tokenizer", "zh", "-o", "x.arpa"], "--tokenizer char"),
+    (["build", DATA / "ngram_toy.txt", "--tokenizer", "bpe", "-o", "x.arpa"], "unknown tokenizer 'bpe'"),
     (["build", DATA / "ngram_toy.txt", "--order", 9, "-o", "x.arpa"], "fewer than the model order"),
     (["eval", DATA / "ngram_toy.txt", DATA / "ngram_toy.txt"], "not an ARPA file"),
     (["score", DATA / "ngram_toy.o2.arpa"], "nothing to score"),

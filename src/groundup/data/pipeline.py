@@ -35,7 +35,8 @@ class TextOptions:
 
     tokenizer: str = option("word", "how a line becomes tokens: word = split on whitespace; char = "
                                      "one token per CJK character, Latin words and numbers whole, "
-                                     "punctuation apart; codepoint = every character; text8 = "
+                                     "punctuation apart; zh = Chinese word segmentation (jieba; "
+                                     "the zh extra); codepoint = every character; text8 = "
                                      "lowercase a-z, all else a space", choices=tokenize.names)
     lowercase: bool = option(False, "lowercase the text before tokenizing")
     min_count: int = option(1, "words seen fewer times in the training text are left out of the "

@@ -33,15 +33,22 @@ The registry (:data:`TOKENIZERS`):
                (digits, punctuation, any non-ASCII character) a space, then whitespace split.
                (His ``wikifil.pl`` also spells digits out; we do not.)
 
-A slot for Chinese word segmentation: ``zh`` is reserved (:data:`RESERVED`). A segmenter
-registers itself with :func:`register` under that name (``register(ZhSegmenter())``), and from
-then on every command takes ``--tokenizer zh``; until then asking for it is a one-line error.
+``zh``         Chinese word segmentation: jieba's (through ``rjieba``, else ``jieba``; the
+               optional extra ``groundup[zh]``), :func:`groundup.data.zh.cut`. Whitespace
+               separates as for ``word``; tokens are joined back with a space. The entry is
+               there without the extra; calling it is then a one-line error naming the
+               install command.
+
+A name can be kept in :data:`RESERVED` for a tokenizer that registers later (asking for it is a
+one-line error until then); a tokenizer registers itself with :func:`register`.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from typing import Callable, Protocol, runtime_checkable
+
+from .zh import cut as zh_cut
 
 UNK = "<unk>"
 EOS = "<eos>"
@@ -137,10 +144,7 @@ def text8_tokens(line: str) -> list[str]:
 
 TOKENIZERS: dict[str, Tokenizer] = {}
 # names kept for tokenizers that register later, with what to do meanwhile
-RESERVED: dict[str, str] = {
-    "zh": "Chinese word segmentation is not available yet; use --tokenizer char (one token per "
-          "Chinese character) or segment the text into space-separated words and use word",
-}
+RESERVED: dict[str, str] = {}
 
 
 def register(tok: Tokenizer, *, replace: bool = False) -> Tokenizer:
@@ -158,7 +162,8 @@ for _tok in (
         FunctionTokenizer("char", char_tokens, "", EOS,
                           "one token per CJK character; Latin words, numbers whole; punctuation alone"),
         FunctionTokenizer("codepoint", codepoint_tokens, "", "\n", "every character a token, spaces included"),
-        FunctionTokenizer("text8", text8_tokens, " ", None, "text8 normalisation: lowercase a-z, rest a space")):
+        FunctionTokenizer("text8", text8_tokens, " ", None, "text8 normalisation: lowercase a-z, rest a space"),
+        FunctionTokenizer("zh", zh_cut, " ", EOS, "Chinese word segmentation (jieba; the zh extra)")):
     register(_tok)
 
 
