@@ -175,3 +175,14 @@ def test_verdict_held_and_not_held():
                 dict(sd=20.0)):
         held, sentence = lab.verdict(_figures(**bad))
         assert held is False and sentence.startswith("Did not hold"), bad
+
+
+def test_full_preset_is_larger_than_quick_where_the_claims_need_it():
+    quick, full = lab.PRESETS["quick"], lab.PRESETS["full"]
+    assert full.lm_seeds >= 5 > quick.lm_seeds and full.depth_seeds > quick.depth_seeds
+    assert full.dead_seeds > quick.dead_seeds and full.dead_epochs > quick.dead_epochs
+    tokens = lambda c: c.lm_steps * c.lm_batch * c.lm_T  # noqa: E731
+    assert tokens(full) >= 4 * tokens(quick) and full.lm_T > quick.lm_T
+    # the same model: the comparison is of FFN activations, not of sizes
+    assert (full.d_model, full.n_layers, full.d_ff) == (quick.d_model, quick.n_layers, quick.d_ff)
+    assert full.lm_train_tokens == 0 and full.lm_eval_tokens > quick.lm_eval_tokens

@@ -216,3 +216,12 @@ def test_verdict_held_and_not_held():
                 dict(baseline_helps=False), dict(soft=0.7), dict(mrt_diff=0.015)):
         held, sentence = metric_loss.verdict(_figures(**bad))
         assert held is False and sentence.startswith("Did not hold"), bad
+
+
+def test_full_preset_is_larger_than_quick_where_the_claims_need_it():
+    quick, full = metric_loss.PRESETS["quick"], metric_loss.PRESETS["full"]
+    assert full.seeds >= 2 * quick.seeds
+    for f in ("curve_steps", "reinforce_repeats", "fit_steps", "ce_steps", "tune_steps",
+              "mrt_candidates"):
+        assert getattr(full, f) > getattr(quick, f), f
+    assert full.sample_counts == quick.sample_counts and full.max_number == quick.max_number

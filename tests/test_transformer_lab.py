@@ -100,3 +100,44 @@ def test_verdict_held_and_not_held():
                 dict(rnn_far=0.8)):
         held, sentence = lab.verdict(_figures(**bad))
         assert held is False and sentence.startswith("Did not hold"), bad
+
+
+def test_full_preset_is_larger_than_quick_where_the_claims_need_it():
+    quick, full = lab.PRESETS["quick"], lab.PRESETS["full"]
+    assert set(quick.seq_lengths) <= set(full.seq_lengths) and max(full.seq_lengths) == 2048
+    assert set(quick.recall_gaps) <= set(full.recall_gaps) and max(full.recall_gaps) == 512
+    assert full.lm_T > quick.lm_T and full.lm_seconds > quick.lm_seconds
+    assert full.lm_vocab >= quick.lm_vocab and full.seq_reps >= quick.seq_reps
+    # more updates and more examples per gap on the recall task
+    assert full.recall_steps > quick.recall_steps
+    assert (full.recall_steps * full.recall_batch / len(full.recall_gaps)
+            > quick.recall_steps * quick.recall_batch / len(quick.recall_gaps))
+    assert full.lm_benchmark and not quick.lm_benchmark
+
+
+def _bench_record(models=("transformer", "lstm")):
+    run = {"corpus": "wikitext2", "layers": 2, "parameters": 4_700_000,
+           "non_embedding_parameters": 450_000, "steps": 900, "train_tokens": 921_600,
+           "train_seconds": 600.0, "tokens_per_second": 1536.0, "valid_perplexity": 401.26,
+           "test_perplexity": 380.04, "wall_seconds_with_eval": 700.0,
+           "load_before": "1.00 2.00 3.00", "load_after": "4.50 2.00 3.00", "command": "x"}
+    return {"measured": {"date": "2026-12-03", "start_utc": "11:48:35", "end_utc": "13:20:00",
+                         "where": "CPU 1", "command": "benchmarks/bench_lm_compare.py --budget 600"},
+            "corpus": "wikitext2", "budget_seconds": 600.0, "threads": 1, "recipe": {},
+            "models": {}, "runs": [dict(run, model=m) for m in models]}
+
+
+def test_benchmark_table_is_read_from_the_recorded_json(tmp_path):
+    import json
+
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(_bench_record()))
+    table, test_ppl, note = lab.benchmark_lm_table(path)
+    assert [r[0] for r in table.rows] == ["transformer", "lstm"]
+    assert table.rows[0][-2:] == [401.3, 380.0] and test_ppl == {"transformer": 380.0, "lstm": 380.0}
+    assert "not this run" in table.title and "2026-12-03" in table.title and "1.00-4.50" in table.title
+    assert "bench_lm_compare.py --budget 600" in note and "11:48:35-13:20:00" in note
+    # absent or unreadable: no table (quick mode never asks)
+    assert lab.benchmark_lm_table(tmp_path / "missing.json") is None
+    (tmp_path / "bad.json").write_text("{")
+    assert lab.benchmark_lm_table(tmp_path / "bad.json") is None

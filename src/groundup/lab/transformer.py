@@ -21,8 +21,9 @@ step. Four measurements, all with groundup's own layers:
    value (copying across a gap k). Recurrent cores without attention vs the Transformer, equal
    core parameters, the same batches and number of steps: accuracy against k.
 4. The equal-time WikiText-2 table of the models trained in 2 (validation perplexity after the
-   same wall-clock budget each); the 600-second table with the SSM families is
-   benchmarks/bench_lm_compare.py (docs/ssm.md).
+   same CPU-time budget each); ``--full`` also shows the 600-second table with the SSM
+   families, RWKV and RetNet, measured once by benchmarks/bench_lm_compare.py on the benchmark
+   core and shipped as assets/lm_compare_600s.json (docs/lm.md).
 
 Notation: B batch, T length, D embedding/model width, H recurrent hidden width, V vocabulary.
 """
@@ -75,14 +76,32 @@ class TransformerLabConfig:
     recall_steps: int = 300
     recall_batch: int = 32
     lr: float = 3e-3
+    lm_benchmark: bool = False        # also show the 600-second benchmark table (LM_BENCHMARK_FILE)
 
 
+# Full mode, sized by measuring each part on one idle-ish core of this 2-core machine (CPU time,
+# one torch thread, 2026-12-03, load average 2-12 from other processes on the other core):
+#   part 1  forward+backward at T = 2048 of the three layers 0.31 + 0.08 + 0.52 s, x8 calls
+#           (warm-up + 7): ~15 s for all T;
+#   part 2  one training step at V 5,000, batch 16 x 128: 0.10-0.38 s (the output layer
+#           dominates), so 60 s buys 150-600 steps (3-6x quick's tokens); the float64 gradient
+#           probe ~2-3 s and perplexity on 50k validation tokens ~3-5 s per model: ~270 s;
+#   part 3  one step of batch 16 at gap 512, the four models together 0.69 s (0.02 s at gap 8,
+#           about linear in the gap): mean 0.18 s over the seven gaps, 1,500 steps ~280 s plus
+#           ~15 s of evaluation.
+# Total about 10 minutes on one idle core. The sizes of the first draft (V 10,000, batch 32 and
+# 3,000 steps of batch 32 over gaps to 512) measured 1-1.7 s per LM step and ~1,150 s for 3,000
+# recall steps at batch 32: over half an hour. What full keeps larger than quick is what the
+# claims need: T to 2048 (part 1), windows of 128 so the gradient is followed over 127 steps
+# and 12x the training time (part 2), gaps to 512 with 5x the updates (part 3); the
+# equal-time table is the 600-second benchmark (assets/lm_compare_600s.json).
 PRESETS = {
     "quick": TransformerLabConfig(),
     "full": TransformerLabConfig(seq_lengths=(32, 64, 128, 256, 512, 1024, 2048), seq_reps=7,
-                                 lm_vocab=10_000, lm_train_tokens=0, lm_eval_tokens=0, lm_T=128,
-                                 lm_batch=32, lm_seconds=120.0,
-                                 recall_gaps=(8, 16, 32, 64, 128, 256, 512), recall_steps=3000),
+                                 lm_vocab=5000, lm_train_tokens=0, lm_eval_tokens=50_000, lm_T=128,
+                                 lm_batch=16, lm_seconds=60.0,
+                                 recall_gaps=(8, 16, 32, 64, 128, 256, 512), recall_steps=1500,
+                                 recall_batch=16, lm_benchmark=True),
 }
 
 
@@ -283,6 +302,44 @@ def train_recall(model: SeqModel, cfg: TransformerLabConfig, seed: int) -> dict[
     return acc
 
 
+# --- 4. the 600-second benchmark table (measured once, shipped with the lab) -----------------------
+
+LM_BENCHMARK_FILE = Path(__file__).with_name("assets") / "lm_compare_600s.json"
+
+
+def benchmark_lm_table(path: Path | None = None) -> tuple[Table, dict, str] | None:
+    """The equal-time WikiText-2 table of benchmarks/bench_lm_compare.py as recorded in
+    ``path`` (its JSON output with a ``measured`` block: date, UTC start and end, command), as
+    (table, {model: test perplexity}, note), or None when the file is absent or unreadable.
+    These are a benchmark's figures, measured once on the benchmark core, not this run's."""
+    import json
+
+    path = path or LM_BENCHMARK_FILE
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+        runs, measured = rec["runs"], rec.get("measured", {})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    loads = [float(r[k].split()[0]) for r in runs for k in ("load_before", "load_after")
+             if str(r.get(k, "n/a")) != "n/a"]
+    load = f"{min(loads):.2f}-{max(loads):.2f}" if loads else "not recorded"
+    title = (f"4b. Benchmark figure, not this run: {rec['corpus']} LMs after {rec['budget_seconds']:g} s "
+             f"of training each on {rec['threads']} CPU thread(s), measured "
+             f"{measured.get('date', 'on an unrecorded date')}, load average {load}")
+    rows = [[r["model"], r["layers"], round(r["parameters"] / 1e6, 3),
+             round(r["non_embedding_parameters"] / 1e6, 3), r["steps"],
+             round(r["train_tokens"] / 1e6, 2), round(r["tokens_per_second"]),
+             round(r["valid_perplexity"], 1), round(r["test_perplexity"], 1)] for r in runs]
+    table = Table(title, ["model", "layers", "params (M)", "non-emb (M)", "steps", "tokens (M)",
+                          "tokens/s", "valid ppl", "test ppl"], rows)
+    note = (f"Table 4b is {path.name}, the output of `{measured.get('command', 'benchmarks/bench_lm_compare.py')}`"
+            f" ({measured.get('where', 'where not recorded')}, {measured.get('start_utc', '?')}-"
+            f"{measured.get('end_utc', '?')} UTC): every model width 128, tied embeddings, the one "
+            "AdamW recipe (lstm-sgd: the LSTM with its PTB SGD recipe), evaluated on the whole "
+            "validation and test sets with the full vocabulary.")
+    return table, {r["model"]: round(r["test_perplexity"], 1) for r in runs}, note
+
+
 # --- verdict --------------------------------------------------------------------------------------
 
 def verdict(fig: dict) -> tuple[bool, str]:
@@ -445,6 +502,11 @@ def _run(out: Path, cfg: TransformerLabConfig, seed: int) -> Result:
                       "and steps. Look for accuracy falling as k grows (forgetting) and at the "
                       "dotted chance line."))
 
+    bench = benchmark_lm_table() if cfg.lm_benchmark else None
+    if bench is not None:
+        tables.append(bench[0])
+        fig["lm_benchmark_600s_test_ppl"] = bench[1]
+
     held, sentence = verdict(fig)
     notes = [f"Times are wall clock on a shared machine (load average {load} at the start); "
              "compare within one run.",
@@ -452,7 +514,8 @@ def _run(out: Path, cfg: TransformerLabConfig, seed: int) -> Result:
              f"LSTM {make_core('lstm', cfg.d, cfg.lm_T).out_size}, GRU {make_core('gru', cfg.d, cfg.lm_T).out_size}) "
              "are chosen so the recurrent layer has as many parameters as the Transformer block "
              "with its positional table; embedding and head are outside the count.",
-             "The 600-second equal-time table with S4D, Mamba and LRU is "
-             "benchmarks/bench_lm_compare.py (docs/ssm.md)."]
+             bench[2] if bench is not None else
+             "The 600-second equal-time table with S4D, Mamba, LRU, RWKV and RetNet is "
+             "benchmarks/bench_lm_compare.py (docs/lm.md); --full shows its recorded figures."]
     return Result(name=NAME, title=TITLE, claim=CLAIM, verdict=sentence, held=held,
                   criterion=CRITERION, summary=fig, tables=tables, plots=plots, notes=notes)
