@@ -322,7 +322,7 @@ def benchmark_lm_table(path: Path | None = None) -> tuple[Table, dict, str] | No
         return None
     loads = [float(r[k].split()[0]) for r in runs for k in ("load_before", "load_after")
              if str(r.get(k, "n/a")) != "n/a"]
-    load = f"{min(loads):.2f}-{max(loads):.2f}" if loads else "not recorded"
+    load = f"{min(loads):.2f}-{max(loads):.2f}" if loads else "not recorded (the benchmark core to itself)"
     title = (f"4b. Benchmark figure, not this run: {rec['corpus']} LMs after {rec['budget_seconds']:g} s "
              f"of training each on {rec['threads']} CPU thread(s), measured "
              f"{measured.get('date', 'on an unrecorded date')}, load average {load}")
@@ -333,8 +333,9 @@ def benchmark_lm_table(path: Path | None = None) -> tuple[Table, dict, str] | No
     table = Table(title, ["model", "layers", "params (M)", "non-emb (M)", "steps", "tokens (M)",
                           "tokens/s", "valid ppl", "test ppl"], rows)
     note = (f"Table 4b is {path.name}, the output of `{measured.get('command', 'benchmarks/bench_lm_compare.py')}`"
-            f" ({measured.get('where', 'where not recorded')}, {measured.get('start_utc', '?')}-"
-            f"{measured.get('end_utc', '?')} UTC): every model width 128, tied embeddings, the one "
+            f" ({measured.get('where', 'where not recorded')}; "
+            f"{measured.get('runs') or str(measured.get('start_utc')) + '-' + str(measured.get('end_utc')) + ' UTC'})"
+            ": every model width 128, tied embeddings, the one "
             "AdamW recipe (lstm-sgd: the LSTM with its PTB SGD recipe), evaluated on the whole "
             "validation and test sets with the full vocabulary.")
     return table, {r["model"]: round(r["test_perplexity"], 1) for r in runs}, note
