@@ -25,7 +25,8 @@ def test_stdin_is_read_once(monkeypatch):
 
 def test_stdin_not_utf8_is_one_error(monkeypatch):
     _stdin(monkeypatch, "ok\n".encode() + "中文".encode("gb18030"))
-    with pytest.raises(DataError, match=r"<stdin>: not valid UTF-8 \(byte 0xd6 at offset 3\).*iconv"):
+    with pytest.raises(DataError, match=r"<stdin>: not valid UTF-8 \(byte 0xd6 at offset 3\) on line 2; "
+                                        r"if it is GB18030/GBK Chinese, read it with --encoding gb18030"):
         list(load_corpus("-"))
 
 

@@ -95,8 +95,8 @@ def test_min_count_maps_rare_words_to_unk_and_the_arpa_records_it(tmp_path, cli)
     m = tmp_path / "m.arpa"
     r = cli("build", train, "--order", 2, "--min-count", 2, "-o", m, "--json")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["text"] == {"tokenizer": "word", "lowercase": False, "min_count": 2,
-                                            "max_vocab": 0}
+    assert json.loads(r.stdout)["text"] == {"tokenizer": "word", "lowercase": False, "script": "keep",
+                                            "min_count": 2, "max_vocab": 0}
     text = m.read_text()
     assert text.startswith('# groundup-text {"tokenizer": "word"') and "\tc\t" not in text
     assert "\t<unk>\t" in text

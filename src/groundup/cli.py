@@ -12,9 +12,10 @@ import errno
 import importlib
 import os
 import sys
+import warnings
 
 from . import __version__
-from .errors import GroundupError
+from .errors import GroundupError, GroundupWarning
 from .io import held_locks, release_locks
 
 # One line per area. Each module defines register(subparsers).
@@ -61,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     mark = held_locks()
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", GroundupWarning)   # each run says it again
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except GroundupError as e:
         print(f"groundup: error: {e}", file=sys.stderr)
         return 2
@@ -86,6 +90,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         release_locks(mark)  # the output locks the command took
+
+
+_default_showwarning = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A GroundupWarning is one line ``groundup: warning: ...``; others as Python shows them."""
+    if issubclass(category, GroundupWarning):
+        print(f"groundup: warning: {message}", file=sys.stderr)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
 
 
 def _output_of(args) -> str | None:

@@ -24,3 +24,9 @@ class TrainingError(GroundupError):
 class OutputError(GroundupError, OSError):
     """An output that cannot or must not be written (an input, a folder, another run's file,
     a locked folder, a full disk); an OSError too, for callers that catch write failures."""
+
+
+class GroundupWarning(UserWarning):
+    """Something the user may want to act on that does not stop the run (text that looks
+    unsegmented under ``--tokenizer word``); the CLI prints it as one line
+    ``groundup: warning: ...`` on standard error."""

@@ -80,11 +80,11 @@ def _text_options(parser) -> None:
                      "model was built with is an error.")
 
 
-def _read(path: str, text: TextOptions, desc: str) -> list[list[str]]:
+def _read(path: str, text: TextOptions, desc: str, *, training: bool = False) -> list[list[str]]:
     from ..data.pipeline import read_corpus
     from ..utils import progress
 
-    return list(progress(read_corpus(path, text), desc=desc, unit=" lines"))
+    return list(progress(read_corpus(path, text, training=training), desc=desc, unit=" lines"))
 
 
 def _model_text(args, model) -> TextOptions:
@@ -118,7 +118,7 @@ def _build(args) -> int:
     check_output(args.output, inputs=[args.train], force=args.force,
                  kind="arpa" if args.output.endswith(".arpa") else "npz")
     t0 = time.perf_counter()
-    sents = _read(args.train, cfg, "reading")
+    sents = _read(args.train, cfg, "reading", training=True)
     words = sum(len(s) for s in sents)
     if words < cfg.order:
         raise DataError(f"{args.train}: {words} tokens, fewer than the model order {cfg.order}")

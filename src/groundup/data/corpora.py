@@ -466,12 +466,18 @@ def export_tokens(corpus: "TextCorpus", path: str | os.PathLike, *, one_line: bo
 class TextCorpus:
     """The one corpus object: a re-iterable stream of token lists (one per line) over text files
     or standard input (``-``), read by :mod:`groundup.data.textfile` and split by a tokenizer
-    of :mod:`groundup.data.tokenize` (``lowercase`` first when set).
+    of :mod:`groundup.data.tokenize` (``script`` conversion, then ``lowercase``, first when set;
+    files decoded as ``encoding``).
 
     Iterating opens the files again each time, so a trainer can make several passes without
     holding the corpus in memory (standard input can be read once: a second pass raises
     DataError). ``eos`` (e.g. ``"<eos>"``) is appended to every line, blank ones included.
     ``tokenizer="lines"`` yields the raw lines instead of token lists.
+
+    ``check_spacing`` (what a training reader sets): under the ``word`` tokenizer, a first pass
+    whose first lines look like Chinese without spaces
+    (:class:`~groundup.data.tokenize.SpacingCheck`) warns once (a
+    :class:`~groundup.errors.GroundupWarning` naming ``--tokenizer char`` and ``zh``).
 
     ``max_len`` (None = whole lines) caps the length of a yielded list: a longer line comes out
     in pieces of ``max_len`` tokens, its end token after the last piece, and it is read and
@@ -486,6 +492,9 @@ class TextCorpus:
     name: str = ""
     max_len: int | None = None
     lowercase: bool = False
+    script: str = "keep"
+    encoding: str = "utf-8"
+    check_spacing: bool = False
     _tok: Callable[[str], list[str]] | None = field(default=None, init=False, repr=False, compare=False)
     _passes: int = field(default=0, init=False, repr=False, compare=False)
 
@@ -497,7 +506,8 @@ class TextCorpus:
         if self.max_len is not None and (isinstance(self.max_len, bool) or self.max_len < 1):
             raise DataError(f"max_len must be >= 1 or None, got {self.max_len!r}")
         self.files = [Path(f) for f in self.files]
-        self._tok = None if self.tokenizer == "lines" else get_tokenizer(self.tokenizer, lowercase=self.lowercase)
+        self._tok = None if self.tokenizer == "lines" else get_tokenizer(
+            self.tokenizer, lowercase=self.lowercase, script=self.script)
 
     @property
     def joiner(self) -> str:
@@ -513,7 +523,7 @@ class TextCorpus:
                                 "pass over the text: give a file instead")
         self._passes += 1
         for f in self.files:
-            yield from iter_pieces(f, max_chars)
+            yield from iter_pieces(f, max_chars, encoding=self.encoding)
 
     def lines(self) -> Iterator[str]:
         for line, _ in self._pieces(None):
@@ -524,13 +534,36 @@ class TextCorpus:
             yield from self.lines()
             return
         tok, n, eos = self._tok, self.max_len, self.eos
-        if n is None:
-            for line, _ in self._pieces(None):
-                toks = tok(line)
-                if eos is not None:
-                    toks.append(eos)
-                yield toks
-            return
+        check = None
+        if self.check_spacing and self.tokenizer == "word" and not self._passes:
+            from .tokenize import SpacingCheck
+
+            check = SpacingCheck()
+            tok = check.wrap(tok)
+        for toks in (self._lines_of(tok, eos) if n is None else self._slices_of(tok, n, eos)):
+            yield toks
+            if check is not None and check.lines >= check.LINES:
+                self._report(check)
+                check = None
+        if check is not None:
+            self._report(check)
+
+    def _report(self, check) -> None:
+        if check.unsegmented:
+            import warnings
+
+            from ..errors import GroundupWarning
+
+            warnings.warn(GroundupWarning(check.message(self.name or str(self.files[0]))), stacklevel=3)
+
+    def _lines_of(self, tok, eos) -> Iterator[list[str]]:
+        for line, _ in self._pieces(None):
+            toks = tok(line)
+            if eos is not None:
+                toks.append(eos)
+            yield toks
+
+    def _slices_of(self, tok, n: int, eos) -> Iterator[list[str]]:
         carry: list[str] = []  # tokens of the current line not yet yielded
         for piece, ends in self._pieces(self._SLICE):
             carry.extend(tok(piece))
@@ -552,7 +585,8 @@ class TextCorpus:
 
 def load_corpus(name_or_path: str | os.PathLike, split: str | None = None, *,
                 tokenizer: str | None = None, eos: str | None | bool = True,
-                max_len: int | None | bool = True, lowercase: bool = False) -> TextCorpus:
+                max_len: int | None | bool = True, lowercase: bool = False, script: str = "keep",
+                encoding: str = "utf-8", check_spacing: bool = False) -> TextCorpus:
     """Open ``split`` of a corpus as a re-iterable :class:`TextCorpus` of token lists
     (``split=None``: the training split, or an evaluation set's only file).
 
@@ -577,4 +611,5 @@ def load_corpus(name_or_path: str | os.PathLike, split: str | None = None, *,
     if max_len is True:
         max_len = c.max_len if c is not None else None
     return TextCorpus(files=files, tokenizer=tok_name, eos=eos_tok, name=c.name if c else str(p),
-                      max_len=max_len or None, lowercase=lowercase)
+                      max_len=max_len or None, lowercase=lowercase, script=script, encoding=encoding,
+                      check_spacing=check_spacing)

@@ -2,10 +2,12 @@
 
 Everything that reads a user's text goes through :func:`iter_lines` (or :func:`iter_pieces`
 for lines too long to hold, such as text8's single 100 MB line). There is one decode loop: bytes
-are read in blocks and decoded as strict UTF-8; a byte-order mark at the start is dropped, a
-``\\r`` before the ``\\n`` is dropped. Every way the input can be wrong is one
-:class:`~groundup.errors.DataError` that names the file and, for a bad encoding, the byte
-offset of the first offending byte; the CLI prints it as one line.
+are read in blocks and decoded strictly, as UTF-8 unless another ``encoding`` is given (every
+text command's ``--encoding``, e.g. ``gb18030`` for GBK/GB2312/GB18030 Chinese files); a
+byte-order mark at the start is dropped, a ``\\r`` before the ``\\n`` is dropped. Every way the
+input can be wrong is one :class:`~groundup.errors.DataError` that names the file and, for a bad
+encoding, the line and byte offset of the first offending byte, suggesting ``--encoding
+gb18030`` when the bytes read as GB18030 Chinese; the CLI prints it as one line.
 
 ``-`` is standard input. It can be read once: :class:`groundup.data.corpora.TextCorpus` refuses
 a second pass over it, so a consumer that needs two (word2vec counts its vocabulary, then
@@ -67,11 +69,45 @@ def _open(path: str | os.PathLike) -> tuple[BinaryIO, str]:
     return open(p, "rb"), str(p)
 
 
-def iter_blocks(path: str | os.PathLike, block_size: int = 1 << 20) -> Iterator[str]:
-    """Decoded UTF-8 text of ``path`` in blocks (a block may end inside a line)."""
+_HINT_WINDOW = 1 << 16   # bytes around a decoding error that are tried as GB18030
+
+
+def _gb18030_hint(data: bytes) -> bool:
+    """Do ``data`` (bytes around a UTF-8 error, starting at a line start) read as GB18030
+    Chinese? The test behind the ``--encoding gb18030`` suggestion: strict decoding (a
+    multi-byte character cut at the end is allowed), at least one CJK character, and most
+    non-ASCII characters in GB2312 (both bytes >= 0xA1: the common Simplified characters).
+    The last condition keeps Latin-1 text out: its accented letter plus the next ASCII letter
+    (``\\xef v`` of "naïve") decode as rare GBK characters, never as GB2312 ones."""
+    from .tokenize import has_cjk
+
+    try:
+        text = codecs.getincrementaldecoder("gb18030")("strict").decode(data, final=False)
+    except UnicodeDecodeError:
+        return False
+    wide = [c for c in text if ord(c) > 0x7f]
+    in_gb2312 = 0
+    for c in wide:
+        try:
+            c.encode("gb2312")
+            in_gb2312 += 1
+        except UnicodeEncodeError:
+            pass
+    return has_cjk(text) and 2 * in_gb2312 > len(wide)
+
+
+def iter_blocks(path: str | os.PathLike, block_size: int = 1 << 20, *,
+                encoding: str = "utf-8") -> Iterator[str]:
+    """Decoded text of ``path`` in blocks (a block may end inside a line)."""
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)("strict")
+    except LookupError:
+        raise DataError(f"unknown encoding {encoding!r} (e.g. utf-8, gb18030)") from None
     raw, name = _open(path)
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    offset = 0  # bytes consumed before the current block
+    label = "UTF-8" if codecs.lookup(encoding).name == "utf-8" else encoding
+    offset = 0          # bytes consumed before the current block
+    lines = 0           # newlines in them
+    recent = b""        # the last of them (at most _HINT_WINDOW), for the GB18030 hint
     first = True
     try:
         while True:
@@ -84,16 +120,32 @@ def iter_blocks(path: str | os.PathLike, block_size: int = 1 << 20) -> Iterator[
                 text = decoder.decode(block, final=final)
             except UnicodeDecodeError as e:
                 # e.start is relative to the bytes the decoder saw: its buffered tail + block
-                buffered = len(decoder.getstate()[0]) if not final else 0
-                pos = max(offset - buffered + e.start, 0)
-                raise DataError(f"{name}: not valid UTF-8 (byte 0x{e.object[e.start]:02x} at offset "
-                                f"{pos}); convert it first, e.g. iconv -f GB18030 -t UTF-8") from None
+                seen = e.object
+                start = offset - (len(seen) - len(block))   # file offset of seen[0]
+                pos = max(start + e.start, 0)
+                line = lines - seen[:len(seen) - len(block)].count(b"\n") + seen[:e.start].count(b"\n") + 1
+                hint = f"; give its encoding with --encoding NAME, or convert it first, e.g. iconv -f GB18030 -t UTF-8"
+                if label == "UTF-8":
+                    before = (recent + block)[:pos - offset + len(recent)]
+                    cut = before.rfind(b"\n") + 1 if b"\n" in before else 0
+                    if cut == 0 and offset - len(recent) > 0:   # the window starts mid-line: skip it
+                        cut = len(before)
+                    try:
+                        after = raw.read(_HINT_WINDOW)
+                    except (OSError, EOFError):
+                        after = b""
+                    if _gb18030_hint((recent + block)[cut:] + after):
+                        hint = "; if it is GB18030/GBK Chinese, read it with --encoding gb18030"
+                raise DataError(f"{name}: not valid {label} (byte 0x{seen[e.start]:02x} at offset "
+                                f"{pos}) on line {line}{hint}") from None
             if "\x00" in text:
-                raise DataError(f"{name}: looks binary (NUL byte near offset {offset}); expected UTF-8 text")
+                raise DataError(f"{name}: looks binary (NUL byte near offset {offset}); expected text")
             if first and text.startswith("\ufeff"):
                 text = text[1:]
             first = first and not text
             offset += len(block)
+            lines += block.count(b"\n")
+            recent = (recent + block)[-_HINT_WINDOW:]
             if text:
                 yield text
             if final:
@@ -104,12 +156,12 @@ def iter_blocks(path: str | os.PathLike, block_size: int = 1 << 20) -> Iterator[
 
 
 def iter_pieces(path: str | os.PathLike, max_chars: int | None = None, *,
-                chunk_size: int = 1 << 20) -> Iterator[tuple[str, bool]]:
+                chunk_size: int = 1 << 20, encoding: str = "utf-8") -> Iterator[tuple[str, bool]]:
     """Yield ``(text, line_ends)``: whole lines (``line_ends`` True), except that a line longer
     than ``max_chars`` comes in pieces cut after a space or tab (so no whitespace-separated
     token is split), each but the last with ``line_ends`` False. Line endings are removed."""
     pending = ""
-    for block in iter_blocks(path, chunk_size):
+    for block in iter_blocks(path, chunk_size, encoding=encoding):
         pending += block
         lines = pending.split("\n")
         pending = lines.pop()
@@ -128,7 +180,9 @@ def iter_pieces(path: str | os.PathLike, max_chars: int | None = None, *,
         yield pending.rstrip("\r"), True
 
 
-def iter_lines(path: str | os.PathLike, *, chunk_size: int = 1 << 20) -> Iterator[str]:
-    """Yield the lines of a UTF-8 text file (or ``-``) without their line endings, streaming."""
-    for line, _ in iter_pieces(path, None, chunk_size=chunk_size):
+def iter_lines(path: str | os.PathLike, *, chunk_size: int = 1 << 20,
+               encoding: str = "utf-8") -> Iterator[str]:
+    """Yield the lines of a text file (or ``-``; UTF-8 unless ``encoding`` says otherwise)
+    without their line endings, streaming."""
+    for line, _ in iter_pieces(path, None, chunk_size=chunk_size, encoding=encoding):
         yield line

@@ -47,13 +47,16 @@ def split_files(data: str, files: dict[str, str] | None = None) -> dict[str, lis
     return {s: resolve_files(data, s) for s in SPLITS}
 
 
-def read_tokens(paths: list[Path], text: TextOptions, limit: int = 0) -> list[str]:
-    """The tokens of the files, the end-of-line token after each line; at most ``limit`` (0 = all)."""
+def read_tokens(paths: list[Path], text: TextOptions, limit: int = 0, *,
+                training: bool = False) -> list[str]:
+    """The tokens of the files, the end-of-line token after each line; at most ``limit`` (0 = all).
+    ``training``: under ``--tokenizer word``, text that looks like unsegmented Chinese warns once."""
     from ..data.corpora import TextCorpus
 
     tok = text.get_tokenizer()
     out: list[str] = []
-    for toks in TextCorpus(paths, text.tokenizer, tok.eos, lowercase=text.lowercase):
+    for toks in TextCorpus(paths, text.tokenizer, tok.eos, lowercase=text.lowercase,
+                           script=text.script, encoding=text.encoding, check_spacing=training):
         out.extend(toks)
         if limit and len(out) >= limit:
             return out[:limit]
@@ -94,7 +97,7 @@ def load_lm_corpus(data: str, *, train_tokens: int = 0, eval_tokens: int = 0,
     """Read and numericalise a corpus; the vocabulary is built from (the used part of) train
     unless one is given (evaluating a checkpoint with its own vocabulary)."""
     paths = split_files(data, files)
-    train = read_tokens(paths["train"], text, train_tokens) if vocab is None else []
+    train = read_tokens(paths["train"], text, train_tokens, training=True) if vocab is None else []
     if vocab is None:
         vocab = lm_vocab(train, text)
     enc = lambda toks: torch.from_numpy(vocab.encode(toks))     # noqa: E731  (N,) int64

@@ -422,7 +422,9 @@ def load_model(path: str | Path, device: str = "cpu", *, text: dict[str, Any] | 
     if isinstance(saved, dict) and is_flat_config(saved):  # anything else: check_payload says what
         raise ModelFormatError(f"{p}: {flat_config_message(p)}")
     cfg = check_payload(payload, p, resume=False)
-    check_same_text(cfg.data.text_options(), text or {}, f"model {path}")
+    opts = check_same_text(cfg.data.text_options(), text or {}, f"model {path}")
+    if opts.encoding != cfg.data.encoding:   # a reading option: the user's wins
+        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, encoding=opts.encoding))
     vocab = lm_vocab(None, cfg.data.text_options(), words=payload["vocab"])
     model = build_model(cfg.model, len(vocab))
     model.load_state_dict(payload["model"])

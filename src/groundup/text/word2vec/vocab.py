@@ -32,8 +32,9 @@ MAX_SENTENCE_LENGTH = 10_000
 
 def read_sentences(path, opts: TextOptions, max_sentence_length: int = MAX_SENTENCE_LENGTH):
     """A re-iterable corpus of sentences (token lists, no end-of-line token) of a file, a folder
-    of files, a registered corpus name or ``-``, tokenized as ``opts`` say."""
-    return read_corpus(path, opts, max_len=max_sentence_length)
+    of files, a registered corpus name or ``-``, tokenized as ``opts`` say (text that looks like
+    unsegmented Chinese under ``--tokenizer word`` warns once)."""
+    return read_corpus(path, opts, max_len=max_sentence_length, training=True)
 
 
 def build_vocab(sentences: Iterable[list[str]], *, min_count: int = 5,
