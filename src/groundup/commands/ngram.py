@@ -1,8 +1,9 @@
-"""`groundup ngram build|eval|score|generate`: the n-gram language model from the shell.
+"""`groundup ngram build|eval|score|rank|generate`: the n-gram language model from the shell.
 
     groundup ngram build TRAIN.txt|- --order N [--smoothing mkn|kn|katz|addk|mle] -o MODEL.arpa
     groundup ngram eval MODEL.arpa TEST.txt|- [--json]
     groundup ngram score MODEL.arpa [FILE|-] [-s SENTENCE ...] [--rank] [--permute "w1 w2 .."]
+    groundup ngram rank MODEL.arpa [FILE|-] [-s SENTENCE ...] [--permute "w1 w2 .."]  (score --rank)
     groundup ngram generate MODEL.arpa [-n 5] [--seed 0] [--prefix "..."]
 
 Text is one sentence per line; ``<s>``/``</s>`` are added as KenLM does. ``build`` takes the
@@ -23,7 +24,7 @@ from .common import add_config_options, config_overrides
 
 
 def register(sub) -> None:
-    p = sub.add_parser("ngram", help="n-gram language models (build, eval, score, generate)",
+    p = sub.add_parser("ngram", help="n-gram language models (build, eval, score, rank, generate)",
                        description="N-gram language models: counting, smoothing (modified Kneser-Ney "
                                    "matches KenLM's lmplz), ARPA files, KenLM-compatible perplexity.")
     s = p.add_subparsers(dest="ngram_command", metavar="SUBCOMMAND")
@@ -49,18 +50,23 @@ def register(sub) -> None:
     _text_options(e)
     e.set_defaults(func=_eval)
 
-    c = s.add_parser("score", help="log10 probability of sentences; rank candidates",
-                     description="Score sentences (from FILE, -s, or all orderings of --permute) and "
-                                 "print log10 p per sentence; --rank sorts them, most plausible first.")
-    c.add_argument("model", metavar="MODEL", help="an ARPA or .npz model")
-    c.add_argument("file", nargs="?", metavar="FILE", help="sentences, one per line (- = standard input)")
-    c.add_argument("-s", "--sentence", action="append", default=[], help="a sentence (repeatable)")
-    c.add_argument("--permute", metavar="WORDS", help="rank every ordering of these words (<= 8)")
-    c.add_argument("--rank", action="store_true", help="sort from most to least plausible")
-    c.add_argument("--top", type=int, default=0, help="show only the best TOP (with --rank)")
-    c.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    _text_options(c)
-    c.set_defaults(func=_score)
+    for name, ranks in (("score", False), ("rank", True)):
+        c = s.add_parser(name, help="rank sentences, most plausible first (= score --rank)" if ranks
+                         else "log10 probability of sentences; rank candidates",
+                         description="Score sentences (from FILE, -s, or all orderings of --permute) "
+                                     "and print log10 p per sentence; " + (
+                                         "sorted, most plausible first." if ranks else
+                                         "--rank sorts them, most plausible first."))
+        c.add_argument("model", metavar="MODEL", help="an ARPA or .npz model")
+        c.add_argument("file", nargs="?", metavar="FILE", help="sentences, one per line (- = standard input)")
+        c.add_argument("-s", "--sentence", action="append", default=[], help="a sentence (repeatable)")
+        c.add_argument("--permute", metavar="WORDS", help="rank every ordering of these words (<= 8)")
+        if not ranks:
+            c.add_argument("--rank", action="store_true", help="sort from most to least plausible")
+        c.add_argument("--top", type=int, default=0, help="show only the best TOP (when ranking)")
+        c.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+        _text_options(c)
+        c.set_defaults(func=_score, **({"rank": True} if ranks else {}))
 
     g = s.add_parser("generate", help="sample sentences from the model")
     g.add_argument("model", metavar="MODEL", help="an ARPA or .npz model")
