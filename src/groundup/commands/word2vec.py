@@ -48,13 +48,16 @@ def register(sub) -> None:
     t.set_defaults(func=_train)
 
     e = s.add_parser("evaluate", help="analogy accuracy and word-pair Spearman",
-                     description="Google-analogy accuracy (gensim's restrict_vocab convention) and "
-                                 "word-pair similarity Spearman (WordSim-353 / SimLex-999 format).")
+                     description="Google-analogy accuracy (gensim's restrict_vocab convention; "
+                                 "Chinese CA8 files as they are) and word-pair similarity Spearman "
+                                 "(WordSim-353 / SimLex-999 / COS960 formats).")
     e.add_argument("vectors", metavar="VECTORS", help="word2vec C vectors (binary or .txt)")
     e.add_argument("--analogies", action="append", default=[], metavar="FILE",
-                   help="questions-words.txt format (repeatable)")
+                   help="questions-words.txt format: ': section' lines, then 'a b c d' (CA8 and "
+                        "CA_translated too; repeatable)")
     e.add_argument("--similarity", action="append", default=[], metavar="FILE",
-                   help="word1<TAB>word2<TAB>score file (repeatable)")
+                   help="word1<TAB>word2<TAB>score lines (WordSim-353, SimLex-999), or "
+                        "space-separated 'word1 word2 score ...' (COS960; repeatable)")
     e.add_argument("--restrict-vocab", type=int, default=30000, help="analogies: top-N words (30000)")
     e.add_argument("--method", choices=["add", "mul"], default="add", help="3CosAdd or 3CosMul")
     e.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -152,8 +155,9 @@ def _evaluate(args) -> int:
         print_json(out)
         return 0
     for f, r in out["analogies"].items():
-        print(f"{f}: analogy accuracy {r['accuracy']:.4f} ({r['correct']}/{r['answered']}; "
-              f"semantic {r['semantic']:.4f}, syntactic {r['syntactic']:.4f}; "
+        google = any(s["section"].startswith("gram") for s in r["sections"])   # its two kinds
+        kinds = f"semantic {r['semantic']:.4f}, syntactic {r['syntactic']:.4f}; " if google else ""
+        print(f"{f}: analogy accuracy {r['accuracy']:.4f} ({r['correct']}/{r['answered']}; {kinds}"
               f"{r['oov_ratio']:.1f}% of questions outside the top {args.restrict_vocab})")
         for s in r["sections"]:
             print(f"  {s['section']:30s} {s['accuracy']:.4f}  ({s['correct']}/{s['total']})")

@@ -4,7 +4,8 @@ Both follow gensim 4.4's ``KeyedVectors.evaluate_word_analogies`` and ``evaluate
 rule for rule, so that figures compare with gensim's (the tests load our vectors into gensim and
 check the numbers agree):
 
-Analogies (file: ``: section`` header lines, then ``a b c d`` lines meaning a:b :: c:d):
+Analogies (file: ``: section`` header lines, then ``a b c d`` lines meaning a:b :: c:d; CRLF
+line ends, as in the Chinese CA8 and CA_translated sets, are read as LF):
   * only the ``restrict_vocab`` most frequent words count (30,000 by default); a question with
     any of its four words outside them is skipped and counted in ``oov`` — it is *not* wrong;
   * comparison is case-insensitive by upper-casing, and a word's upper-cased form maps to its
@@ -13,7 +14,9 @@ Analogies (file: ``: section`` header lines, then ``a b c d`` lines meaning a:b 
     whose upper-cased form is none of a, b, c; it is right if it equals d;
   * a line that does not have four words is skipped; a question before any header is an error.
 
-Word pairs (file: ``word1<TAB>word2<TAB>score`` lines, ``#`` comments): pairs with a word
+Word pairs (file: ``word1<TAB>word2<TAB>score`` lines, ``#`` comments; or space-separated
+``word1 word2 score ...`` lines, COS960's layout, whose extra columns are ignored; gensim reads
+only the first): pairs with a word
 outside the top ``restrict_vocab`` (300,000) are skipped and reported as the OOV ratio (%);
 the score is Spearman's rank correlation (average ranks for ties) of model cosine vs human.
 """
@@ -161,9 +164,28 @@ def spearman(x, y) -> float:
     return pearson(rankdata(x), rankdata(y))
 
 
+def _pair_fields(line: str, delimiter: str | None) -> list[str] | None:
+    """``[word1, word2, score]`` of a word-pair line, or None for a line to skip.
+
+    ``delimiter`` given (gensim's ``"\\t"``): exactly three fields. None: the file's own layout,
+    told line by line: a tab-separated line is read as gensim reads it; a line without tabs
+    is split on whitespace and its first three fields taken, so COS960's ``word1 word2 mean
+    a1 ... a15`` (the mean, then its 15 annotators' scores) reads as (word1, word2, mean)."""
+    if delimiter is None:
+        if "\t" in line:
+            delimiter = "\t"
+        else:
+            parts = line.split()
+            return parts[:3] if len(parts) >= 3 else None
+    parts = line.split(delimiter)
+    return parts if len(parts) == 3 else None
+
+
 def evaluate_word_pairs(wv: WordVectors, path: str | os.PathLike, *, restrict_vocab: int = 300000,
-                        case_insensitive: bool = True, delimiter: str = "\t") -> PairsResult:
-    """WordSim-353 / SimLex-999 style evaluation with gensim's conventions (see module doc)."""
+                        case_insensitive: bool = True, delimiter: str | None = None) -> PairsResult:
+    """WordSim-353 / SimLex-999 (``word1<TAB>word2<TAB>score``) or COS960 (``word1 word2 score
+    ...``, space-separated, extra columns ignored) evaluation with gensim's conventions (see
+    module doc; ``delimiter=None`` tells the layout per line, :func:`_pair_fields`)."""
     ok = _ok_vocab(wv, restrict_vocab, case_insensitive)
     norm = str.upper if case_insensitive else (lambda s: s)
     gold, model = [], []
@@ -171,8 +193,8 @@ def evaluate_word_pairs(wv: WordVectors, path: str | os.PathLike, *, restrict_vo
     for line in iter_lines(path):
         if not line or line.startswith("#"):
             continue
-        parts = line.split(delimiter)
-        if len(parts) != 3:
+        parts = _pair_fields(line, delimiter)
+        if parts is None:
             continue                                            # gensim skips invalid lines
         try:
             sim = float(parts[2])
@@ -185,7 +207,7 @@ def evaluate_word_pairs(wv: WordVectors, path: str | os.PathLike, *, restrict_vo
         gold.append(sim)
         model.append(float(np.dot(wv.unit[ok[a]], wv.unit[ok[b]])))
     if not gold:
-        raise DataError(f"{path}: no word pair could be scored (is it word1<TAB>word2<TAB>score, "
-                        f"and are the words in the vocabulary?)")
+        raise DataError(f"{path}: no word pair could be scored (is it word1<TAB>word2<TAB>score "
+                        f"or word1 word2 score ..., and are the words in the vocabulary?)")
     return PairsResult(spearman(gold, model), pearson(gold, model), len(gold), oov,
                        100.0 * oov / (len(gold) + oov))
