@@ -144,3 +144,27 @@ def test_rjieba_and_jieba_agree_on_staged_text(shared_data, monkeypatch):
             assert differ == [], k
     finally:
         zh._segmenter.cache_clear()
+
+
+def test_every_training_command_takes_tokenizer_zh(tmp_path, capsys):
+    """word2vec train and lm train with --tokenizer zh: jieba's words, recorded, no warning
+    about unsegmented text (ngram build: tests/test_ngram_zh.py)."""
+    pytest.importorskip("jieba")
+    from groundup.cli import main
+    from groundup.text.word2vec.formats import load_word2vec
+    from groundup.train.engine import load_model
+
+    text = tmp_path / "zh.txt"
+    text.write_text("我来到北京清华大学\n我爱北京天安门\n北京的大学很多\n" * 4, encoding="utf-8")
+    vec = tmp_path / "v.txt"
+    assert main(["word2vec", "train", str(text), "--tokenizer", "zh", "--dim", "4", "--min-count", "1",
+                 "--epochs", "1", "--threads", "1", "-o", str(vec)]) == 0
+    wv = load_word2vec(vec)
+    assert wv.text.tokenizer == "zh" and {"北京", "清华大学", "天安门"} <= set(wv.words)
+    run = tmp_path / "run"
+    assert main(["lm", "train", "--tokenizer", "zh", "--train", str(text), "--valid", str(text),
+                 "--model", "gru", "--emb-size", "4", "--hidden-size", "4", "--batch-size", "2",
+                 "--bptt", "3", "--epochs", "1", "--threads", "1", "--out", str(run)]) == 0
+    _, cfg, vocab = load_model(run)
+    assert cfg.data.tokenizer == "zh" and "清华大学" in vocab.stoi
+    assert "warning" not in capsys.readouterr().err
