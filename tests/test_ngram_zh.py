@@ -84,3 +84,18 @@ def test_zh_model_arpa_kenlm_and_cli(lunyu, tmp_path, capsys):
                        f"--script keep --min-count 1 --max-vocab 0), or leave the option out")
     assert main(["ngram", "eval", str(path), str(test), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["tokens"] == sum(len(cut(s)) + 1 for s in sents)
+
+
+def test_a_recorded_arpa_can_be_rebuilt_in_place(tmp_path, capsys):
+    """An ARPA file that starts with the '# groundup-text' record is recognised as a model, so a
+    second build replaces it without --force (it used to be 'not an ARPA model')."""
+    train = tmp_path / "t.txt"
+    train.write_text("学 而 时 习 之\n不 亦 说 乎\n", encoding="utf-8")
+    m = tmp_path / "m.arpa"
+    for _ in range(2):
+        assert main(["ngram", "build", str(train), "--order", "2", "--smoothing", "addk", "-o", str(m)]) == 0
+    assert m.read_text(encoding="utf-8").startswith("# groundup-text ")
+    other = tmp_path / "notes.arpa"
+    other.write_text("# my notes\nnot a model\n", encoding="utf-8")
+    assert main(["ngram", "build", str(train), "--order", "2", "-o", str(other)]) == 2
+    assert "not an ARPA model" in capsys.readouterr().err

@@ -74,7 +74,8 @@ def umask() -> int:
 _KINDS = {
     "image": ("a PNG or JPEG image",
               lambda h: h.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"))),
-    "arpa": ("an ARPA model", lambda h: h.lstrip().startswith(b"\\data\\")),
+    # groundup's own ARPA files open with '#' record lines before \data\ (KenLM skips them)
+    "arpa": ("an ARPA model", lambda h: re.sub(rb"\A(\s*#[^\n]*\n)*", b"", h).lstrip().startswith(b"\\data\\")),
     "npz": ("a numpy .npz model", lambda h: h[:4] in (b"PK\x03\x04", b"PK\x05\x06")),
     "word2vec": ("a word2vec vectors file",
                  lambda h: re.match(rb"[ \t]*\d+[ \t]+\d+[ \t]*\r?\n", h) is not None),
@@ -140,7 +141,7 @@ def check_output(path: str | os.PathLike, *, inputs: Iterable = (), kind: str | 
             desc, looks_like = _KINDS[kind]
             try:
                 with open(p, "rb") as f:
-                    head = f.read(64)
+                    head = f.read(4096)   # an ARPA file's record lines come before \data\
             except OSError as e:
                 raise OutputError(f"{where}: cannot read the existing file ({e.strerror})") from None
             if not looks_like(head):
