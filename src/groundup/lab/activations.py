@@ -93,12 +93,13 @@ class ActivationsLabConfig:
 #   part 3  one AdamW step of the d_model-64, 2-layer LM, batch 16 x 64, vocabulary 2,000:
 #           ~0.06 s (58 us a token), so 300 steps and the perplexity of 50k validation tokens
 #           take ~19 s a run, 25 runs (5 FFNs x 5 seeds) ~480 s.
-# Total about 9 minutes on one idle core. The first draft (d_model 128, 4 layers, vocabulary
-# 10,000, batch 32 x 128, 3,000 steps) measured 1.75-1.85 s a step: 36 hours for 25 runs. At
-# fixed compute the vocabulary only grows the output layer, which all five FFNs share, so full
-# spends it on what the comparison needs: 5 seeds instead of 3 (the verdict weighs the gap
-# against the seed spread), 2x the context and 5x the training tokens of quick, drawn from
-# the whole training set, and 5x the validation tokens.
+# Total about 9 minutes on one idle core (the run of 2026-12-03 on the benchmark core: 413 s).
+# The first draft (d_model 128, 4 layers, vocabulary 10,000, batch 32 x 128, 3,000 steps)
+# measured 1.75-1.85 s a step: about 36 hours for its 25 runs. At fixed compute the vocabulary
+# only grows the output layer, which all five FFNs share, so full spends it on what the
+# comparison needs: 5 seeds instead of 3 (the verdict weighs the gap against the seed spread),
+# 2x the context and 5x the training tokens of quick, drawn from the whole training set, and 5x
+# the validation tokens.
 PRESETS = {
     "quick": ActivationsLabConfig(),
     "full": ActivationsLabConfig(depth_seeds=5, dead_epochs=40, dead_seeds=5, lm_train_tokens=0,

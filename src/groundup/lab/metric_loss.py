@@ -74,17 +74,18 @@ class MetricLabConfig:
 
 
 # Full mode, sized by measuring each part on one core of this 2-core machine (CPU time, one torch
-# thread, 2026-12-03, load average 5-12 from other processes on the other core): part 1 ~11 ms an
-# SGD step with its held-out evaluation; 3a ~1.3 ms an estimate (2,000 in each of 12 rows); 3b ~2.6 ms a
-# full-batch step, 7 fits; part 4 ~13 ms a cross-entropy step and ~80 ms a minimum-risk step
-# with 8 candidates (sampling and scoring dominate). Per seed: part 1 ~12 s, 3b ~18 s, part 4
-# ~30 s; with 3a's ~30 s, 6 seeds take about 6-7 minutes on one idle core. The first draft
-# (10 seeds, 2,000 + 1,000 + 3,000 + 600 steps, 16 candidates) measured ~31 minutes, and its
-# 3,000 cross-entropy steps would have taken BLEU near 1 before fine-tuning (no room to gain;
-# see ce_steps). Full keeps larger what the verdicts rest on: twice the seeds (part 4's
-# criterion is two standard errors of the per-seed differences), 3x the steps of part 1, 10x
-# the estimates per row in 3a, 3x the steps in 3b, and in part 4 2x the cross-entropy steps and
-# 3x the fine-tuning steps with more candidates.
+# thread, 2026-12-03, load average 5-12 from other processes on the other core): part 1 ~11 ms
+# an SGD step with its held-out evaluation; 3a ~1.3 ms an estimate (2,000 in each of 12 rows);
+# 3b ~2.6 ms a full-batch step, 7 fits; part 4 ~13 ms a cross-entropy step and ~80 ms a
+# minimum-risk step with 8 candidates (sampling and scoring dominate). Per seed: part 1 ~12 s,
+# 3b ~18 s, part 4 ~30 s; with 3a's ~30 s, 6 seeds take about 6-7 minutes (the run of 2026-12-03
+# on the idle benchmark core: 204 s). The first draft (10 seeds, 2,000 + 1,000 + 3,000 + 600
+# steps, 16 candidates) comes to ~31 minutes at these step times, and its 3,000 cross-entropy
+# steps would have taken BLEU near 1 before fine-tuning (no room to gain; see ce_steps). Full
+# keeps larger what the verdicts rest on: twice the seeds (part 4's criterion is two standard
+# errors of the per-seed differences), 3x the steps of part 1, 10x the estimates per row in 3a,
+# 3x the steps in 3b, and in part 4 2x the cross-entropy steps and 3x the fine-tuning steps with
+# more candidates.
 PRESETS = {"quick": MetricLabConfig(),
            "full": MetricLabConfig(seeds=6, curve_steps=1000, reinforce_repeats=2000,
                                    fit_steps=1000, ce_steps=600, tune_steps=200,

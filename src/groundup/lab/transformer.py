@@ -89,12 +89,13 @@ class TransformerLabConfig:
 #   part 3  one step of batch 16 at gap 512, the four models together 0.69 s (0.02 s at gap 8,
 #           about linear in the gap): mean 0.18 s over the seven gaps, 1,500 steps ~280 s plus
 #           ~15 s of evaluation.
-# Total about 10 minutes on one idle core. The sizes of the first draft (V 10,000, batch 32 and
-# 3,000 steps of batch 32 over gaps to 512) measured 1-1.7 s per LM step and ~1,150 s for 3,000
-# recall steps at batch 32: over half an hour. What full keeps larger than quick is what the
-# claims need: T to 2048 (part 1), windows of 128 so the gradient is followed over 127 steps
-# and 12x the training time (part 2), gaps to 512 with 5x the updates (part 3); the
-# equal-time table is the 600-second benchmark (assets/lm_compare_600s.json).
+# Total about 10 minutes on one idle core (the run of 2026-12-03 on the benchmark core: 568 s).
+# The first draft (V 10,000, batch 32, 120 s per model, 3,000 recall steps of batch 32) measured
+# 1-1.7 s per LM step and, from the step times above, ~1,150 s for the recall part alone: over
+# half an hour. What full keeps larger than quick is what the claims need: T to 2048 (part 1),
+# windows of 128 so the gradient is followed over 127 steps and 12x the training time (part 2),
+# gaps to 512 with 5x the updates (part 3); the equal-time table is the 600-second benchmark
+# (assets/lm_compare_600s.json).
 PRESETS = {
     "quick": TransformerLabConfig(),
     "full": TransformerLabConfig(seq_lengths=(32, 64, 128, 256, 512, 1024, 2048), seq_reps=7,
