@@ -22,7 +22,7 @@ from groundup.errors import ConfigError, DataError, ModelFormatError
 from groundup.text.ngram.segment import Segmenter, SegmenterConfig, atoms_of, read_segmented
 from groundup.text.segment_eval import score, word_spans
 
-UNI = SegmenterConfig(model="unigram")
+UNI = SegmenterConfig(order=1)
 
 
 # --------------------------------------------------------------------------------- scoring
@@ -131,11 +131,11 @@ CORPUS = ["研究 生命 的 起源", "研究生 的 生活", "他 是 研究生
           "他 研究 的 是 生命", "研究生 命 运", "的 的 的", "起源 的 研究"]
 
 
-@pytest.mark.parametrize("model", ["unigram", "bigram"])
-def test_viterbi_equals_brute_force(model):
+@pytest.mark.parametrize("order", [1, 2])
+def test_viterbi_equals_brute_force(order):
     sents = [s.split() for s in CORPUS]
-    seg = Segmenter.build(LEX, sents, SegmenterConfig(model=model, min_count=1))
-    assert seg.cfg.model == model
+    seg = Segmenter.build(LEX, sents, SegmenterConfig(order=order, min_count=1))
+    assert seg.cfg.order == order
     rng = random.Random(0)
     alphabet = "研究生命的起源他是运动海"
     for _ in range(150):
@@ -180,7 +180,7 @@ def test_build_and_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="dictionary, a segmented corpus"):
         Segmenter.build()
     with pytest.raises(ConfigError, match="needs a bigram model"):
-        Segmenter(["a"], [1], SegmenterConfig(model="bigram"))
+        Segmenter(["a"], [1], SegmenterConfig(order=2))
     with pytest.raises(ConfigError, match="whitespace"):
         Segmenter(["a b"], [1], UNI)
     with pytest.raises(ConfigError, match="distinct"):
@@ -188,7 +188,7 @@ def test_build_and_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="min_count"):
         SegmenterConfig(min_count=0)
     # a dictionary alone gives the unigram model even when bigram is asked for
-    assert Segmenter.build(LEX).cfg.model == "unigram"
+    assert Segmenter.build(LEX).cfg.order == 1
     p = tmp_path / "dict.txt"
     p.write_text("研究 10 vn\n生命 x n\n", encoding="utf-8")
     with pytest.raises(DataError, match="line 2"):
@@ -204,10 +204,10 @@ def test_read_segmented_cmrc_layout(tmp_path):
 
 
 # ------------------------------------------------------------------------------ save/load
-@pytest.mark.parametrize("model", ["unigram", "bigram"])
-def test_save_load_round_trip(tmp_path, model):
+@pytest.mark.parametrize("order", [1, 2])
+def test_save_load_round_trip(tmp_path, order):
     seg = Segmenter.build(LEX, [s.split() for s in CORPUS],
-                          SegmenterConfig(model=model, min_count=1, word_bonus=0.25))
+                          SegmenterConfig(order=order, min_count=1, word_bonus=0.25))
     p = tmp_path / "seg.npz"
     seg.save(p)
     back = Segmenter.load(p)

@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "groundup.commands.word2vec",
     "groundup.commands.lm",
     "groundup.commands.rf",
+    "groundup.commands.segment",
 ]
 
 

@@ -70,9 +70,10 @@ FORMAT_VERSION = 1
 class SegmenterConfig:
     """How a segmenter scores a path; every field is an option of ``groundup segment``."""
 
-    model: Literal["unigram", "bigram"] = option(
-        "bigram", "unigram = eq. (1), P(w) from the lexicon counts; bigram = eq. (2), P(w | v) "
-                  "from an n-gram model of the segmented corpus (needs --train; unigram without one)")
+    order: int = option(2, "1 = unigram, eq. (1): P(w) from the lexicon counts; 2 = bigram, eq. (2): "
+                           "P(w | v) from an n-gram model of the segmented corpus (without a "
+                           "corpus there is none, and the segmenter is the unigram one)",
+                        choices=(1, 2))
     smoothing: Literal["kn", "mkn", "katz"] = option(
         "kn", "the bigram model's smoothing (groundup.text.ngram): kn = Kneser-Ney, "
               "mkn = modified Kneser-Ney, katz = Katz backoff")
@@ -84,8 +85,8 @@ class SegmenterConfig:
                                "stories in overlapping windows)")
 
     def __post_init__(self) -> None:
-        if self.model not in ("unigram", "bigram"):
-            raise ConfigError(f"model must be unigram or bigram, got {self.model!r}")
+        if isinstance(self.order, bool) or self.order not in (1, 2):
+            raise ConfigError(f"order must be 1 (unigram) or 2 (bigram), got {self.order!r}")
         if self.smoothing not in ("kn", "mkn", "katz"):
             raise ConfigError(f"smoothing must be kn, mkn or katz, got {self.smoothing!r}")
         if isinstance(self.min_count, bool) or not isinstance(self.min_count, int) or self.min_count < 1:
@@ -157,8 +158,8 @@ class Segmenter:
     """Word lattice + Viterbi over a unigram (1) or bigram (2) model (module docstring).
 
     ``words``/``counts``: the lexicon and its counts (the unigram model); ``bigram``: an order-2
-    :class:`~groundup.text.ngram.NgramModel` over segmented text, needed for ``cfg.model ==
-    "bigram"``. Build with :meth:`build`; :meth:`segment` cuts one line."""
+    :class:`~groundup.text.ngram.NgramModel` over segmented text, needed for ``cfg.order ==
+    2``. Build with :meth:`build`; :meth:`segment` cuts one line."""
 
     def __init__(self, words: Sequence[str], counts: Sequence[int] | np.ndarray,
                  cfg: SegmenterConfig = SegmenterConfig(), bigram=None, *, sources: Mapping | None = None):
@@ -168,9 +169,9 @@ class Segmenter:
                               f"words and {len(counts)} counts")
         if (counts < 0).any():
             raise ConfigError("lexicon counts must be >= 0")
-        if cfg.model == "bigram" and bigram is None:
+        if cfg.order == 2 and bigram is None:
             raise ConfigError("a bigram segmenter needs a bigram model (build it from a segmented "
-                              "corpus), or use model unigram")
+                              "corpus), or use order 1 (unigram)")
         if bigram is not None and bigram.order != 2:
             raise ConfigError(f"the bigram model must have order 2, got {bigram.order}")
         self.words = list(words)
@@ -226,13 +227,13 @@ class Segmenter:
     # ----------------------------------------------------------------------------- building
     @classmethod
     def build(cls, dictionary: str | Path | Mapping[str, int] | None = None,
-              corpus: str | Path | Iterable[Sequence[str]] | None = None,
+              corpus: str | Path | Sequence[str | Path] | Iterable[Sequence[str]] | None = None,
               cfg: SegmenterConfig = SegmenterConfig()) -> "Segmenter":
         """A segmenter from a dictionary (a jieba-style file or {word: count}) and/or a
-        segmented corpus (a file for :func:`read_segmented`, or word lists).
+        segmented corpus (files for :func:`read_segmented`, or word lists).
 
         Lexicon = dictionary words + corpus words; c(w) = dictionary count + corpus count.
-        The bigram model (cfg.model == "bigram") is estimated on the corpus; without a corpus
+        The bigram model (cfg.order == 2) is estimated on the corpus; without a corpus
         the model is the unigram one."""
         import warnings
 
@@ -248,17 +249,20 @@ class Segmenter:
         sents = None
         if corpus is not None:
             if isinstance(corpus, (str, Path)):
-                sources["corpus"] = str(corpus)
-                sents = read_segmented(corpus, dedup=cfg.dedup)
+                corpus = [corpus]
+            if isinstance(corpus, (list, tuple)) and corpus and all(
+                    isinstance(c, (str, Path)) for c in corpus):  # file names
+                sources["corpus"] = [str(c) for c in corpus]
+                sents = [s for c in corpus for s in read_segmented(c, dedup=cfg.dedup)]
             else:
                 sents = [list(s) for s in corpus]
-                if cfg.dedup:
-                    sents = [list(s) for s in dict.fromkeys(tuple(s) for s in sents)]
+            if cfg.dedup:  # across files too (CMRC's two files share lines)
+                sents = [list(s) for s in dict.fromkeys(tuple(s) for s in sents)]
             for s in sents:
                 counts.update(s)
         words = list(counts)
         bigram = None
-        if sents is not None and cfg.model == "bigram":
+        if sents is not None and cfg.order == 2:
             from ...data.pipeline import TextOptions
             from .model import NgramModel
 
@@ -266,8 +270,8 @@ class Segmenter:
                 warnings.simplefilter("ignore")
                 bigram = NgramModel.build(sents, 2, cfg.smoothing,
                                           text=TextOptions(min_count=cfg.min_count))
-        elif cfg.model == "bigram":
-            cfg = replace(cfg, model="unigram")
+        elif cfg.order == 2:
+            cfg = replace(cfg, order=1)
         return cls(words, [counts[w] for w in words], cfg, bigram, sources=sources)
 
     # -------------------------------------------------------------------------- segmenting
@@ -296,7 +300,7 @@ class Segmenter:
         if not atoms:
             return []
         edges = self.lattice(atoms, limit)
-        cuts = self._viterbi_bigram(edges) if self.cfg.model == "bigram" else self._viterbi_unigram(edges)
+        cuts = self._viterbi_bigram(edges) if self.cfg.order == 2 else self._viterbi_unigram(edges)
         return ["".join(atoms[i:j]) for i, j in zip(cuts, cuts[1:])]
 
     def segment_lines(self, lines: Iterable[str]) -> Iterator[list[str]]:
@@ -362,7 +366,7 @@ class Segmenter:
         ids = [self._lex.get(w, -1) for w in words]
         ids = [i if i >= 0 else self.UNKNOWN for i in ids]
         b = self.cfg.word_bonus * len(ids)
-        if self.cfg.model == "unigram":
+        if self.cfg.order == 1:
             return sum(self._unigram[i] for i in ids) + b
         V, prev, total = self._V, BOS_ID, b
         for i in ids + [None]:
@@ -441,8 +445,8 @@ class Segmenter:
 
     def describe(self) -> str:
         """One line: what the segmenter was built from."""
-        what = f"{self.cfg.model} model, {len(self.words):,} lexicon words"
-        if self.bigram is not None and self.cfg.model == "bigram":
+        what = f"{'bigram' if self.cfg.order == 2 else 'unigram'} model, {len(self.words):,} lexicon words"
+        if self.bigram is not None and self.cfg.order == 2:
             what += f", bigram {self.cfg.smoothing} over {self.bigram.V:,} words / " \
                     f"{len(self.bigram.tables.keys[1]):,} bigrams"
         return what
