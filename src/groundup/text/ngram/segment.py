@@ -394,10 +394,8 @@ class Segmenter:
             t = self.bigram.tables
             arrays["bigram_vocab"] = text("\n".join(t.vocab))
             arrays["bigram_info"] = text(json.dumps(_jsonable(t.info)))
-            for k in (1, 2):
-                arrays[f"bigram_keys{k}"] = t.keys[k - 1]
-                arrays[f"bigram_logprob{k}"] = t.logprob[k - 1]
-                arrays[f"bigram_backoff{k}"] = t.backoff[k - 1]
+            arrays.update({f"bigram_{name}{k}": getattr(t, name)[k - 1]
+                           for name in ("keys", "logprob", "backoff") for k in (1, 2)})
         with atomic_write(path, "wb") as f:
             np.savez(f, **arrays)
 
