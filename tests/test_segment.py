@@ -147,6 +147,27 @@ def test_viterbi_equals_brute_force(order):
             assert s.path_log10(best) == pytest.approx(_brute_best(s, line), abs=1e-9), line
 
 
+@pytest.mark.parametrize("order", [1, 2])
+def test_compiled_equals_reference(order):
+    """segment/segment_many (compiled trie + Viterbi) cut every line as segment_reference (the
+    Python lattice) does: Han, multi-atom lexicon words, Latin runs longer than any word,
+    numbers, punctuation, whitespace, empty lines, ties (equal counts)."""
+    lex = {**LEX, "T恤": 4, "AT&T": 3, "卡拉OK": 2, "3.5": 1, "他是": 10, "是研": 10, "OK": 5}
+    sents = [s.split() for s in CORPUS + ["买 T恤 唱 卡拉OK", "AT&T 的 研究"]]
+    seg = Segmenter.build(lex, sents, SegmenterConfig(order=order, min_count=1))
+    rng = random.Random(2)
+    pieces = list("研究生命的起源他是运，。") + ["T", "恤", "AT", "&", "卡拉", "OK", "3.5", " ", "  ",
+                                             "GPT4", "ABCDEFGHIJKLMNOP", "!", "６"]
+    lines = ["", " ", "研究生命的起源", "ABCDEFGHIJKLMNOP研究"]
+    lines += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 14))) for _ in range(400)]
+    for bonus in (0.0, 0.5, -0.5):
+        s = seg.with_config(word_bonus=bonus)
+        ref = [s.segment_reference(line) for line in lines]
+        assert s.segment_many(lines) == ref
+        assert list(s.segment_lines(iter(lines), batch=7)) == ref
+        assert [s.segment(line) for line in lines[:50]] == ref[:50]
+
+
 def test_bigram_path_score_is_the_ngram_models_score():
     # eq. (2) with every word in the bigram vocabulary is the model's own log10 p(sentence)
     seg = Segmenter.build(None, [s.split() for s in CORPUS], SegmenterConfig(min_count=1))
@@ -272,7 +293,9 @@ def test_unigram_over_jiebas_dictionary_equals_jiebas_cut(shared_data):
             for s in read_conllu(gold / f"zh_gsdsimp-ud-{split}.conllu")
             for r in re.findall(r"[\u4e00-\u9fff]+", s.text)]
     assert len(runs) > 3000
-    assert [seg.segment(r) for r in runs] == [jieba.lcut(r, HMM=False) for r in runs]
+    assert seg.segment_many(runs) == [jieba.lcut(r, HMM=False) for r in runs]
+    lines = [s.text for split in ("dev", "test") for s in read_conllu(gold / f"zh_gsdsimp-ud-{split}.conllu")]
+    assert seg.segment_many(lines) == [seg.segment_reference(line) for line in lines]
 
 
 @pytest.mark.data

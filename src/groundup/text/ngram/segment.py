@@ -47,6 +47,7 @@ Model file: ``.npz`` without pickle (:meth:`Segmenter.save`).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -191,13 +192,15 @@ class Segmenter:
         lex = dict.fromkeys({w[:k] for w in self.words for k in range(1, len(w))}, -1)
         lex.update(zip(self.words, range(W)))
         self._lex = lex
-        self._max_len = max(len(w) for w in self.words)
+        self._max_len = int(max(len(w) for w in self.words))
         total = float(max(counts.sum(), 1))
         # per-word log10 P(w) = log10 c(w) / sum c, ids 0..W-1; id W = an atom outside the
         # lexicon, scored as a count of 1, and so is a listed count of 0 (both as jieba does)
         lp = np.log10(np.maximum(counts, 1) / total)
         self._unigram = lp.tolist() + [math.log10(1.0 / total)]
+        self._unigram_np = lp.astype(np.float64)
         self.UNKNOWN = W
+        self._trie = None  # the compiled path's trie, built at its first use
         if bigram is not None:
             self._init_bigram(bigram)
 
@@ -212,17 +215,29 @@ class Segmenter:
         self._bid = bid.tolist() + [UNK_ID]
         self._spell = spell.tolist() + [math.log10(1.0 / mass)]
         t = model.tables
-        self._V = model.V
+        self._V = int(model.V)
         self._lp1 = t.logprob[0].tolist()
         self._bo1 = t.backoff[0].tolist()
         self._lp2 = dict(zip(t.keys[1].tolist(), t.logprob[1].tolist()))  # v * V + w -> log10 p
+        from .lookup import HashIndex
+
+        h = HashIndex(t.keys, t.logprob, t.backoff)  # order 2's hash table for the kernel
+        self._fast_bigram = {"bid": bid, "spell": spell, "lp1": t.logprob[0], "bo1": t.backoff[0],
+                             "table2": h.table[h.t_off[2]:h.t_off[3]], "bits2": int(h.t_bits[2]),
+                             "lp2": h.lp[h.lp_off[1]:h.lp_off[2]]}
 
     def with_config(self, **changes) -> "Segmenter":
         """The same lexicon and models with other scoring options (e.g. ``word_bonus``)."""
+        import copy
+
         from ...config import apply_overrides
 
-        return Segmenter(self.words, self.counts, apply_overrides(self.cfg, changes), self.bigram,
-                         sources=self.sources)
+        cfg = apply_overrides(self.cfg, changes)
+        if cfg.order == 2 and self.bigram is None:
+            raise ConfigError("order 2 needs a bigram model: build the segmenter with a corpus")
+        out = copy.copy(self)  # the lexicon, tables and trie are shared, never changed
+        out.cfg = cfg
+        return out
 
     # ----------------------------------------------------------------------------- building
     @classmethod
@@ -296,18 +311,46 @@ class Segmenter:
 
     def segment(self, line: str) -> list[str]:
         """The most probable segmentation of ``line`` (eq. 1 or 2); whitespace is dropped."""
+        return self.segment_many([line])[0]
+
+    __call__ = segment
+
+    def segment_lines(self, lines: Iterable[str], batch: int = 2048) -> Iterator[list[str]]:
+        """:meth:`segment` of each line, streamed, ``batch`` lines per compiled call."""
+        it = iter(lines)
+        while chunk := list(itertools.islice(it, batch)):
+            yield from self.segment_many(chunk)
+
+    def segment_many(self, lines: Sequence[str]) -> list[list[str]]:
+        """:meth:`segment` of every line in one compiled pass (:mod:`.segment_kernels`);
+        :meth:`segment_reference` is its Python twin."""
+        from . import segment_kernels as K
+
+        if self._trie is None:
+            self._trie = K.build_trie(self._lex)
+        table, bits, word = self._trie
+        text, cps, flag, line = K.encode_lines(list(lines))
+        cut = np.zeros(len(cps) + 1, dtype=np.uint8)
+        unigram, bigram = K.kernels()
+        if self.cfg.order == 2:
+            f = self._fast_bigram
+            bigram(cps, flag, line, table, bits, word, self._max_len, f["bid"], f["spell"],
+                   float(self._spell[-1]), float(self.cfg.word_bonus), self._V, f["lp1"],
+                   f["bo1"], f["table2"], f["bits2"], f["lp2"], cut)
+        else:
+            unigram(cps, flag, line, table, bits, word, self._max_len, self._unigram_np,
+                    float(self._unigram[-1]), float(self.cfg.word_bonus), cut)
+        return K.split_words(text, line, cut)
+
+    def segment_reference(self, line: str) -> list[str]:
+        """The slow, obviously correct twin of :meth:`segment`: the lattice as Python lists
+        (:meth:`lattice`), then Viterbi over them."""
         atoms, limit = atoms_of(line)
         if not atoms:
             return []
         edges = self.lattice(atoms, limit)
         cuts = self._viterbi_bigram(edges) if self.cfg.order == 2 else self._viterbi_unigram(edges)
         return ["".join(atoms[i:j]) for i, j in zip(cuts, cuts[1:])]
-
-    def segment_lines(self, lines: Iterable[str]) -> Iterator[list[str]]:
-        for line in lines:
-            yield self.segment(line)
-
-    __call__ = segment
 
     def _viterbi_unigram(self, edges: list[list[tuple[int, int]]]) -> list[int]:
         """Eq. (1): best[j] = max_i best[i] + log10 P(c_{i+1..j}) + b; the node list of the path."""
