@@ -15,8 +15,8 @@ All in one run, on UD_Chinese-GSDSimp test (gold segmentation, CoNLL-U FORM colu
 
 F1 is the SIGHAN span F1 (``groundup.text.segment_eval``). Speed: characters (whitespace
 excluded) per second of segmenting the test sentences ``--speed-copies`` times over, median of
-``--reps``, for our two models, ``groundup.data.zh.cut`` and the bare ``rjieba.cut`` (and pure
-Python jieba), single thread; the model build and load times are given too. Timed figures
+``--reps``, for our two models (a call per line, and all lines in one ``segment_many`` call),
+``groundup.data.zh.cut`` and the bare ``rjieba.cut`` (and pure Python jieba), single thread; the model build and load times are given too. Timed figures
 belong in docs only from a run through the benchmark queue (COORD.md). Markdown to stdout, JSON
 to ``--out`` (default benchmarks/out/segment.json).
 """
@@ -148,10 +148,16 @@ def main() -> None:
     timed = [("rjieba.cut (Rust)", rjieba.cut)] + (
         [("groundup.data.zh.cut", cut)] if have_zh else []) + [
              ("jieba.lcut (Python, HMM on)", jieba.lcut),
-             ("ours, unigram", unigram.segment), ("ours, bigram", bigram.segment)]
+             ("ours, unigram, per line (segment)", unigram.segment),
+             ("ours, bigram, per line (segment)", bigram.segment)]
+    batched = [("ours, unigram, all lines in one call (segment_many)", unigram.segment_many),
+               ("ours, bigram, all lines in one call (segment_many)", bigram.segment_many)]
     speed = {}
     for name, fn in timed:
         med, ts = median_time(lambda fn=fn: [fn(line) for line in lines], reps=args.reps)
+        speed[name] = {"seconds": med, "runs": ts, "chars_per_s": n_chars / med}
+    for name, fn in batched:
+        med, ts = median_time(lambda fn=fn: fn(lines), reps=args.reps)
         speed[name] = {"seconds": med, "runs": ts, "chars_per_s": n_chars / med}
     ref = speed["rjieba.cut (Rust)"]["chars_per_s"]
     print(f"\n## Speed: {n_chars:,} characters (UD test x {args.speed_copies}), median of "

@@ -111,6 +111,15 @@ def load_ngram(path: Path):
     return m
 
 
+def load_segmenter(path: Path):
+    from groundup.text.ngram.segment import Segmenter
+
+    seg = Segmenter.load(path)
+    seg.segment_many(["研究生命的起源", "", "the cat 3.5 猫"])
+    seg.segment_reference("研究生命的起源")
+    return seg
+
+
 def load_vectors(path: Path):
     from groundup.text.word2vec.formats import load_word2vec
 
@@ -338,19 +347,31 @@ def test_fuzz_checkpoint_bytes(data):
     only_groundup_errors(load_lm, write(data.draw(mutated(good)), "b.pt"))
 
 
-@FUZZ
-@given(data=st.data())
-def test_fuzz_ngram_npz(data):
-    """The binary n-gram model: arrays of the wrong shape, type, range or value."""
-    from groundup.text.ngram import NgramModel
-
-    good = WORK / "good.npz"
+def _good_npz(kind: str) -> Path:
+    good = WORK / f"good-{kind}.npz"
     if not good.exists():
         import warnings
 
+        from groundup.text.ngram import NgramModel
+        from groundup.text.ngram.segment import Segmenter
+
+        lines = (DATA / "ngram_toy.txt").read_text().splitlines()
         with warnings.catch_warnings():  # a 3-sentence corpus: Katz falls back, says so
             warnings.simplefilter("ignore")
-            NgramModel.build_from_text((DATA / "ngram_toy.txt").read_text().splitlines(), 2, "katz").save(good)
+            if kind == "ngram":
+                NgramModel.build_from_text(lines, 2, "katz").save(good)
+            else:  # the segmenter: a lexicon, its counts, a header, the bigram tables
+                Segmenter.build({"研究": 3, "生命": 2}, [s.split() for s in lines] + [["研究", "生命"]]).save(good)
+                load_segmenter(good)  # compile its kernels here, not under the time limit
+    return good
+
+
+@FUZZ
+@given(data=st.data())
+@pytest.mark.parametrize("kind", ["ngram", "segmenter"])
+def test_fuzz_ngram_npz(data, kind):
+    """The binary n-gram model and the segmenter: arrays of the wrong shape, type, range or value."""
+    good = _good_npz(kind)
     with np.load(good) as z:
         arrays = {k: z[k] for k in z.files}
     key = data.draw(st.sampled_from(sorted(arrays)))
@@ -375,7 +396,7 @@ def test_fuzz_ngram_npz(data):
         arrays[key] = np.frombuffer(data.draw(st.binary(max_size=12)), dtype=np.uint8)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    only_groundup_errors(load_ngram, write(buf.getvalue(), "m.npz"))
+    only_groundup_errors(load_ngram if kind == "ngram" else load_segmenter, write(buf.getvalue(), "m.npz"))
 
 
 CONFIG = b'hidden_size = 16\nemb_size = 16\nlr = 0.5\nmodel = "lstm"\nepochs = 1\n'
@@ -414,7 +435,7 @@ def _checkpoint_file(path: Path) -> Path:
 
 
 LOADERS = {"ngram": load_ngram, "vectors": load_vectors, "checkpoint": load_lm, "config": load_config,
-           "metrics": load_metrics}
+           "metrics": load_metrics, "segmenter": load_segmenter}
 
 
 @pytest.mark.parametrize("kind", ["fifo", "folder", "device", "socket"])
@@ -450,6 +471,7 @@ def test_the_valid_files_load(w2v_files, tmp_path):
     assert len(load_vectors(write(w2v_files[0], "ok.txt"))) == 5
     assert len(load_vectors(write(w2v_files[1], "ok.bin"))) == 5
     assert load_ngram(DATA / "ngram_toy.o2.arpa").order == 2
+    assert load_segmenter(_good_npz("segmenter")).cfg.order == 2
     load_lm(_checkpoint_file(tmp_path / "ok.pt"))
     from groundup.train.state_io import save_state as save_checkpoint
 

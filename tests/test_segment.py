@@ -307,3 +307,11 @@ def test_read_conllu_gsdsimp_counts(shared_data):
     # SOURCES.md: test holds 500 sentences / 12,012 words
     assert len(sents) == 500 and sum(len(s.words) for s in sents) == 12012
     assert all("".join(s.text.split()) == "".join(s.words) for s in sents)
+
+
+def test_from_jieba_dictionary_without_the_extra(monkeypatch):
+    from groundup.data import zh
+
+    monkeypatch.setattr(zh, "jieba_dictionary_path", lambda: None)
+    with pytest.raises(ConfigError, match=re.escape(zh.INSTALL)):
+        Segmenter.from_jieba_dictionary()

@@ -59,15 +59,15 @@ def _segmenter(args):
         seg = Segmenter.load(args.model)
         return seg.with_config(**given) if given else seg
     cfg = apply_overrides(SegmenterConfig(), given)
-    dictionary = args.dictionary
-    if dictionary is None:
+    if args.dictionary is None:
         from ..data.zh import INSTALL, jieba_dictionary_path
 
-        dictionary = jieba_dictionary_path()
-        if dictionary is None and not args.train:
+        if jieba_dictionary_path() is not None:
+            return Segmenter.from_jieba_dictionary(args.train or None, cfg)
+        if not args.train:
             raise ConfigError(f"--method ngram builds on jieba's dictionary, which needs the zh "
                               f"extra: {INSTALL} (or give --dictionary, --train or --model)")
-    return Segmenter.build(dictionary, args.train or None, cfg)
+    return Segmenter.build(args.dictionary, args.train or None, cfg)
 
 
 def _segment(args) -> int:

@@ -64,6 +64,8 @@ from ...errors import ConfigError, DataError, ModelFormatError
 from .corpus import BOS_ID, EOS_ID, UNK_ID
 
 FORMAT = "groundup-segmenter"
+MAX_WORD = 64  # characters; jieba's longest word has 16. Longer corpus tokens are not words
+MAX_COUNT = 10**15  # a count per word; sums of 10^6 of them stay exact in float64
 FORMAT_VERSION = 1
 
 
@@ -168,8 +170,8 @@ class Segmenter:
         if len(words) != len(counts) or not len(words):
             raise ConfigError(f"need one count per word and at least one word, got {len(words)} "
                               f"words and {len(counts)} counts")
-        if (counts < 0).any():
-            raise ConfigError("lexicon counts must be >= 0")
+        if counts.ndim != 1 or (counts < 0).any() or (counts > MAX_COUNT).any():
+            raise ConfigError(f"lexicon counts must be integers in [0, {MAX_COUNT:.0e}]")
         if cfg.order == 2 and bigram is None:
             raise ConfigError("a bigram segmenter needs a bigram model (build it from a segmented "
                               "corpus), or use order 1 (unigram)")
@@ -185,15 +187,16 @@ class Segmenter:
             raise ConfigError("lexicon words must be distinct")
         # the lexicon as a dict: word -> id, and every proper prefix -> -1 (a prefix dict,
         # as jieba's: the lattice stops extending c_i..c_j at the first non-prefix)
-        bad = re.search(r"\s|\x00\x00|^\x00|\x00$", "\x00".join(self.words))
-        if bad:  # one C-speed scan; then name the word
-            i = next(i for i, w in enumerate(self.words) if not w or re.search(r"\s", w))
-            raise ConfigError(f"lexicon word {i} ({self.words[i]!r}) is empty or holds whitespace")
+        if len("\n".join(self.words).split()) != W or max(map(len, self.words)) > MAX_WORD:
+            # (one C-speed check: W non-empty words without whitespace split into W pieces)
+            i = next(i for i, w in enumerate(self.words) if not w or len(w) > MAX_WORD or re.search(r"\s", w))
+            raise ConfigError(f"lexicon word {i} ({self.words[i][:20]!r}) is empty, holds "
+                              f"whitespace or is longer than {MAX_WORD} characters")
         lex = dict.fromkeys({w[:k] for w in self.words for k in range(1, len(w))}, -1)
         lex.update(zip(self.words, range(W)))
         self._lex = lex
         self._max_len = int(max(len(w) for w in self.words))
-        total = float(max(counts.sum(), 1))
+        total = max(float(counts.sum(dtype=np.float64)), 1.0)
         # per-word log10 P(w) = log10 c(w) / sum c, ids 0..W-1; id W = an atom outside the
         # lexicon, scored as a count of 1, and so is a listed count of 0 (both as jieba does)
         lp = np.log10(np.maximum(counts, 1) / total)
@@ -210,7 +213,7 @@ class Segmenter:
         W = len(self.words)
         bid = np.fromiter((model.index.get(w, UNK_ID) for w in self.words), dtype=np.int64, count=W)
         outside = bid == UNK_ID
-        mass = float(np.maximum(self.counts[outside], 1).sum()) + 1.0
+        mass = float(np.maximum(self.counts[outside], 1).sum(dtype=np.float64)) + 1.0
         spell = np.where(outside, np.log10(np.maximum(self.counts, 1) / mass), 0.0)
         self._bid = bid.tolist() + [UNK_ID]
         self._spell = spell.tolist() + [math.log10(1.0 / mass)]
@@ -247,7 +250,8 @@ class Segmenter:
         """A segmenter from a dictionary (a jieba-style file or {word: count}) and/or a
         segmented corpus (files for :func:`read_segmented`, or word lists).
 
-        Lexicon = dictionary words + corpus words; c(w) = dictionary count + corpus count.
+        Lexicon = dictionary words + corpus words (up to ``MAX_WORD`` characters);
+        c(w) = dictionary count + corpus count.
         The bigram model (cfg.order == 2) is estimated on the corpus; without a corpus
         the model is the unigram one."""
         import warnings
@@ -275,7 +279,7 @@ class Segmenter:
                 sents = [list(s) for s in dict.fromkeys(tuple(s) for s in sents)]
             for s in sents:
                 counts.update(s)
-        words = list(counts)
+        words = [w for w in counts if len(w) <= MAX_WORD]
         bigram = None
         if sents is not None and cfg.order == 2:
             from ...data.pipeline import TextOptions
@@ -288,6 +292,18 @@ class Segmenter:
         elif cfg.order == 2:
             cfg = replace(cfg, order=1)
         return cls(words, [counts[w] for w in words], cfg, bigram, sources=sources)
+
+    @classmethod
+    def from_jieba_dictionary(cls, corpus: str | Path | Sequence[str | Path] | Iterable[Sequence[str]] | None = None,
+                              cfg: SegmenterConfig = SegmenterConfig()) -> "Segmenter":
+        """:meth:`build` over jieba's ``dict.txt`` (the zh extra; a one-line ConfigError naming
+        the install command without it), plus ``corpus`` for the bigram model."""
+        from ...data.zh import INSTALL, jieba_dictionary_path
+
+        path = jieba_dictionary_path()
+        if path is None:
+            raise ConfigError(f"jieba's dictionary needs the zh extra: {INSTALL}")
+        return cls.build(path, corpus, cfg)
 
     # -------------------------------------------------------------------------- segmenting
     def lattice(self, atoms: Sequence[str], limit: Sequence[int]) -> list[list[tuple[int, int]]]:
