@@ -92,25 +92,28 @@ def _segment(args) -> int:
                      force=args.force, option="--save")
     if args.method == "jieba":
         from ..data.zh import cut
+
+        def cut_lines(lines):
+            return map(cut, lines)
     else:
         seg = _segmenter(args)
         if args.save:
             seg.save(args.save)
             print(f"wrote {args.save}: {seg.describe()}", file=sys.stderr)
-        cut = seg.segment
+        cut_lines = seg.segment_lines  # many lines per compiled call
     if not files:
         return 0
     if args.output:
         with atomic_write(args.output, "w") as out:
-            _run(files, cut, out)
+            _run(files, cut_lines, out)
     else:
-        _run(files, cut, sys.stdout)
+        _run(files, cut_lines, sys.stdout)
     return 0
 
 
-def _run(files, cut, out) -> None:
+def _run(files, cut_lines, out) -> None:
     from ..data.textfile import iter_lines
 
     for f in files:
-        for line in iter_lines(f):
-            out.write(" ".join(cut(line)) + "\n")
+        for words in cut_lines(iter_lines(f)):
+            out.write(" ".join(words) + "\n")
