@@ -20,6 +20,7 @@ Viterbi over them); tests check that the two cut every line the same way. Here:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 
@@ -171,14 +172,10 @@ def _kernels():
     return unigram, bigram
 
 
-_K = None
-
-
+@lru_cache(maxsize=None)
 def kernels():
-    global _K
-    if _K is None:
-        _K = _kernels()
-    return _K
+    """(unigram, bigram), compiled at the first call (numba's cache makes later runs quick)."""
+    return _kernels()
 
 
 def build_trie(lex: dict[str, int]) -> tuple[np.ndarray, int, np.ndarray]:
