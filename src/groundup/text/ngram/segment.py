@@ -222,12 +222,8 @@ class Segmenter:
         self._lp1 = t.logprob[0].tolist()
         self._bo1 = t.backoff[0].tolist()
         self._lp2 = dict(zip(t.keys[1].tolist(), t.logprob[1].tolist()))  # v * V + w -> log10 p
-        from .lookup import HashIndex
-
-        h = HashIndex(t.keys, t.logprob, t.backoff)  # order 2's hash table for the kernel
         self._fast_bigram = {"bid": bid, "spell": spell, "lp1": t.logprob[0], "bo1": t.backoff[0],
-                             "table2": h.table[h.t_off[2]:h.t_off[3]], "bits2": int(h.t_bits[2]),
-                             "lp2": h.lp[h.lp_off[1]:h.lp_off[2]]}
+                             "keys2": t.keys[1].astype(np.int64), "lp2": t.logprob[1]}
 
     def with_config(self, **changes) -> "Segmenter":
         """The same lexicon and models with other scoring options (e.g. ``word_bonus``)."""
@@ -344,18 +340,18 @@ class Segmenter:
 
         if self._trie is None:
             self._trie = K.build_trie(self._lex)
-        table, bits, word = self._trie
+        trie_keys, trie_child, word = self._trie
         text, cps, flag, line = K.encode_lines(list(lines))
         cut = np.zeros(len(cps) + 1, dtype=np.uint8)
         unigram, bigram = K.kernels()
         if self.cfg.order == 2:
             f = self._fast_bigram
-            bigram(cps, flag, line, table, bits, word, self._max_len, f["bid"], f["spell"],
-                   float(self._spell[-1]), float(self.cfg.word_bonus), self._V, f["lp1"],
-                   f["bo1"], f["table2"], f["bits2"], f["lp2"], cut)
+            bigram(cps, flag, line, trie_keys, trie_child, word, self._max_len, f["bid"],
+                   f["spell"], float(self._spell[-1]), float(self.cfg.word_bonus), self._V,
+                   f["lp1"], f["bo1"], f["keys2"], f["lp2"], cut)
         else:
-            unigram(cps, flag, line, table, bits, word, self._max_len, self._unigram_np,
-                    float(self._unigram[-1]), float(self.cfg.word_bonus), cut)
+            unigram(cps, flag, line, trie_keys, trie_child, word, self._max_len,
+                    self._unigram_np, float(self._unigram[-1]), float(self.cfg.word_bonus), cut)
         return K.split_words(text, line, cut)
 
     def segment_reference(self, line: str) -> list[str]:

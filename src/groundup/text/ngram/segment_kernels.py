@@ -6,10 +6,11 @@ one position (at most the longest lexicon word + 2), n_t trie nodes (the lexicon
 The reference is :meth:`Segmenter.segment_reference` (a Python dict of prefixes, edge lists,
 Viterbi over them); tests check that the two cut every line the same way. Here:
 
-* the lexicon is a trie over code points, one node per prefix; the edge (parent, c) -> child is
-  one entry of an open-addressing hash table keyed ``parent << 21 | c`` (built by
-  :mod:`.lookup`'s kernel, Fibonacci hashing, load factor <= 1/2), ``word[node]`` the lexicon
-  id of the prefix (-1: only a prefix);
+* the lexicon is a trie over code points, one node per prefix; its edges (parent, c) -> child
+  are a sorted array of keys ``parent << 21 | c`` searched by bisection, and ``word[node]`` is
+  the lexicon id of the prefix (-1: only a prefix). The bigram model's log-probabilities are
+  found the same way in its own sorted keys ``v * V + w`` (:mod:`.tables`), so the segmenter
+  holds no copy of them;
 * a batch of lines is one string of T characters, ``flag[k]`` saying what lies before character
   k: 0 inside an atom, 1 an atom boundary, 2 the start of a whitespace-separated chunk (no word
   crosses it); ``line[i]`` the offset of line i;
@@ -34,26 +35,24 @@ def _kernels():
     from numba import njit
 
     @njit(cache=True, inline="always")
-    def child(table, bits, key):  # pragma: no cover - compiled
-        # the probe sequence of lookup.py's build: slot = (key * golden) >> (64 - bits), then +1
-        mask = (1 << bits) - 1
-        h = np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits))
-        while True:
-            k = table[h, 0]
-            if k == key:
-                return table[h, 1]
-            if k == -1:
-                return -1
-            h = (h + 1) & mask
+    def find(keys, key):  # pragma: no cover - compiled
+        """Index of ``key`` in the sorted array ``keys``, or -1 (binary search)."""
+        j = np.searchsorted(keys, key)
+        return j if j < len(keys) and keys[j] == key else -1
+
+    @njit(cache=True, inline="always")
+    def child(trie_keys, trie_child, node, c):  # pragma: no cover - compiled
+        j = find(trie_keys, (node << 21) | c)
+        return trie_child[j] if j >= 0 else -1
 
     @njit(cache=True)
-    def edges_from(s, le, cps, flag, table, bits, word, maxlen, out_e, out_w):  # pragma: no cover
+    def edges_from(s, le, cps, flag, trie_keys, trie_child, word, maxlen, out_e, out_w):  # pragma: no cover
         """The lattice edges starting at s: (end, word id or -2 for an unknown atom) into
         out_e/out_w, shortest first; returns how many."""
         node, e, m, atom_done = 0, s, 0, False
         while e < le:
             if node >= 0:
-                node = child(table, bits, (node << 21) | cps[e])
+                node = child(trie_keys, trie_child, node, cps[e])
             e += 1
             if e == le or flag[e] >= 1:  # an atom ends at e
                 wid = word[node] if node >= 0 else -1
@@ -73,7 +72,7 @@ def _kernels():
         return m
 
     @njit(cache=True)
-    def unigram(cps, flag, line, table, bits, word, maxlen, lp, unk_lp, bonus, cut):  # pragma: no cover
+    def unigram(cps, flag, line, trie_keys, trie_child, word, maxlen, lp, unk_lp, bonus, cut):  # pragma: no cover
         T = len(cps)
         best = np.empty(T + 1)
         back = np.zeros(T + 1, np.int64)
@@ -90,7 +89,7 @@ def _kernels():
                 if flag[s] == 0:
                     continue
                 base = best[s] + bonus
-                m = edges_from(s, le, cps, flag, table, bits, word, maxlen, out_e, out_w)
+                m = edges_from(s, le, cps, flag, trie_keys, trie_child, word, maxlen, out_e, out_w)
                 for q in range(m):
                     w = out_w[q]
                     cand = base + (lp[w] if w >= 0 else unk_lp)
@@ -104,8 +103,8 @@ def _kernels():
             cut[ls] = 1
 
     @njit(cache=True)
-    def bigram(cps, flag, line, table, bits, word, maxlen, bid, spell, unk_spell, bonus,
-               V, lp1, bo1, table2, bits2, lp2, cut):  # pragma: no cover
+    def bigram(cps, flag, line, trie_keys, trie_child, word, maxlen, bid, spell, unk_spell, bonus,
+               V, lp1, bo1, keys2, lp2, cut):  # pragma: no cover
         K = maxlen + 2
         n_max = 0
         for li in range(len(line) - 1):
@@ -130,7 +129,7 @@ def _kernels():
                 i = s - ls
                 if flag[s] == 0 or st_n[i] == 0:
                     continue
-                m = edges_from(s, le, cps, flag, table, bits, word, maxlen, out_e, out_w)
+                m = edges_from(s, le, cps, flag, trie_keys, trie_child, word, maxlen, out_e, out_w)
                 for q in range(m):
                     w = out_w[q]
                     j = out_e[q] - ls
@@ -138,7 +137,7 @@ def _kernels():
                     add = (spell[w] if w >= 0 else unk_spell) + bonus
                     for k in range(st_n[i]):
                         v = st_u[i, k]
-                        g = child(table2, bits2, v * V + u)
+                        g = find(keys2, v * V + u)
                         cand = st_s[i, k] + add + (lp2[g] if g >= 0 else bo1[v] + lp1[u])
                         slot = -1
                         for r in range(st_n[j]):
@@ -159,7 +158,7 @@ def _kernels():
             end_k, end_s = -1, -np.inf
             for k in range(st_n[n]):  # close with P(</s> | v)
                 v = st_u[n, k]
-                g = child(table2, bits2, v * V + 2)
+                g = find(keys2, v * V + 2)
                 cand = st_s[n, k] + (lp2[g] if g >= 0 else bo1[v] + lp1[2])
                 if cand > end_s:
                     end_k, end_s = k, cand
@@ -178,21 +177,17 @@ def kernels():
     return _kernels()
 
 
-def build_trie(lex: dict[str, int]) -> tuple[np.ndarray, int, np.ndarray]:
-    """(hash table (C, 2), its bits, word (n_t,)) of the lexicon's prefix dict ``lex``
-    (prefix -> lexicon id, or -1 for a prefix that is no word)."""
-    from .lookup import kernels as lookup_kernels
-
-    node = {p: i for i, p in enumerate(lex, start=1)}  # node 0 = the empty prefix
+def build_trie(lex: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(keys (n_t,) sorted, child (n_t,), word (n_t + 1,)) of the lexicon's prefix dict ``lex``
+    (prefix -> lexicon id, or -1 for a prefix that is no word): the edge (parent, c) is
+    ``keys[j] = parent << 21 | c`` leading to node ``child[j]``; node 0 is the empty prefix."""
+    node = {p: i for i, p in enumerate(lex, start=1)}
     keys = np.fromiter(((node.get(p[:-1], 0) << SHIFT) | ord(p[-1]) for p in lex),
                        dtype=np.int64, count=len(lex))
     word = np.full(len(lex) + 1, -1, dtype=np.int64)
     word[1:] = np.fromiter(lex.values(), dtype=np.int64, count=len(lex))
-    bits = max(4, int(np.ceil(np.log2(2 * len(keys) + 1))))
-    table = np.full((1 << bits, 2), -1, dtype=np.int64)
-    lookup_kernels()[0](keys, bits, table)  # stores (key, index in keys) = (key, node - 1)
-    table[table[:, 0] >= 0, 1] += 1
-    return table, int(bits), word
+    order = np.argsort(keys, kind="stable")
+    return keys[order], (order + 1).astype(np.int64), word
 
 
 def encode_lines(lines: list[str]) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
