@@ -111,6 +111,18 @@ def test_bad_bytes_are_one_line(files, tmp_path, capsys):
     assert rc == 2 and out == "" and "not valid UTF-8" in err and len(err.splitlines()) == 1
 
 
+def test_encoding_option(files, tmp_path, capsys):
+    d, _ = files
+    gb = tmp_path / "gb.txt"
+    gb.write_bytes("研究生命的起源\n".encode("gb18030"))
+    rc, out, _ = _main(["segment", str(gb), "--method", "ngram", "--dictionary", str(d),
+                        "--encoding", "gb18030"], capsys)
+    assert rc == 0 and out == "研究 生命 的 起源\n"
+    rc, _, err = _main(["segment", str(gb), "--method", "ngram", "--dictionary", str(d),
+                        "--encoding", "nope"], capsys)
+    assert rc == 2 and "unknown encoding" in err and len(err.splitlines()) == 1
+
+
 def test_missing_extra(files, capsys, monkeypatch):
     """Without jieba/rjieba: --method jieba, and --method ngram with no dictionary of its own,
     are one line naming the install command."""

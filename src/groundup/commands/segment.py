@@ -1,6 +1,6 @@
 """`groundup segment`: Chinese word segmentation from the shell, one output line per input line.
 
-    groundup segment [FILE ...|-] [--method jieba|ngram] [-o OUT]
+    groundup segment [FILE ...|-] [--method jieba|ngram] [-o OUT] [--encoding gb18030]
     groundup segment [FILE ...] --method ngram [--model SEG.npz | --dictionary DICT]
                      [--train SEGMENTED.txt ...] [--order 1|2] [--word-bonus B] [--save SEG.npz]
 
@@ -13,7 +13,9 @@ single spaces; an empty line stays an empty line.
 from __future__ import annotations
 
 import sys
+from dataclasses import fields
 
+from ..data.pipeline import TextOptions
 from ..text.ngram.segment import SegmenterConfig
 from .common import add_config_options, config_overrides
 
@@ -30,7 +32,8 @@ def register(sub) -> None:
                "bigram model on it. --save SEG.npz writes the model (with no FILE, nothing is "
                "segmented); --model SEG.npz loads one. Example: groundup segment --train "
                "corpus.txt --save seg.npz; groundup segment --model seg.npz text.txt -o out.txt")
-    p.add_argument("files", nargs="*", metavar="FILE", help="UTF-8 text (- = standard input)")
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="text, UTF-8 unless --encoding says otherwise (- = standard input)")
     p.add_argument("--method", choices=("jieba", "ngram"), default="jieba",
                    help="jieba = jieba's segmentation (rjieba when installed); ngram = our "
                         "maximum-probability segmenter [default: jieba]")
@@ -44,6 +47,8 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true", help="with --save: replace a file that is not "
                                                         "a .npz model")
     add_config_options(p, SegmenterConfig)
+    add_config_options(p, TextOptions, skip=tuple(f.name for f in fields(TextOptions)
+                                                  if f.name != "encoding"))
     p.set_defaults(func=_segment)
 
 
@@ -81,8 +86,10 @@ def _segment(args) -> int:
     files = args.files or (["-"] if not args.save else [])
     if files.count("-") > 1:
         raise ConfigError("standard input (-) can be read once")
+    from ..config import apply_overrides
     from ..data.textfile import check_text_file
 
+    encoding = apply_overrides(TextOptions(), config_overrides(args, TextOptions)).encoding
     for f in files:
         check_text_file(f)  # every input checked before the model is built or a line written
     if args.output:
@@ -105,15 +112,15 @@ def _segment(args) -> int:
         return 0
     if args.output:
         with atomic_write(args.output, "w") as out:
-            _run(files, cut_lines, out)
+            _run(files, cut_lines, out, encoding)
     else:
-        _run(files, cut_lines, sys.stdout)
+        _run(files, cut_lines, sys.stdout, encoding)
     return 0
 
 
-def _run(files, cut_lines, out) -> None:
+def _run(files, cut_lines, out, encoding: str) -> None:
     from ..data.textfile import iter_lines
 
     for f in files:
-        for words in cut_lines(iter_lines(f)):
+        for words in cut_lines(iter_lines(f, encoding=encoding)):
             out.write(" ".join(words) + "\n")
