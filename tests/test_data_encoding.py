@@ -164,3 +164,16 @@ def test_old_records_without_script_still_load(tmp_path):
     vec.write_text(f"1 2\n中 0.1 0.2\n#groundup-text {old}\n", encoding="utf-8")
     assert load_word2vec(vec).text.tokenizer == "char"
     assert TextOptions.from_record(json.loads(old)).script == "keep"
+
+
+def test_segment_reads_gbk(gbk, tmp_path, capsys):
+    pytest.importorskip("jieba")
+    from groundup.data.zh import cut
+
+    assert main(["segment", str(gbk / "gb.txt")]) == 2
+    assert "--encoding gb18030" in _one_error_line(capsys)
+    out = tmp_path / "seg.txt"
+    assert main(["segment", str(gbk / "gb.txt"), "--encoding", "gb18030", "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").splitlines() == [" ".join(cut(l)) for l in LINES]
+    assert main(["segment", str(gbk / "gb.txt"), "--encoding", "klingon"]) == 2
+    assert "unknown encoding 'klingon'" in _one_error_line(capsys)
