@@ -118,3 +118,63 @@ def test_report_reads_on_phone_and_desktop(browser, tmp_path, width):
     assert (tmp_path / f"report-{width}.png").stat().st_size > 10_000
     assert not problems, problems
     page.close()
+
+
+def _chinese_report(out: Path) -> Path:
+    """A ``--lang zh`` report: the catalogue's Chinese titles and claims, Chinese verdicts, a wide
+    table of Chinese headers and a long unbroken Chinese paragraph."""
+    from PIL import Image
+
+    from groundup.lab.base import Plot, Result, Table
+    from groundup.lab.catalogue import text, title_claim
+    from groundup.lab.report import write_report
+
+    (out / "charlm-zh").mkdir(parents=True)
+    Image.new("RGB", (1600, 500), "white").save(out / "charlm-zh" / "ppl.png")
+    results = []
+    for name, held in (("charlm-zh", True), ("ngram-zh", False), ("segment-zh", None), ("rnn", True)):
+        title, claim = title_claim(name, "zh")
+        results.append(Result(name=name, title=title, claim=claim, held=held,
+                              verdict="成立：验证集每字困惑度 LSTM 301.2、Transformer 288.0，一元模型 481.0。",
+                              criterion=text("zh", "charlm-zh.criterion"), seconds=12.5))
+    results[0].tables = [Table(text("zh", "charlm-zh.table_ppl", poems=11715, valid=25000, V=2001),
+                               text("zh", "charlm-zh.headers_ppl").split("|") * 2,
+                               [["lstm", "939,378", 250, "256,000", "301.2", "0.63", "55%"] * 2]),
+                         Table(text("zh", "charlm-zh.table_samples", temperature=0.8), ["模型", "诗"],
+                               [["lstm", "秦川雄帝宅，函谷壮皇居。绮殿千寻起，离宫百雉余。" * 3]])]
+    results[0].plots = [Plot("ppl.png", text("zh", "charlm-zh.caption_ppl"))]
+    results[1].notes = ["长段落" * 200]
+    write_report(results, out, lang="zh")
+    return out / "report.html"
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_chinese_report_reads_on_phone_and_desktop(browser, tmp_path, width):
+    report = _chinese_report(tmp_path / "lab-zh")
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
+            if msg.type in ("error", "warning") else None)
+    page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
+    page.goto(report.as_uri())
+    page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+    sizes = page.evaluate("({scroll: document.documentElement.scrollWidth,"
+                          "  client: document.documentElement.clientWidth,"
+                          "  body: document.body.scrollWidth})")
+    assert sizes["scroll"] <= sizes["client"] and sizes["body"] <= sizes["client"], sizes
+    assert page.evaluate("document.documentElement.lang") == "zh"
+    assert page.locator("h1").inner_text() == "groundup 实验报告"
+    assert page.locator("section#exp-charlm-zh h2").inner_text() == "字符级语言模型写唐诗：LSTM 与 Transformer"
+    words = {k: page.locator(f"section .badge.v-{k}").first.inner_text() for k in
+             ("held", "not_held", "inconclusive")}
+    assert words == {"held": "\u2713 成立", "not_held": "\u2717 不成立", "inconclusive": "? 无定论"}
+    # the Chinese is drawn with a CJK font: a line of 10 Han characters is about 10 ems wide
+    em = page.evaluate("(() => { const s = document.createElement('span'); s.textContent = '诗'.repeat(10);"
+                       " document.body.appendChild(s); const w = s.getBoundingClientRect().width;"
+                       " const f = parseFloat(getComputedStyle(s).fontSize); s.remove(); return w / f; })()")
+    assert 9.0 <= em <= 11.0, em
+    images = page.evaluate("Array.from(document.images).map(i => i.getBoundingClientRect().right)")
+    assert images and all(r <= width for r in images), images
+    page.screenshot(path=str(tmp_path / f"report-zh-{width}.png"), full_page=True)
+    assert not problems, problems
+    page.close()

@@ -159,6 +159,23 @@ def place_labels(ax, points: np.ndarray, words: list[str], fontsize: int = 7) ->
     return len(placed)
 
 
+def group_separation(wv, groups: dict[str, list[str]]):
+    """How well word groups separate: (present groups, their words, each word's group label,
+    mean cosine within groups, mean cosine across groups, share of words whose nearest other
+    group word is of its own group). A group with fewer than 3 words in ``wv`` is left out."""
+    present = {k: [w for w in v if w in wv] for k, v in groups.items()}
+    present = {k: v for k, v in present.items() if len(v) >= 3}
+    words = [w for v in present.values() for w in v]
+    lab_arr = np.array([k for k, v in present.items() for _ in v])
+    U = wv.unit[[wv.index(w) for w in words]]                     # (n, D) unit vectors
+    S = U @ U.T                                                    # (n, n) cosines
+    same = lab_arr[:, None] == lab_arr[None, :]
+    off = ~np.eye(len(words), dtype=bool)
+    within, across = float(S[same & off].mean()), float(S[~same].mean())
+    nn_same = float(np.mean([same[i, np.argmax(np.where(off[i], S[i], -2))] for i in range(len(words))]))
+    return present, words, lab_arr, within, across, nn_same
+
+
 def run(out: Path, *, full: bool, seed: int) -> Result:
     from ..data.locate import shared_file
     from ..io import write_text
@@ -236,16 +253,7 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
             res.summary[f"{name}_spearman"] = round(r.spearman, 4)
 
     # groups: within-group vs across-group cosine, and a PCA plot
-    present = {k: [w for w in v if w in wv] for k, v in GROUPS.items()}
-    present = {k: v for k, v in present.items() if len(v) >= 3}
-    words = [w for v in present.values() for w in v]
-    lab_arr = np.array([k for k, v in present.items() for _ in v])
-    U = wv.unit[[wv.index(w) for w in words]]
-    S = U @ U.T
-    same = lab_arr[:, None] == lab_arr[None, :]
-    off = ~np.eye(len(words), dtype=bool)
-    within, across = float(S[same & off].mean()), float(S[~same].mean())
-    nn_same = float(np.mean([same[i, np.argmax(np.where(off[i], S[i], -2))] for i in range(len(words))]))
+    present, words, lab_arr, within, across, nn_same = group_separation(wv, GROUPS)
     res.summary.update({"group_within_cos": round(within, 3), "group_across_cos": round(across, 3),
                         "group_nn_same_group": round(nn_same, 3)})
     X = wv.vectors[[wv.index(w) for w in words]].astype(np.float64)
