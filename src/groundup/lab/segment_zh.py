@@ -59,8 +59,8 @@ def run(out: Path, *, full: bool, seed: int, lang: str = "en") -> Result:
 
         dictionary = jieba_dictionary_path()
     stories = [line.split() for line in cmrc_lines()]
-    segmenters = {f"{'bigram' if order == 2 else 'unigram'}":
-                  Segmenter.build(dictionary, stories, SegmenterConfig(order=order)) for order in (1, 2)}
+    bigram = Segmenter.build(dictionary, stories, SegmenterConfig(order=2))
+    segmenters = {"unigram": bigram.with_config(order=1), "bigram": bigram}   # one lexicon, two models
     predicted = {k: [seg.segment(s) for s in raw] for k, seg in segmenters.items()}
     if zh is not None:
         predicted["jieba"] = [zh(s) for s in raw]
