@@ -118,6 +118,7 @@ def tiny_data(monkeypatch):
     poems = ["白日依山尽，黄河入海流。欲穷千里目，更上一层楼。", "床前明月光，疑是地上霜。举头望明月，低头思故乡。"] * 30
     monkeypatch.setattr(charlm_zh, "read_poems", lambda: poems)
     monkeypatch.setattr(charlm_zh, "QUICK_STEPS", 3)
+    monkeypatch.setattr(charlm_zh, "QUICK_BATCH", 4)
     monkeypatch.setattr(charlm_zh, "N_SAMPLES", 2)
     monkeypatch.setitem(charlm_zh.MODELS, "lstm", dict(charlm_zh.MODELS["lstm"], emb_size=16, hidden_size=16,
                                                       num_layers=1))
@@ -175,3 +176,16 @@ def test_lab_lang_option(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["lab", "--lang", "fr", "--out", str(tmp_path / "x")])
     assert e.value.code == 2
+
+
+def test_segment_zh_without_jieba_is_inconclusive(tiny_data, tmp_path, monkeypatch):
+    pytest.importorskip("groundup.text.ngram.segment", reason="the n-gram segmenter has not landed")
+    from groundup.lab import segment_zh, zh_data
+
+    monkeypatch.setattr(zh_data, "zh_tokenizer", lambda: (None, "needs the zh extra: pip install 'groundup[zh]'"))
+    monkeypatch.setattr(segment_zh, "gold_sentences", lambda: [s.split() for s in STORIES[:6]])
+    r = segment_zh.run(tmp_path, full=False, seed=0, lang="en")
+    assert r.held is None and "pip install 'groundup[zh]'" in r.verdict
+    # the stories are their own lexicon and bigram corpus: the gold cut is found
+    assert r.summary["f1_bigram"] > 0.9 and "f1_jieba" not in r.summary
+    assert r.summary["lexicon"] == "CMRC 2017" and (tmp_path / r.plots[0].file).is_file()

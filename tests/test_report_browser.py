@@ -1,4 +1,5 @@
-"""report.html in a real browser: Chromium driven by Playwright, at a phone's and a desktop's width.
+"""report.html in a real browser: Chromium driven by Playwright, at a phone's and a desktop's width,
+in English and (``groundup lab --lang zh``) in Chinese.
 
 The report is built from fabricated Results (no experiment runs): one that held, one that did
 not, one inconclusive, one that crashed, a wide table, a large PNG and a JPEG photograph. At
@@ -71,9 +72,9 @@ def browser():
         b.close()
 
 
-@pytest.mark.parametrize("width", [390, 1280])
-def test_report_reads_on_phone_and_desktop(browser, tmp_path, width):
-    report = _fabricated_report(tmp_path / "lab")
+def _open(browser, report: Path, width: int):
+    """The report in a page ``width`` px wide, its images decoded, and the list that collects
+    console errors and warnings, page errors and dialogs."""
     page = browser.new_page(viewport={"width": width, "height": 900})
     problems: list[str] = []
     page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
@@ -82,12 +83,23 @@ def test_report_reads_on_phone_and_desktop(browser, tmp_path, width):
     page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
     page.goto(report.as_uri())
     page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+    return page, problems
 
-    # no page-level horizontal overflow
+
+def _assert_no_horizontal_overflow(page) -> None:
     sizes = page.evaluate("({scroll: document.documentElement.scrollWidth,"
                           "  client: document.documentElement.clientWidth,"
                           "  body: document.body.scrollWidth})")
     assert sizes["scroll"] <= sizes["client"] and sizes["body"] <= sizes["client"], sizes
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_report_reads_on_phone_and_desktop(browser, tmp_path, width):
+    report = _fabricated_report(tmp_path / "lab")
+    page, problems = _open(browser, report, width)
+
+    # no page-level horizontal overflow
+    _assert_no_horizontal_overflow(page)
     # every image decoded, none wider than the window
     images = page.evaluate("Array.from(document.images).map(i => ({w: i.naturalWidth,"
                            " right: i.getBoundingClientRect().right}))")
@@ -151,17 +163,8 @@ def _chinese_report(out: Path) -> Path:
 @pytest.mark.parametrize("width", [390, 1280])
 def test_chinese_report_reads_on_phone_and_desktop(browser, tmp_path, width):
     report = _chinese_report(tmp_path / "lab-zh")
-    page = browser.new_page(viewport={"width": width, "height": 900})
-    problems: list[str] = []
-    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-            if msg.type in ("error", "warning") else None)
-    page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
-    page.goto(report.as_uri())
-    page.wait_for_function("Array.from(document.images).every(i => i.complete)")
-    sizes = page.evaluate("({scroll: document.documentElement.scrollWidth,"
-                          "  client: document.documentElement.clientWidth,"
-                          "  body: document.body.scrollWidth})")
-    assert sizes["scroll"] <= sizes["client"] and sizes["body"] <= sizes["client"], sizes
+    page, problems = _open(browser, report, width)
+    _assert_no_horizontal_overflow(page)
     assert page.evaluate("document.documentElement.lang") == "zh"
     assert page.locator("h1").inner_text() == "groundup 实验报告"
     assert page.locator("section#exp-charlm-zh h2").inner_text() == "字符级语言模型写唐诗：LSTM 与 Transformer"

@@ -203,14 +203,16 @@ EN_TEXT: dict[str, str] = {
                               "ratio to unigram|clauses of 5 or 7"),
     "charlm-zh.table_samples": "Sampled poems (temperature {temperature}, each from the start of a line)",
     "charlm-zh.headers_samples": "model|poem",
-    "charlm-zh.caption_ppl": ("Validation perplexity per character after each epoch (log scale), with the unigram "
-                              "model's as a dotted line. Look for: both models well below the line."),
+    "charlm-zh.caption_ppl": ("Training perplexity per character against the step (a moving mean over 20 steps, log "
+                              "scale), each model's validation perplexity at the end as a dot, the unigram model's "
+                              "as a dotted line. Look for: both curves crossing below the unigram line, and how far "
+                              "below it they end."),
     "charlm-zh.note_recipe": ("Both models: width 128, 2 layers, output layer tied to the embedding, the 2,000 most "
                               "frequent characters as the vocabulary (the rest <unk>, drawn □ in the samples), AdamW "
-                              "lr 3e-3 with 50 warm-up steps and cosine decay, batch 16 x 64 characters, no dropout, "
+                              "lr 3e-3 with 50 warm-up steps and cosine decay, batch {batch} x 64 characters, no dropout, "
                               "{steps} steps each; the same engine (groundup.train) and data."),
     "charlm-zh.note_bench": ("At equal training time rather than equal steps: benchmarks/bench_charlm_zh.py "
-                             "(docs/lm.md)."),
+                             "(docs/word2vec.md, \"The Chinese lab\")."),
 }
 ZH_TEXT: dict[str, str] = {
     # segment-zh
@@ -318,11 +320,12 @@ ZH_TEXT: dict[str, str] = {
     "charlm-zh.headers_ppl": "模型|参数量|步数|训练字数|验证集困惑度|与一元模型之比|五言或七言分句",
     "charlm-zh.table_samples": "采样的诗（温度 {temperature}，每首从行首开始）",
     "charlm-zh.headers_samples": "模型|诗",
-    "charlm-zh.caption_ppl": "每个 epoch 之后的验证集每字困惑度（对数坐标），虚线是一元模型。看点：两条曲线都明显在虚线之下。",
+    "charlm-zh.caption_ppl": ("训练集每字困惑度随步数的变化（20 步滑动平均，对数坐标），圆点是各模型训练结束时的验证集困惑度，"
+                              "虚线是一元模型。看点：两条曲线何时穿过虚线，最后比它低多少。"),
     "charlm-zh.note_recipe": ("两个模型：宽度 128，2 层，输出层与词嵌入共享权重，字表取最常见的 2,000 个字（其余记为 <unk>，"
-                              "采样中画作 □），AdamW 学习率 3e-3，50 步预热后余弦衰减，批大小 16 × 64 字，不用 dropout，"
+                              "采样中画作 □），AdamW 学习率 3e-3，50 步预热后余弦衰减，批大小 {batch} × 64 字，不用 dropout，"
                               "各训练 {steps} 步；同一个训练引擎（groundup.train）、同一份数据。"),
-    "charlm-zh.note_bench": "相同训练时间（而非相同步数）下的比较见 benchmarks/bench_charlm_zh.py（docs/lm.md）。",
+    "charlm-zh.note_bench": "相同训练时间（而非相同步数）下的比较见 benchmarks/bench_charlm_zh.py（docs/word2vec.md “The Chinese lab” 一节）。",
 }
 ZH.update(ZH_TEXT)
 

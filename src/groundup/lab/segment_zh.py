@@ -61,7 +61,7 @@ def run(out: Path, *, full: bool, seed: int, lang: str = "en") -> Result:
     stories = [line.split() for line in cmrc_lines()]
     bigram = Segmenter.build(dictionary, stories, SegmenterConfig(order=2))
     segmenters = {"unigram": bigram.with_config(order=1), "bigram": bigram}   # one lexicon, two models
-    predicted = {k: [seg.segment(s) for s in raw] for k, seg in segmenters.items()}
+    predicted = {k: seg.segment_many(raw) for k, seg in segmenters.items()}
     if zh is not None:
         predicted["jieba"] = [zh(s) for s in raw]
     scores = {k: score(gold, p) for k, p in predicted.items()}
