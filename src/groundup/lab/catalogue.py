@@ -134,8 +134,9 @@ EN_TEXT: dict[str, str] = {
                                    "of the two word vectors. Look for: a rising cloud; its rank correlation is the "
                                    "Spearman figure."),
     "word2vec-zh.note_data": ("Skip-gram with negative sampling (dim 100, window 5, 5 noise words, sample 1e-3, "
-                              "min_count 5, {epochs} epochs) on {tokens:,} tokens of CMRC 2017 stories (bundled, "
-                              "CC BY-SA 4.0), vocabulary {vocab:,} words; segmentation: {seg}."),
+                              "min_count 5, {epochs} epochs, 2 threads in the deterministic mode) on {tokens:,} "
+                              "tokens of CMRC 2017 stories (bundled, CC BY-SA 4.0), vocabulary {vocab:,} words; "
+                              "segmentation: {seg}."),
     "word2vec-zh.seg_zh": "the zh tokenizer (jieba) on the text with its spaces removed",
     "word2vec-zh.seg_source": ("the source's own automatic segmentation, because the zh tokenizer is unavailable "
                                "({why})"),
@@ -267,7 +268,7 @@ ZH_TEXT: dict[str, str] = {
     "word2vec-zh.headers_cos960": "数据集|词对|覆盖|Spearman|95% 下界",
     "word2vec-zh.caption_cos960": ("每个覆盖到的 COS960 词对：横轴是标注者给的平均相似度（0–4），纵轴是两个词向量的余弦。"
                                    "看点：点云向右上方升起；它的秩相关就是 Spearman 数值。"),
-    "word2vec-zh.note_data": ("skip-gram + 负采样（维度 100，窗口 5，5 个噪声词，下采样 1e-3，min_count 5，{epochs} 轮），"
+    "word2vec-zh.note_data": ("skip-gram + 负采样（维度 100，窗口 5，5 个噪声词，下采样 1e-3，min_count 5，{epochs} 轮，2 个线程的确定性模式），"
                               "语料是 CMRC 2017 故事（随包附带，CC BY-SA 4.0）的 {tokens:,} 个词，词表 {vocab:,} 个词；"
                               "分词：{seg}。"),
     "word2vec-zh.seg_zh": "zh 分词器（jieba），作用于去掉空格后的文本",

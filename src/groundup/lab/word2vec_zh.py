@@ -30,7 +30,7 @@ CLAIM = text("en", f"{NAME}.claim")
 CRITERION = text("en", f"{NAME}.criterion")
 
 SETTINGS = dict(arch="sg", dim=100, window=5, negative=5, sample=1e-3, min_count=5, alpha=0.025,
-                min_alpha=0.0001, epochs=10, threads=2)
+                min_alpha=0.0001, epochs=10, threads=2, deterministic=True)   # reproducible run to run
 GROUPS = {
     "animals": ["老虎", "狮子", "兔子", "猴子", "大象", "狐狸", "老鼠", "小狗", "小猫", "青蛙", "乌龟", "松鼠", "狼"],
     "family": ["爸爸", "妈妈", "爷爷", "奶奶", "哥哥", "姐姐", "弟弟", "妹妹", "叔叔", "阿姨"],
