@@ -143,7 +143,7 @@ EN_TEXT: dict[str, str] = {
     "word2vec-zh.note_small": ("The corpus is small (under a million words, one genre), so few CA8 questions are "
                                "covered and the figures are far below those of vectors trained on billions of words; "
                                "they show the method works, not how good Chinese vectors can be. gensim on the same "
-                               "tokens and settings: the word2vec benchmark of issue #18."),
+                               "tokens and settings: benchmarks/bench_word2vec_zh.py (docs/word2vec.md)."),
     # ngram-zh
     "ngram-zh.title": "Chinese n-grams: which sentence is plausible, characters or words",
     "ngram-zh.claim": ("An n-gram model counted from Chinese stories tells a real sentence from the same "
@@ -274,8 +274,8 @@ ZH_TEXT: dict[str, str] = {
     "word2vec-zh.seg_zh": "zh 分词器（jieba），作用于去掉空格后的文本",
     "word2vec-zh.seg_source": "语料自带的自动分词，因为 zh 分词器不可用（{why}）",
     "word2vec-zh.note_small": ("语料很小（不到一百万词，单一文体），能覆盖的 CA8 题很少，数值远低于在数十亿词上训练的词向量；"
-                               "它说明方法可行，不代表中文词向量能做到多好。同样分词和设置下与 gensim 的对比见 issue #18 的 "
-                               "word2vec 基准测试。"),
+                               "它说明方法可行，不代表中文词向量能做到多好。同样的词和设置下与 gensim 的对比见 "
+                               "benchmarks/bench_word2vec_zh.py（docs/word2vec.md）。"),
     # ngram-zh
     "ngram-zh.title": "中文 n 元语法：哪个句子更通顺，按字还是按词",
     "ngram-zh.claim": ("从中文故事里统计出的 n 元语法模型，无论按字还是按词计数，都能把真句子和打乱了字序的同一串字"

@@ -45,16 +45,6 @@ COS960 = "COS960_all.txt"
 GAP, NN_SHARE, CA8_MIN_ACC, CA8_MIN_COVERED = 0.15, 0.6, 0.05, 100
 
 
-def cos960_tsv(src: Path, dst: Path) -> Path:
-    """COS960's ``word1 word2 mean a1 .. a15`` lines as ``word1<TAB>word2<TAB>mean``, the
-    word-pair format of :func:`~groundup.text.word2vec.evaluate.evaluate_word_pairs`."""
-    from ..io import write_text
-
-    rows = [line.split()[:3] for line in src.read_text(encoding="utf-8").splitlines() if line.strip()]
-    write_text(dst, "".join("\t".join(r) + "\n" for r in rows if len(r) == 3))
-    return dst
-
-
 def spearman_lower_bound(rho: float, n: int) -> float:
     """Lower end of the 95% interval of a correlation over n pairs (Fisher's z)."""
     if n <= 3:
@@ -109,7 +99,7 @@ def run(out: Path, *, full: bool, seed: int, lang: str = "en") -> Result:
     c_correct = sum(r.correct for r in ca8.values())
     ca8_acc = c_correct / c_total if c_total else 0.0
     try:
-        pairs = evaluate_word_pairs(wv, cos960_tsv(bundled_path("zh", COS960), out / "cos960.tsv"))
+        pairs = evaluate_word_pairs(wv, bundled_path("zh", COS960))
     except DataError:  # no pair covered (a tiny corpus)
         pairs = PairsResult(math.nan, math.nan, 0, 960, 100.0)
     rho_low = spearman_lower_bound(pairs.spearman, pairs.pairs)
@@ -130,7 +120,7 @@ def run(out: Path, *, full: bool, seed: int, lang: str = "en") -> Result:
 
     # the human scores against the model's cosines (COS960)
     fig, ax = plt().subplots(figsize=(5, 3.6))
-    gold, cosv = _cos960_points(wv, out / "cos960.tsv")
+    gold, cosv = _cos960_points(wv, bundled_path("zh", COS960))
     ax.scatter(gold, cosv, s=10, alpha=0.6)
     ax.set_xlabel("COS960 human similarity (0-4)")
     ax.set_ylabel("cosine of the word vectors")
@@ -158,10 +148,11 @@ def run(out: Path, *, full: bool, seed: int, lang: str = "en") -> Result:
     return res
 
 
-def _cos960_points(wv, tsv: Path) -> tuple[list[float], list[float]]:
+def _cos960_points(wv, path: Path) -> tuple[list[float], list[float]]:
+    """(human mean, cosine) of the covered pairs of COS960 (``word1 word2 mean a1 .. a15``)."""
     gold, cosv = [], []
-    for line in tsv.read_text(encoding="utf-8").splitlines():
-        a, b, s = line.split("\t")
+    for line in path.read_text(encoding="utf-8").splitlines():
+        a, b, s = line.split()[:3]
         if a in wv and b in wv:
             gold.append(float(s))
             cosv.append(float(wv.similarity(a, b)))
