@@ -52,7 +52,7 @@ def test_unknown_language_is_a_config_error():
 def test_zh_default_list_replaces_the_english_text_experiments():
     zh = registry.names("zh")
     assert [n for n in zh if n.endswith("-zh")] == list(registry.ZH_EXPERIMENTS)
-    assert zh[:3] == ["ngram-zh", "word2vec-zh"] + (["segment-zh"] if "segment-zh" in zh else ["charlm-zh"])
+    assert zh[:4] == ["ngram-zh", "word2vec-zh", "segment-zh", "charlm-zh"]
     assert "ngram" not in zh and "word2vec" not in zh and "rnn" in zh
     assert not set(registry.ZH_EXPERIMENTS) & set(registry.names("en"))
 
@@ -181,7 +181,6 @@ def test_lab_lang_option(tmp_path, capsys):
 
 
 def test_segment_zh_without_jieba_is_inconclusive(tiny_data, tmp_path, monkeypatch):
-    pytest.importorskip("groundup.text.ngram.segment", reason="the n-gram segmenter has not landed")
     from groundup.lab import segment_zh, zh_data
 
     monkeypatch.setattr(zh_data, "zh_tokenizer", lambda: (None, "needs the zh extra: pip install 'groundup[zh]'"))

@@ -19,7 +19,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed of every experiment (default 0)")
     p.add_argument("--lang", choices=LANGS, default="en",
                    help="language of the report (default en); zh also runs the Chinese text "
-                        "experiments (ngram-zh, word2vec-zh, charlm-zh, ...) in place of ngram "
+                        "experiments (ngram-zh, word2vec-zh, segment-zh, charlm-zh) in place of ngram "
                         "and word2vec")
     p.add_argument("--list", action="store_true", help="list the experiments and exit")
     p.set_defaults(func=_run)

@@ -30,10 +30,9 @@ EXPERIMENTS: dict[str, str] = {
 ZH_EXPERIMENTS: dict[str, str] = {
     "ngram-zh": "groundup.lab.ngram_zh",
     "word2vec-zh": "groundup.lab.word2vec_zh",
+    "segment-zh": "groundup.lab.segment_zh",
     "charlm-zh": "groundup.lab.charlm_zh",
 }
-# lab/segment_zh.py is registered here ("segment-zh", after word2vec-zh) once the n-gram
-# segmenter it runs (groundup.text.ngram.segment) is on main
 ZH_REPLACES = ("ngram", "word2vec")
 
 
