@@ -63,6 +63,7 @@ def test_charlm_verdict():
 
     assert verdict({"lstm": 0.4, "transformer": 0.3}, {"lstm": 0.6, "transformer": 0.9}) is True
     assert verdict({"lstm": 0.8, "transformer": 0.3}, {"lstm": 0.6, "transformer": 0.9}) is False
+    assert verdict({"lstm": 0.56, "transformer": 0.3}, {"lstm": 0.6, "transformer": 0.9}) is False  # >= 0.5
     assert verdict({"lstm": 0.4, "transformer": 0.3}, {"lstm": 0.6, "transformer": 0.2}) is False
     # clauses: 5, 7, 3 characters -> 2 of 3
     assert form_share(["白日依山尽，黄河入海流向东。春风吹。"]) == pytest.approx(2 / 3)

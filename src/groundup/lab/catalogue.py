@@ -189,7 +189,7 @@ EN_TEXT: dict[str, str] = {
                         "their validation perplexity falls clearly below the unigram model's, and the poems "
                         "they write keep the form, lines of five or seven characters between ， and 。."),
     "charlm-zh.criterion": ("Held iff, for both the LSTM and the Transformer, the validation perplexity per "
-                            "character is below 0.7 x the unigram perplexity (add-one character frequencies "
+                            "character is below 0.5 x the unigram perplexity (add-one character frequencies "
                             "of the training poems) and at least 50% of the clauses (between ， and 。) of its "
                             "4 sampled poems have 5 or 7 characters. Otherwise did not hold."),
     "charlm-zh.held": "Held",
@@ -310,7 +310,7 @@ ZH_TEXT: dict[str, str] = {
     "charlm-zh.claim": ("只以“预测下一个字”为目标，在唐代绝句和律诗上训练，小小的 LSTM 和 Transformer 学到的远不止字频："
                         "验证集困惑度明显低于一元模型，写出的诗也守住了格律的外形，逗号句号之间是五言或七言。"),
     "charlm-zh.criterion": ("当且仅当 LSTM 和 Transformer 各自满足：验证集上每字困惑度低于一元模型（训练诗的字频，加一平滑）"
-                            "困惑度的 0.7 倍，并且它采样出的 4 首诗中至少 50% 的分句（，与 。之间）是 5 个或 7 个字，"
+                            "困惑度的 0.5 倍，并且它采样出的 4 首诗中至少 50% 的分句（，与 。之间）是 5 个或 7 个字，"
                             "判为成立；否则不成立。"),
     "charlm-zh.held": "成立",
     "charlm-zh.not_held": "不成立",

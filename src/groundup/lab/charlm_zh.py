@@ -54,8 +54,10 @@ QUICK_STEPS, QUICK_BATCH, FULL_EPOCHS = 500, 8, 10
 TEMPERATURE = 0.8
 N_SAMPLES = 4
 SMOOTH = 20          # steps in the moving mean of the plotted training loss
-# the verdict's thresholds, fixed before the run
-PPL_RATIO, FORM_SHARE = 0.7, 0.5
+# the verdict's thresholds. PPL_RATIO was first written as 0.5; after a 400-step trial showed
+# that out of reach it was relaxed to 0.7 before the first commit, which is tuning the criterion
+# to the outcome: it is back at the value written before any run (issue 18 closing note).
+PPL_RATIO, FORM_SHARE = 0.5, 0.5
 _CLAUSE = re.compile(r"[，。]")
 
 
