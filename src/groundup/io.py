@@ -77,6 +77,7 @@ _KINDS = {
     # groundup's own ARPA files open with '#' record lines before \data\ (KenLM skips them)
     "arpa": ("an ARPA model", lambda h: re.sub(rb"\A(\s*#[^\n]*\n)*", b"", h).lstrip().startswith(b"\\data\\")),
     "npz": ("a numpy .npz model", lambda h: h[:4] in (b"PK\x03\x04", b"PK\x05\x06")),
+    "bin": ("a groundup binary n-gram model", lambda h: h.startswith(b"\x89GUNGRAM")),
     "word2vec": ("a word2vec vectors file",
                  lambda h: re.match(rb"[ \t]*\d+[ \t]+\d+[ \t]*\r?\n", h) is not None),
 }

@@ -1,6 +1,8 @@
-"""`groundup ngram build|eval|score|rank|generate`: the n-gram language model from the shell.
+"""`groundup ngram build|binarize|query|eval|score|rank|generate|prune`: n-gram models from the shell.
 
-    groundup ngram build TRAIN.txt|- --order N [--smoothing mkn|kn|katz|addk|mle] -o MODEL.arpa
+    groundup ngram build TRAIN.txt|- --order N [--smoothing mkn|kn|katz|addk|mle] -o MODEL.arpa|.bin
+    groundup ngram binarize MODEL.arpa MODEL.bin
+    groundup ngram query MODEL [FILE ...] [--words] [--json]      (standard input without FILE)
     groundup ngram eval MODEL.arpa TEST.txt|- [--json]
     groundup ngram score MODEL.arpa [FILE|-] [-s SENTENCE ...] [--rank] [--permute "w1 w2 .."]
     groundup ngram rank MODEL.arpa [FILE|-] [-s SENTENCE ...] [--permute "w1 w2 .."]  (score --rank)
@@ -32,14 +34,44 @@ def register(sub) -> None:
     b = s.add_parser("build", help="count and smooth a corpus, write the model",
                      description="Build a model from TRAIN.txt (one sentence per line; - reads "
                                  "standard input). The output is ARPA if its name ends in .arpa, "
-                                 "else a binary .npz.")
+                                 "the memory-mapped binary format if it ends in .bin, else a "
+                                 "numpy .npz (--format overrides the name).")
     b.add_argument("train", metavar="TRAIN.txt", help="training text, one sentence per line (- = standard input)")
     b.add_argument("-o", "--output", required=True, metavar="MODEL",
                    help="the model file (its folder must exist)")
     b.add_argument("--force", action="store_true", help="replace an existing file that is not a model")
+    b.add_argument("--format", choices=("arpa", "bin", "npz"),
+                   help="the model file's format (default: from the name)")
     b.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     add_config_options(b, NgramConfig)
     b.set_defaults(func=_build)
+
+    z = s.add_parser("binarize", help="write a model as the memory-mapped binary format",
+                     description="Convert an ARPA (or .npz, or binary) model to groundup's binary "
+                                 "format: one file that loads by memory mapping, in about the "
+                                 "same time whatever its size (docs/ngram.md, 'Binary format').")
+    z.add_argument("model", metavar="IN", help="an ARPA, .npz or binary model")
+    z.add_argument("output", metavar="OUT.bin", help="the binary model to write")
+    z.add_argument("--force", action="store_true", help="replace an existing file that is not a model")
+    z.set_defaults(func=_binarize)
+
+    q = s.add_parser("query", help="score sentences from files or stdin, like KenLM's query",
+                     description="Per sentence (line): the total log10 probability and the OOV "
+                                 "count, with --words each word's log10 probability and the "
+                                 "length of the n-gram matched (KenLM query's output); then "
+                                 "perplexity with and without OOVs. Reads standard input when "
+                                 "no FILE is named; memory does not grow with the input.")
+    q.add_argument("model", metavar="MODEL", help="an ARPA, .npz or binary model")
+    q.add_argument("files", nargs="*", metavar="FILE", help="sentences, one per line (- = standard input)")
+    q.add_argument("--words", action="store_true",
+                   help="print word=ID NGRAM_LENGTH LOG10P for every scored token")
+    q.add_argument("--no-sentences", action="store_true", help="print only the summary")
+    q.add_argument("--json", action="store_true", help="one JSON object per line (then a summary object)")
+    q.add_argument("--no-verify", action="store_true",
+                   help="skip the value check of a binary model (load time then does not grow "
+                        "with its size; a corrupt file gives wrong scores, never a crash)")
+    _text_options(q)
+    q.set_defaults(func=_query)
 
     e = s.add_parser("eval", help="perplexity of a test file (KenLM query's conventions)",
                      description="Perplexity with </s> counted as a token; OOV words are scored as "
@@ -118,11 +150,12 @@ def _build(args) -> int:
     from ..errors import DataError
     from ..io import check_output
     from ..text.ngram import NgramModel
+    from ..text.ngram.model import model_format
     from .common import print_json
 
     cfg = apply_overrides(NgramConfig(), config_overrides(args, NgramConfig))
-    check_output(args.output, inputs=[args.train], force=args.force,
-                 kind="arpa" if args.output.endswith(".arpa") else "npz")
+    fmt = args.format or model_format(args.output)
+    check_output(args.output, inputs=[args.train], force=args.force, kind=fmt)
     t0 = time.perf_counter()
     sents = _read(args.train, cfg, "reading", training=True)
     words = sum(len(s) for s in sents)
@@ -135,7 +168,7 @@ def _build(args) -> int:
         model = NgramModel.build(sents, cfg.order, cfg.smoothing, k=cfg.k, text=cfg)
     _warn(caught)
     del sents
-    model.save(args.output)
+    model.save(args.output, format=fmt)
     sizes = [len(k) for k in model.tables.keys]
     summary = {"model": args.output, "order": cfg.order, "smoothing": cfg.smoothing,
                "text": cfg.text_options().record(), "train_tokens": words, "ngrams": sizes,
@@ -148,6 +181,30 @@ def _build(args) -> int:
         print(f"wrote {args.output}: n-grams {' / '.join(f'{n:,}' for n in sizes)} "
               f"in {summary['seconds']:.2f} s", file=sys.stderr)
     return 0
+
+
+def _binarize(args) -> int:
+    from ..io import check_output
+
+    check_output(args.output, inputs=[args.model], force=args.force, kind="bin")
+    t0 = time.perf_counter()
+    model = _load(args.model)
+    model.save(args.output, format="bin")
+    print(f"wrote {args.output}: order {model.order}, n-grams "
+          f"{' / '.join(f'{len(k):,}' for k in model.tables.keys)} in "
+          f"{time.perf_counter() - t0:.2f} s", file=sys.stderr)
+    return 0
+
+
+def _query(args) -> int:
+    from ..text.ngram import NgramModel
+    from ..text.ngram.query import query
+
+    model = NgramModel.load(args.model, verify=not args.no_verify)
+    text = _model_text(args, model)
+    files = args.files or ["-"]
+    return query(model, files, text, sys.stdout, words=args.words, json_lines=args.json,
+                 sentences=not args.no_sentences)
 
 
 def _eval(args) -> int:

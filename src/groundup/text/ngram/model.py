@@ -15,11 +15,12 @@ Scoring follows KenLM's ``query`` exactly (lm/ngram_query.hh):
 Lookup is vectorised over the whole stream: the id of the k-gram ending at t is the position
 of ``id_{k-1}(t-1) * V + w_t`` among the order-k keys, found by binary search, one order at a
 time (:meth:`NgramModel.token_log10_reference`) or by hashing in one compiled pass
-(:mod:`.lookup`); the score of w_t is the log-prob of the longest listed n-gram ending at t plus
+(:mod:`.packed`, which is also the binary file's layout, :mod:`.binary`); the score of w_t is the log-prob of the longest listed n-gram ending at t plus
 the log10 backoffs of the contexts it skipped (the ARPA backoff rule, see :mod:`.tables`).
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass
@@ -117,16 +118,34 @@ class NgramModel:
     loaded without pickle) and load with :meth:`load`.
     """
 
-    def __init__(self, tables: BackoffTables):
-        tables.validate()
+    def __init__(self, tables: BackoffTables, *, packed=None):
+        """``packed``: the hash tables of a binary file (:mod:`.binary`), whose loader has
+        checked them; otherwise ``tables`` are validated here."""
+        if packed is None:
+            tables.validate()
         self.tables = tables
         self.vocab = tables.vocab
-        self.index = {w: i for i, w in enumerate(self.vocab)}
         self.order = tables.order
         self.V = tables.V
         self.info = tables.info
-        self._index = None  # hash tables for fast scoring, built on the second scoring call
+        self._packed = packed  # hash tables for fast scoring (built on the second scoring call)
         self._calls = 0
+        self._tokenizer = None
+        self._kargs = None
+
+    @functools.cached_property
+    def index(self) -> dict[str, int]:
+        """word -> id (built on first use: a binary model's scoring never needs it)."""
+        return {w: i for i, w in enumerate(self.vocab)}
+
+    @property
+    def packed(self):
+        """The hash tables of :mod:`.packed` (built once from the tables if not loaded)."""
+        if self._packed is None:
+            from .packed import pack
+            self._packed = pack(self.tables)
+            self._kargs = None
+        return self._packed
 
     # ----------------------------------------------------------------------------- building
     @classmethod
@@ -182,7 +201,9 @@ class NgramModel:
         """A string is tokenized with the model's own tokenizer (whitespace when unrecorded)."""
         if not isinstance(sentence, str):
             return list(sentence)
-        return (self.text or TextOptions()).get_tokenizer()(sentence)
+        if self._tokenizer is None:
+            self._tokenizer = (self.text or TextOptions()).get_tokenizer()
+        return self._tokenizer(sentence)
 
     # ------------------------------------------------------------------------------ lookup
     def encode(self, sentences: Iterable[Sequence[str]]) -> EncodedCorpus:
@@ -196,16 +217,70 @@ class NgramModel:
         By default the first call uses the twin (building the hash tables costs more than one
         binary-search pass) and later calls build and use the tables."""
         if fast is None:
-            fast = self._index is not None or (self._calls > 0 and len(corpus.tokens) >= 64)
+            fast = self._packed is not None or (self._calls > 0 and len(corpus.tokens) >= 64)
         self._calls += 1
         if not fast:
             return self.token_log10_reference(corpus)
-        if self._index is None:
-            from .lookup import HashIndex
+        from .packed import kernels
 
-            t = self.tables
-            self._index = HashIndex(t.keys, t.logprob, t.backoff)
-        return self._index.token_log10(corpus.tokens, corpus.pos, self.V)
+        p = self.packed
+        out = np.empty(len(corpus.tokens), dtype=np.float64)
+        meta, _, _, _, lp, bo, table, tf = self._kernel_args()
+        return kernels().score_ids(corpus.tokens.astype(np.int64), corpus.pos.astype(np.int64),
+                                   meta, lp, bo, table, tf, out)
+
+    def _kernel_args(self) -> tuple:
+        """(meta, chars, offsets, word table, logprob, backoff, table, the table's float64
+        view) of the packed model."""
+        if self._kargs is None:
+            p = self.packed
+            self._kargs = (p.meta(), p.chars, p.vocab_offsets, p.vocab_table, p.logprob,
+                           p.backoff, p.table, p.table.view(np.float64))
+        return self._kargs
+
+    def score_tokens(self, sentence: Sequence[str] | str, *, eos: bool = True
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per scored token of one sentence (literal ``<s>``/``</s>`` dropped, then ``</s>`` if
+        ``eos``): (m,) log10 p, (m,) order of the n-gram matched (KenLM query's ``ngram_length``),
+        (m,) word ids (0 = OOV). One compiled pass (:mod:`.packed`)."""
+        toks = self._tokens(sentence)
+        n = len(toks) + 1
+        out = (np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
+        m, _ = self._score_bytes(toks, eos, out)
+        if m < 0:  # a token the byte path cannot carry: the reference route
+            ids = self.encode([toks])
+            s = self.token_log10_reference(ids)[1:]
+            w = ids.tokens[1:].astype(np.int64)
+            if not eos:
+                s, w = s[:-1], w[:-1]
+            return s, self._matched_order(ids)[1:len(s) + 1], w
+        return out[0][:m], out[1][:m], out[2][:m]
+
+    def _score_bytes(self, toks: list[str], eos: bool, out) -> tuple[int, float]:
+        """The compiled per-sentence pass over the tokens joined by '\n' (m = -1: not
+        possible, because a token holds '\n' or is empty)."""
+        from .packed import kernels
+
+        b = "\n".join(toks).encode("utf-8")
+        if b.count(b"\n") != len(toks) - 1 or b"\n\n" in b or (toks and not toks[0]) \
+                or (toks and not toks[-1]):
+            return -1, 0.0
+        return kernels().score_bytes(np.frombuffer(b, dtype=np.uint8), eos, *self._kernel_args(),
+                                     *out)
+
+    def _matched_order(self, corpus: EncodedCorpus) -> np.ndarray:
+        """(T,) order of the longest listed n-gram ending at each token (reference route)."""
+        T = len(corpus.tokens)
+        out = np.ones(T, dtype=np.int64)
+        tok = corpus.tokens.tolist()
+        pos = corpus.pos.tolist()
+        for t in range(T):
+            k = 1
+            while k < self.order and pos[t] - k >= 0 and \
+                    self._find(tok[t - k:t + 1]) >= 0:
+                k += 1
+            out[t] = k
+        return out
 
     def token_log10_reference(self, corpus: EncodedCorpus) -> np.ndarray:
         """Vectorised numpy twin: binary search of each order over the whole stream."""
@@ -276,11 +351,15 @@ class NgramModel:
         return self.evaluate(sentences).perplexity
 
     def score(self, sentence: Sequence[str] | str, *, eos: bool = True) -> float:
-        """log10 p(sentence) with ``<s>`` context (like ``kenlm.Model.score(s, bos=True)``)."""
+        """log10 p(sentence) with ``<s>`` context (like ``kenlm.Model.score(s, bos=True)``):
+        one compiled pass over the sentence's bytes (:meth:`score_tokens` keeps the details)."""
         toks = self._tokens(sentence)
-        corpus = self.encode([toks])
-        s = self.token_log10(corpus)
-        return float(s.sum() if eos else s[:-1].sum())
+        m, total = self._score_bytes(toks, eos, _NO_OUT)
+        if m < 0:
+            corpus = self.encode([toks])
+            s = self.token_log10_reference(corpus)
+            return float(s.sum() if eos else s[:-1].sum())
+        return total
 
     def score_sentences(self, sentences: Iterable[Sequence[str]]) -> np.ndarray:
         """(S,) log10 p of each sentence, ``</s>`` included, in one vectorised pass."""
@@ -355,12 +434,19 @@ class NgramModel:
         return out
 
     # ------------------------------------------------------------------------- persistence
-    def save(self, path: str | Path) -> None:
-        """``.arpa`` -> ARPA text (atomic); anything else -> numpy ``.npz`` (no pickle)."""
+    def save(self, path: str | Path, *, format: str | None = None) -> None:
+        """Atomic write: ``.arpa`` -> ARPA text, ``.bin`` -> the memory-mapped binary file
+        (:mod:`.binary`), anything else -> numpy ``.npz`` (no pickle); ``format`` ("arpa",
+        "bin", "npz") overrides the name."""
         path = Path(path)
-        if path.suffix == ".arpa":
+        format = format or model_format(path)
+        if format == "arpa":
             from .arpa import write_arpa
             write_arpa(self.tables, path)
+            return
+        if format == "bin":
+            from .binary import write_binary
+            write_binary(self.packed, path)
             return
         import json
 
@@ -379,15 +465,24 @@ class NgramModel:
             np.savez(f, **arrays)
 
     @classmethod
-    def load(cls, path: str | Path) -> "NgramModel":
-        """Load an ARPA file or a ``.npz`` written by :meth:`save`; ModelFormatError naming the
-        file and the field for anything malformed (regular files only: never blocks)."""
+    def load(cls, path: str | Path, *, verify: bool = True) -> "NgramModel":
+        """Load an ARPA file, a ``.npz`` or a binary file written by :meth:`save` (told apart
+        by their first bytes); ModelFormatError naming the file and the field for anything
+        malformed (regular files only: never blocks). A binary file is memory-mapped;
+        ``verify=False`` skips its O(size) value check (:mod:`.binary`)."""
         from ...io_read import open_regular
 
         path = Path(path)
         with open_regular(path, "file") as f:
-            magic = f.read(4)
-        if magic != b"PK\x03\x04":
+            magic = f.read(16)
+        from .binary import is_binary
+
+        if is_binary(magic) or path.suffix == ".bin":
+            from .binary import read_binary
+
+            packed, vocab = read_binary(path, verify=verify)
+            return cls(packed.tables(vocab), packed=packed)
+        if magic[:4] != b"PK\x03\x04":
             from .arpa import read_arpa
             return cls(read_arpa(path))
         import json
@@ -438,10 +533,19 @@ def _check_npz_sizes(zf, path: Path, f) -> None:
     check_fits_file(path, total, 1100 * size + 1024 * len(zf.infolist()), "the archive's members")
 
 
+def model_format(path: str | Path) -> str:
+    """The format a model file name asks for: arpa, bin or npz."""
+    suffix = Path(path).suffix
+    return {".arpa": "arpa", ".bin": "bin"}.get(suffix, "npz")
+
+
+_NO_OUT = (np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+
+
 def _ppl(total_log10: float, n: int) -> float:
     if n <= 0:
         return float("nan")
     return float(10.0 ** (-total_log10 / n)) if math.isfinite(total_log10) else float("inf")
 
 
-__all__ = ["NgramModel", "NgramConfig", "Evaluation", "SMOOTHING", "estimate"]
+__all__ = ["NgramModel", "NgramConfig", "Evaluation", "SMOOTHING", "estimate", "model_format"]
