@@ -171,6 +171,7 @@ def build_valid(c: Cases) -> dict:
     steps = [
         ["ngram", "build", "corpus.txt", "--order", "3", "-o", "model.arpa"],
         ["ngram", "build", "corpus.txt", "--order", "2", "-o", "model.npz"],
+        ["ngram", "binarize", "model.arpa", "model.bin"],
         ["word2vec", "train", "corpus.txt", "-o", "vec.txt", "--dim", "8", "--epochs", "1", "--min-count", "1",
          "--threads", "1"],
         ["word2vec", "export", "vec.txt", "-o", "vec.bin"],
@@ -181,10 +182,27 @@ def build_valid(c: Cases) -> dict:
         code, out, err, _ = run(args, c.env, w, 600)
         if code != 0:
             raise SystemExit(f"setup failed: groundup {' '.join(args)}\n{err}")
-    return {"arpa": (w / "model.arpa").read_bytes(), "npz": w / "model.npz",
+    return {"arpa": (w / "model.arpa").read_bytes(), "npz": w / "model.npz", "bin": (w / "model.bin").read_bytes(),
             "vec_txt": (w / "vec.txt").read_bytes(), "vec_bin": (w / "vec.bin").read_bytes(),
             "best": read_checkpoint(w / "run" / "best.pt"), "ckpt": read_checkpoint(w / "run" / "checkpoint.pt"),
             "metrics": (w / "run" / "metrics.jsonl").read_bytes()}
+
+
+def _damaged_bins(good: bytes) -> dict[str, tuple[bytes, str]]:
+    """The memory-mapped model (text/ngram/binary.py) damaged in its header and values."""
+    def i8(data: bytes, at: int, value: int) -> bytes:
+        return data[:at] + np.array([value], "<i8").tobytes() + data[at + 8:]
+
+    N = int(np.frombuffer(good[24:32], "<i8")[0])
+    table = 48 + 8 * (2 * N + 1)  # (offset, length) of: chars, vocab_offsets, vocab_table, keys, logprob, ..
+    logprob_at = int(np.frombuffer(good[table + 64:table + 72], "<i8")[0])
+    nan = good[:logprob_at + 8 * 5] + np.array([np.nan]).tobytes() + good[logprob_at + 8 * 6:]
+    return {"valid (control)": (good, "ok"), "truncated": (good[: len(good) // 2], "error"),
+            "wrong magic": (b"\x89NOTGRAM" + good[8:], "error"), "future version": (i8(good, 16, 99), "error"),
+            "order 10^12": (i8(good, 24, 10**12), "error"), "n-gram count +1": (i8(good, 56, 10**6), "error"),
+            "keys offset outside the file": (i8(good, table + 48, len(good) // 8 * 8 + 64), "error"),
+            "sections overlap": (i8(good, table + 48, logprob_at), "error"), "NaN log-probability": (nan, "error"),
+            "empty": (b"", "error")}
 
 
 def ngram_cases(c: Cases, v: dict) -> None:
@@ -236,6 +254,11 @@ def ngram_cases(c: Cases, v: dict) -> None:
     for name, (p, expect) in npzs.items():
         for cmd, f in cmds.items():
             c.add("ngram", f"{cmd}: npz {name}", f(p), expect)
+    cmds["query"] = lambda m: ["ngram", "query", m, "test.txt"]
+    for name, (data, expect) in _damaged_bins(v["bin"]).items():
+        p = c.file(f"ng/{name.replace(' ', '-')}.bin", data)
+        for cmd in ("query", "eval"):
+            c.add("ngram", f"{cmd}: bin {name}", cmds[cmd](p), expect)
     for cmd, f in cmds.items():
         c.add("hang", f"ngram {cmd}: FIFO as the model", f(c.fifo(f"ng-fifo-{cmd}")))
         c.add("ngram", f"{cmd}: folder as the model", f(c.work / "lmdata"))

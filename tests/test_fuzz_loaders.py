@@ -399,6 +399,42 @@ def test_fuzz_ngram_npz(data, kind):
     only_groundup_errors(load_ngram if kind == "ngram" else load_segmenter, write(buf.getvalue(), "m.npz"))
 
 
+def _good_ngram_bin() -> bytes:
+    from groundup.text.ngram import NgramModel
+
+    good = WORK / "good-ngram.bin"
+    if not good.exists():
+        NgramModel.build_from_text((DATA / "ngram_toy.txt").read_text().splitlines(), 3).save(good)
+    return good.read_bytes()
+
+
+def load_ngram_unverified(path: Path):
+    from groundup.text.ngram import NgramModel
+
+    m = NgramModel.load(path, verify=False)  # structure checked only: scoring must not crash
+    m.perplexity([["the", "cat"], ["zzz"]])
+    m.score("the cat sat")
+
+
+@FUZZ
+@given(data=st.data(), verify=st.booleans())
+def test_fuzz_ngram_bin(data, verify):
+    """The memory-mapped binary model: byte mutations, and header integers (order, sizes,
+    section offsets and lengths) set to hostile values."""
+    good = bytearray(_good_ngram_bin())
+    if data.draw(st.booleans()):
+        bad = data.draw(mutated(bytes(good)))
+    else:
+        n_fields = (len(good) >= 32) and 4 + 3 * int(np.frombuffer(good[24:32], "<i8")[0]) + 1 + 16
+        for _ in range(data.draw(st.integers(1, 3))):
+            i = data.draw(st.integers(0, n_fields - 1))
+            v = data.draw(st.sampled_from([0, 1, -1, 2, 7, 8, 64, 2**31, 2**62, -2**63, len(good),
+                                           len(good) - 8, len(good) + 8]))
+            good[16 + 8 * i:24 + 8 * i] = np.array([v], "<i8").tobytes()
+        bad = bytes(good)
+    only_groundup_errors(load_ngram if verify else load_ngram_unverified, write(bad, "m.bin"))
+
+
 CONFIG = b'hidden_size = 16\nemb_size = 16\nlr = 0.5\nmodel = "lstm"\nepochs = 1\n'
 
 
@@ -472,6 +508,8 @@ def test_the_valid_files_load(w2v_files, tmp_path):
     assert len(load_vectors(write(w2v_files[1], "ok.bin"))) == 5
     assert load_ngram(DATA / "ngram_toy.o2.arpa").order == 2
     assert load_segmenter(_good_npz("segmenter")).cfg.order == 2
+    load_ngram(write(_good_ngram_bin(), "ok-ngram.bin"))
+    load_ngram_unverified(write(_good_ngram_bin(), "ok-ngram.bin"))
     load_lm(_checkpoint_file(tmp_path / "ok.pt"))
     from groundup.train.state_io import save_state as save_checkpoint
 

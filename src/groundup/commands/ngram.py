@@ -3,6 +3,7 @@
     groundup ngram build TRAIN.txt|- --order N [--smoothing mkn|kn|katz|addk|mle] -o MODEL.arpa|.bin
     groundup ngram binarize MODEL.arpa MODEL.bin
     groundup ngram query MODEL [FILE ...] [--words] [--json]      (standard input without FILE)
+    groundup ngram prune MODEL --threshold T -o OUT
     groundup ngram eval MODEL.arpa TEST.txt|- [--json]
     groundup ngram score MODEL.arpa [FILE|-] [-s SENTENCE ...] [--rank] [--permute "w1 w2 .."]
     groundup ngram rank MODEL.arpa [FILE|-] [-s SENTENCE ...] [--permute "w1 w2 .."]  (score --rank)
@@ -72,6 +73,18 @@ def register(sub) -> None:
                         "with its size; a corrupt file gives wrong scores, never a crash)")
     _text_options(q)
     q.set_defaults(func=_query)
+
+    r = s.add_parser("prune", help="entropy-based pruning (Stolcke 1998, SRILM's -prune)",
+                     description="Remove the n-grams whose removal raises the model's perplexity "
+                                 "by a relative amount below THRESHOLD (e^D - 1 < T, D the relative "
+                                 "entropy of Stolcke 1998), then recompute the backoff weights.")
+    r.add_argument("model", metavar="IN", help="an ARPA, .npz or binary model")
+    r.add_argument("--threshold", type=float, required=True, metavar="T",
+                   help="relative perplexity increase below which an n-gram goes (e.g. 1e-7)")
+    r.add_argument("-o", "--output", required=True, metavar="OUT", help="the pruned model (.arpa, .bin, .npz)")
+    r.add_argument("--force", action="store_true", help="replace an existing file that is not a model")
+    r.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    r.set_defaults(func=_prune)
 
     e = s.add_parser("eval", help="perplexity of a test file (KenLM query's conventions)",
                      description="Perplexity with </s> counted as a token; OOV words are scored as "
@@ -193,6 +206,36 @@ def _binarize(args) -> int:
     print(f"wrote {args.output}: order {model.order}, n-grams "
           f"{' / '.join(f'{len(k):,}' for k in model.tables.keys)} in "
           f"{time.perf_counter() - t0:.2f} s", file=sys.stderr)
+    return 0
+
+
+def _prune(args) -> int:
+    import math
+
+    from ..errors import ConfigError
+    from ..io import check_output
+    from ..text.ngram import NgramModel
+    from ..text.ngram.model import model_format
+    from ..text.ngram.prune import prune_entropy
+    from .common import print_json
+
+    if not (math.isfinite(args.threshold) and args.threshold >= 0):
+        raise ConfigError(f"--threshold must be a finite number >= 0, got {args.threshold}")
+    check_output(args.output, inputs=[args.model], force=args.force, kind=model_format(args.output))
+    model = _load(args.model)
+    before = [len(k) for k in model.tables.keys]
+    try:
+        pruned = NgramModel(prune_entropy(model.tables, args.threshold))
+    except ValueError as e:
+        raise ConfigError(f"{args.model}: cannot prune ({e})") from None
+    pruned.save(args.output)
+    after = [len(k) for k in pruned.tables.keys]
+    if args.json:
+        print_json({"model": args.output, "threshold": args.threshold, "ngrams_before": before,
+                    "ngrams": after})
+    else:
+        print(f"wrote {args.output}: n-grams {' / '.join(f'{n:,}' for n in after)} (from "
+              f"{' / '.join(f'{n:,}' for n in before)})", file=sys.stderr)
     return 0
 
 
