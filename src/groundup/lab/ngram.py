@@ -175,6 +175,8 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
                             ["lang", "original clause", "rank / orderings", "best-scoring ordering"],
                             examples))
 
+    prune_summary = _how_small(res, models[3], enc_test, out)
+
     best_order = min(range(1, 6), key=lambda k: ppl["mkn", k][1])
     mkn = [ppl["mkn", k][1] for k in range(1, 6)]
     res.summary = {
@@ -186,7 +188,7 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
         "plausibility_top1_en": en_top1, "plausibility_chance_en": en_chance,
         "plausibility_top1_zh": zh_top1, "plausibility_chance_zh": zh_chance,
         **{f"zh_char_ppl_{k}": zh_ppl[k] for k in range(1, 6)},
-        "seconds_counting": t_count, "seconds_models": t_models,
+        "seconds_counting": t_count, "seconds_models": t_models, **prune_summary,
     }
     falls = mkn[2] < mkn[1] < mkn[0]
     mle_inf = all(not math.isfinite(ppl["mle", k][1]) for k in range(2, 6))
@@ -214,3 +216,42 @@ def run(out: Path, *, full: bool, seed: int) -> Result:
         "the Chinese model never saw the held-out paragraphs (every 10th).",
     ]
     return res
+
+
+PRUNE_THRESHOLDS = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4)
+
+
+def _how_small(res: Result, model, enc_test, out: Path) -> dict:
+    """How small can the model get: entropy pruning (Stolcke 1998, text/ngram/prune.py) of the
+    WikiText-2 modified-KN 3-gram at several thresholds; test perplexity against the number of
+    n-grams kept (a table and a plot; reported, no verdict of its own)."""
+    from ..text.ngram import NgramModel
+    from ..text.ngram.prune import entropy_deltas, prune_entropy
+    from .plotting import plt, save
+
+    deltas = entropy_deltas(model.tables)
+    full_n = sum(len(k) for k in model.tables.keys)
+    full_ppl = model.evaluate_encoded(enc_test, fast=False).perplexity
+    points = [(0.0, full_n, full_ppl)]
+    for th in PRUNE_THRESHOLDS:
+        m = NgramModel(prune_entropy(model.tables, th, deltas=deltas))
+        points.append((th, sum(len(k) for k in m.tables.keys), m.evaluate_encoded(enc_test, fast=False).perplexity))
+    res.tables.append(Table(
+        "How small can the model get? Entropy pruning of the WikiText-2 modified-KN 3-gram",
+        ["threshold (relative perplexity increase per n-gram)", "n-grams kept", "share of the full model",
+         "test perplexity", "vs unpruned"],
+        [[f"{th:g}" if th else "0 (unpruned)", f"{n:,}", f"{n / full_n:.1%}", f"{p:.1f}", f"{p / full_ppl - 1:+.1%}"]
+         for th, n, p in points]))
+    fig, ax = plt().subplots(figsize=(6.4, 4.2))
+    ax.plot([n for _, n, _ in points], [p for _, _, p in points], marker="o")
+    for th, n, p in points:
+        ax.annotate(f"{th:g}", (n, p), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel("n-grams in the model (log scale)")
+    ax.set_ylabel("test perplexity")
+    ax.set_title("WikiText-2 3-gram MKN, entropy-pruned (Stolcke 1998)")
+    ax.grid(alpha=0.3)
+    res.plots.append(Plot(save(fig, out / "ngram_pruning.png"),
+                          "Test perplexity against model size as the pruning threshold grows (labels). "
+                          "Look for: how many n-grams go before perplexity rises by a few percent."))
+    return {"prune_points": [{"threshold": th, "ngrams": n, "test_ppl": p} for th, n, p in points]}

@@ -85,12 +85,14 @@ def entropy_deltas(t: BackoffTables) -> list[np.ndarray]:
     return out
 
 
-def prune_entropy(t: BackoffTables, threshold: float) -> BackoffTables:
+def prune_entropy(t: BackoffTables, threshold: float, *, deltas: list[np.ndarray] | None = None
+                  ) -> BackoffTables:
     """The model without the n-grams whose removal raises perplexity by a factor < 1 +
-    threshold (e^D - 1 < threshold), backoff weights recomputed (module docstring)."""
+    threshold (e^D - 1 < threshold), backoff weights recomputed (module docstring).
+    ``deltas``: :func:`entropy_deltas` of ``t``, when several thresholds are tried."""
     if not (threshold >= 0 and np.isfinite(threshold)):
         raise ValueError(f"threshold must be a finite number >= 0, got {threshold}")
-    D = entropy_deltas(t)
+    D = entropy_deltas(t) if deltas is None else deltas
     N, V = t.order, t.V
     keep = [np.ones(len(k), dtype=bool) for k in t.keys]
     for k in range(N, 1, -1):  # highest order first: what is kept protects its context and suffix
