@@ -57,6 +57,20 @@ def load_time(kind: str, path: Path, reps: int) -> float:
     return best
 
 
+def ptb_model(tmp: Path, order: int):
+    """(files, our MKN model of PTB train) with <unk> renamed UNK as bench_ngram.py does;
+    None when PTB is absent."""
+    from bench_ngram import prepare
+    from groundup.data.textfile import iter_lines
+    from groundup.text.ngram import NgramModel
+
+    files = prepare("ptb", tmp)
+    if files is None:
+        print("PTB not found (set GROUNDUP_DATA)", file=sys.stderr)
+        return None
+    return files, NgramModel.build((l.split() for l in iter_lines(files["train"])), order, "mkn")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--order", type=int, default=5)
@@ -66,18 +80,17 @@ def main() -> int:
     args = ap.parse_args()
     import kenlm
 
-    from bench_ngram import loadavg, prepare
+    from bench_ngram import loadavg
     from groundup.data.textfile import iter_lines
     from groundup.text.ngram import NgramModel
 
     res = {"load_before": loadavg(), "order": args.order}
     with tempfile.TemporaryDirectory(prefix="bench_ngram_query_") as tmpd:
         tmp = Path(tmpd)
-        files = prepare("ptb", tmp)
-        if files is None:
-            print("PTB not found (set GROUNDUP_DATA)", file=sys.stderr)
+        built = ptb_model(tmp, args.order)
+        if built is None:
             return 1
-        model = NgramModel.build((l.split() for l in iter_lines(files["train"])), args.order, "mkn")
+        files, model = built
         paths = {"arpa": tmp / "m.arpa", "npz": tmp / "m.npz", "bin": tmp / "m.bin"}
         for p in paths.values():
             model.save(p)

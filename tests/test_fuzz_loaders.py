@@ -405,6 +405,7 @@ def _good_ngram_bin() -> bytes:
     good = WORK / "good-ngram.bin"
     if not good.exists():
         NgramModel.build_from_text((DATA / "ngram_toy.txt").read_text().splitlines(), 3).save(good)
+        load_ngram(good)  # compiles (or loads) the kernels outside the per-example time limit
     return good.read_bytes()
 
 
@@ -425,7 +426,7 @@ def test_fuzz_ngram_bin(data, verify):
     if data.draw(st.booleans()):
         bad = data.draw(mutated(bytes(good)))
     else:
-        n_fields = (len(good) >= 32) and 4 + 3 * int(np.frombuffer(good[24:32], "<i8")[0]) + 1 + 16
+        n_fields = (len(good) >= 32) and 4 + 2 * int(np.frombuffer(good[24:32], "<i8")[0]) + 1 + 16
         for _ in range(data.draw(st.integers(1, 3))):
             i = data.draw(st.integers(0, n_fields - 1))
             v = data.draw(st.sampled_from([0, 1, -1, 2, 7, 8, 64, 2**31, 2**62, -2**63, len(good),

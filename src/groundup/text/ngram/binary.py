@@ -23,7 +23,7 @@ offset     field                     meaning
 
 Sections: ``chars`` uint8, the words' UTF-8 bytes joined by ``\\n``; ``vocab_offsets`` int64
 (V+1,); ``vocab_table`` int64 (2^vocab_bits,); ``keys`` int64, ``logprob`` and ``backoff``
-float64 (sum n_k,); ``table`` int64 (sum_k 2^t_bits[k], 4); ``info`` UTF-8 JSON (the
+float64 (sum n_k,); ``table`` int64 (sum_k 2^t_bits[k] W_k; rows of W_k = 3 words, 2 at order N); ``info`` UTF-8 JSON (the
 estimation record and the text options, ``info["text"]``).
 
 Input policy (:mod:`groundup.io_read`): a regular file only; the header is checked against
@@ -128,14 +128,16 @@ def read_binary(path: str | os.PathLike, *, verify: bool = True) -> tuple[Packed
         raise bad(f"n-gram counts {counts.tolist()} outside 0..{MAX_COUNT - 1}")
     if (t_bits[:2] != 0).any() or (N > 1 and ((t_bits[2:] < 1) | (t_bits[2:] > 40)).any()):
         raise bad(f"hash table sizes {t_bits.tolist()} out of range")
-    if N > 1 and ((1 << t_bits[2:]) <= counts[1:]).any():
+    if N > 1 and ((1 << t_bits[2:]) <= counts[1:]).any():  # a probe must reach an empty row
         raise bad("an n-gram hash table has no free slot for its n-grams")
     if not 1 <= vocab_bits <= 40 or (1 << vocab_bits) <= V:
         raise bad(f"word table bits {vocab_bits} out of range for {V} words")
     n_all = int(counts.sum())
-    slots = max(int(sum(1 << int(b) for b in t_bits[2:])), 1)
+    from .packed import table_offsets
+
+    words = max(int(table_offsets(t_bits)[-1]), 1)
     expect = {"vocab_offsets": 8 * (V + 1), "vocab_table": 8 << vocab_bits, "keys": 8 * n_all,
-              "logprob": 8 * n_all, "backoff": 8 * n_all, "table": 32 * slots}
+              "logprob": 8 * n_all, "backoff": 8 * n_all, "table": 8 * words}
     spans = []
     for name, (off, n) in zip(SECTIONS, places.tolist()):
         if name in expect and n != expect[name]:
@@ -169,7 +171,7 @@ def read_binary(path: str | os.PathLike, *, verify: bool = True) -> tuple[Packed
         raise bad("vocabulary words must be distinct and non-empty")
     p = Packed(V, counts, t_bits, vocab_bits, chars, offs, sec["vocab_table"].view("<i8"),
                sec["keys"].view("<i8"), sec["logprob"].view("<f8"), sec["backoff"].view("<f8"),
-               sec["table"].view("<i8").reshape(-1, 4), info)
+               sec["table"].view("<i8"), info)
     if verify:
         _verify(p, bad)
     return p, vocab
@@ -197,15 +199,16 @@ def _verify(p: Packed, bad) -> None:
 
 @njit(cache=True)
 def verify_values(meta, keys, lp, bo, table, tf, chars, offs, vtable):  # pragma: no cover
-    """One compiled pass over every value: the checks of BackoffTables.validate, plus the hash
-    tables, which must find each key and word where the arrays say. (code, order, entry)."""
+    """One compiled pass over every value: the checks of BackoffTables.validate, then the hash
+    tables, which must hold exactly the listed n-grams, each found from its context's row with
+    the arrays' values, and every word. (code, order, entry)."""
     V, N, vbits = meta[0], meta[1], meta[2]
     o, t, tb = 3, 3 + N + 1, 3 + 2 * N + 3
     for k in range(1, N + 1):
         a, b = meta[o + k - 1], meta[o + k]
         hi = (meta[o + k - 1] - meta[o + k - 2]) * V if k > 1 else V
         for i in range(a, b):
-            if k == 1 and keys[i] != i:
+            if k == 1 and keys[i] != i - a:
                 return 1, k, i - a
             if keys[i] < 0 or keys[i] >= hi:
                 return 3, k, i - a
@@ -215,20 +218,25 @@ def verify_values(meta, keys, lp, bo, table, tf, chars, offs, vtable):  # pragma
                 return 4, k, i - a
             if not (bo[i] < np.inf):
                 return 5, k, i - a
-        if k >= 2:
-            filled = 0
-            for s in range(meta[t + k], meta[t + k + 1]):
-                key, j = table[s, 0], table[s, 1]
-                if key == -1 and j == -1:
-                    continue
-                if not (0 <= j < b - a) or keys[a + j] != key or tf[s, 2] != lp[a + j] \
-                        or tf[s, 3] != bo[a + j]:
-                    return 6, k, s - meta[t + k]
-                if find(key, meta[t + k], meta[tb + k], table, b - a) != s:
-                    return 6, k, s - meta[t + k]
-                filled += 1
-            if filled != b - a:
-                return 6, k, filled
+    rows = np.arange(V)  # row of each (k-1)-gram in its table; word ids at order 1
+    for k in range(2, N + 1):
+        a, b = meta[o + k - 1], meta[o + k]
+        width = 3 if k < N else 2
+        base, bits = meta[t + k], meta[tb + k]
+        nxt = np.empty(b - a, np.int64) if k < N else np.empty(0, np.int64)
+        for i in range(a, b):
+            key = rows[keys[i] // V] * V + keys[i] % V
+            r = find(key, base, bits, width, table)
+            if r < 0 or tf[base + r * width + 1] != lp[i] or (k < N and tf[base + r * width + 2] != bo[i]):
+                return 6, k, i - a
+            if k < N:
+                nxt[i - a] = r
+        filled = 0
+        for r in range(1 << bits):
+            filled += table[base + r * width] != -1
+        if filled != b - a:
+            return 6, k, filled
+        rows = nxt
     filled = 0
     for s in range(len(vtable)):
         if vtable[s] == -1:

@@ -130,6 +130,7 @@ class NgramModel:
         self.info = tables.info
         self._packed = packed  # hash tables for fast scoring (built on the second scoring call)
         self._calls = 0
+        self._score_calls = 0
         self._tokenizer = None
         self._kargs = None
 
@@ -354,7 +355,10 @@ class NgramModel:
         """log10 p(sentence) with ``<s>`` context (like ``kenlm.Model.score(s, bos=True)``):
         one compiled pass over the sentence's bytes (:meth:`score_tokens` keeps the details)."""
         toks = self._tokens(sentence)
-        m, total = self._score_bytes(toks, eos, _NO_OUT)
+        self._score_calls += 1
+        # the hash tables cost a pass over the model: built once a few sentences ask for them
+        m, total = self._score_bytes(toks, eos, _NO_OUT) if self._packed is not None or \
+            self._score_calls > 8 else (-1, 0.0)
         if m < 0:
             corpus = self.encode([toks])
             s = self.token_log10_reference(corpus)

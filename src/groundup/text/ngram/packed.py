@@ -13,10 +13,13 @@ Arrays (all little-endian, flat, so the file maps them without a copy):
   the word id or -1 (empty); load factor <= 1/2;
 * ``keys``, ``logprob``, ``backoff`` (sum n_k,): the sorted trie keys (``context_id * V +
   word``, :mod:`.tables`) and log10 values of every order, one after the other;
-* ``table`` (sum_k C_k, 4) int64: per order k >= 2, slots of (key, id, log10 p, log10 b)
-  (the last two float64 bit patterns; (-1, -1, ..) empty), Fibonacci hashing of the key and
-  linear probing; load factor <= 1/2. The values sit beside the key, as in KenLM's probing
-  table, so a lookup touches one cache line; ``logprob``/``backoff`` keep them in id order.
+* ``table`` (sum_k C_k W_k,) int64: per order k >= 2, C_k rows of W_k = 3 words (key,
+  log10 p, log10 b; the floats as float64 bit patterns), W_N = 2 at the top order (no backoff);
+  key -1 = empty; Fibonacci hashing of the key, linear probing, load factor <= 3/4. The key of
+  an order-k n-gram is ``row(context) * V + word``, where row(context) is the context's row in
+  the order-(k-1) table (its word id at order 1): the state carried from word to word is rows,
+  so a row needs no id, and the values sit beside the key, as in KenLM's probing table (one
+  cache line per lookup). ``logprob``/``backoff`` keep the same values in trie order.
 
 The scoring kernel (:func:`kernels`) reads a sentence's UTF-8 bytes with ``\\n`` between
 tokens, looks each token up in the word table, and applies the backoff rule with KenLM's state
@@ -41,8 +44,8 @@ FNV_PRIME = 0x100000001B3
 
 
 def table_bits(n: int) -> int:
-    """log2 of the slots for n entries at load factor <= 1/2 (at least one empty slot)."""
-    return max(4, int(np.ceil(np.log2(2 * n + 1))))
+    """log2 of the slots for n entries at load factor <= 3/4 (at least one empty slot)."""
+    return max(4, int(np.ceil(np.log2(4 * n / 3 + 1))))
 
 
 @dataclass
@@ -57,7 +60,7 @@ class Packed:
     keys: np.ndarray
     logprob: np.ndarray
     backoff: np.ndarray
-    table: np.ndarray  # (sum C_k, 4)
+    table: np.ndarray  # (sum C_k W_k,)
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -71,9 +74,8 @@ class Packed:
 
     @property
     def t_off(self) -> np.ndarray:
-        """(N+2,) start of the order-k table at k (orders 0 and 1 have none)."""
-        sizes = np.where(np.arange(self.N + 1) >= 2, np.left_shift(1, self.t_bits), 0)
-        return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        """(N+2,) start (in int64 words) of the order-k table at k (orders 0 and 1 have none)."""
+        return table_offsets(self.t_bits)
 
     def vocab(self) -> list[str]:
         return bytes(self.chars).decode("utf-8").split("\n") if self.V > 1 else \
@@ -93,6 +95,14 @@ class Packed:
                             self.t_bits]).astype(np.int64)
         m.flags.writeable = False
         return m
+
+
+def table_offsets(t_bits: np.ndarray) -> np.ndarray:
+    """(N+2,) start of each order's table in the flat ``table`` (rows of 3, 2 at order N)."""
+    N = len(t_bits) - 1
+    k = np.arange(N + 1)
+    sizes = np.where(k >= 2, np.left_shift(1, t_bits) * np.where(k == N, 2, 3), 0)
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
 def pack(t: BackoffTables) -> Packed:
@@ -115,13 +125,15 @@ def pack(t: BackoffTables) -> Packed:
                np.concatenate(t.keys).astype(np.int64),
                np.concatenate(t.logprob).astype(np.float64),
                np.concatenate(t.backoff).astype(np.float64),
-               np.empty((0, 4), dtype=np.int64), dict(t.info))
+               np.empty(0, dtype=np.int64), dict(t.info))
     t_off = p.t_off
-    table = np.full((max(int(t_off[-1]), 1), 4), -1, dtype=np.int64)
+    table = np.full(max(int(t_off[-1]), 1), -1, dtype=np.int64)
+    rows = np.arange(t.V, dtype=np.int64)  # row of each (k-1)-gram; word ids at order 1
     for k in range(2, N + 1):
-        K.build(t.keys[k - 1].astype(np.int64), t.logprob[k - 1].astype(np.float64),
-                t.backoff[k - 1].astype(np.float64), int(t_bits[k]),
-                table[t_off[k]:t_off[k + 1]])
+        key = t.keys[k - 1].astype(np.int64)
+        rows = K.build(rows[key // t.V] * t.V + key % t.V, t.logprob[k - 1].astype(np.float64),
+                       t.backoff[k - 1].astype(np.float64), int(t_bits[k]), 3 if k < N else 2,
+                       table[t_off[k]:t_off[k + 1]])
     p.table = table
     for a in (p.chars, p.vocab_offsets, p.vocab_table, p.keys, p.logprob, p.backoff, p.table):
         a.flags.writeable = False  # like a mapped file's: one compiled signature for both
@@ -146,17 +158,21 @@ def fnv(buf, a, b):  # pragma: no cover - compiled; FNV-1a of buf[a:b]
 
 
 @njit(cache=True)
-def build(keys, lp, bo, bits, table):  # pragma: no cover - compiled
+def build(keys, lp, bo, bits, width, table):  # pragma: no cover - compiled
+    """Insert (key, lp, bo) rows; (n,) the row of each entry (the next order's context)."""
     mask = (1 << bits) - 1
     tf = table.view(np.float64)
+    rows = np.empty(len(keys), np.int64)
     for i in range(len(keys)):
         s = slot(keys[i], bits)
-        while table[s, 0] != -1:
+        while table[s * width] != -1:
             s = (s + 1) & mask
-        table[s, 0] = keys[i]
-        table[s, 1] = i
-        tf[s, 2] = lp[i]
-        tf[s, 3] = bo[i]
+        table[s * width] = keys[i]
+        tf[s * width + 1] = lp[i]
+        if width == 3:
+            tf[s * width + 2] = bo[i]
+        rows[i] = s
+    return rows
 
 
 @njit(cache=True)
@@ -193,15 +209,14 @@ def word_id(buf, a, b, chars, offs, vtable, vbits, V):  # pragma: no cover - com
 
 
 @njit(cache=True, inline="always")
-def find(key, base, bits, table, n):  # pragma: no cover - compiled
-    """The row of key in the order's table (its id at [row, 1] in 0..n-1), or -1."""
+def find(key, base, bits, width, table):  # pragma: no cover - compiled
+    """The row (0 .. 2^bits - 1) of key in the order's table at ``base``, or -1."""
     mask = (1 << bits) - 1
     h = slot(key, bits)
     for _ in range(mask + 1):
-        tk = table[base + h, 0]
+        tk = table[base + h * width]
         if tk == key:
-            i = table[base + h, 1]
-            return base + h if 0 <= i < n else -1
+            return h
         if tk == -1:
             return -1
         h = (h + 1) & mask
@@ -212,12 +227,11 @@ def find(key, base, bits, table, n):  # pragma: no cover - compiled
 def step(w, prev, prev_bo, cur, cur_bo, meta, lp, bo, table, tf):  # pragma: no cover
     """log10 p(w | state) and the order matched; fills the next state.
 
-    State (KenLM's): prev[k] the id of the k-gram ending at the previous word (-1 if
-    unlisted), prev_bo[k] its log10 backoff. The backoff rule (tables.py): lp of the
-    longest listed n-gram ending in w, plus the backoffs of the longer contexts."""
+    State (KenLM's): prev[k] the row of the k-gram ending at the previous word (its word id
+    at k = 1; -1 if unlisted), prev_bo[k] its log10 backoff. The backoff rule (tables.py): lp
+    of the longest listed n-gram ending in w, plus the backoffs of the longer contexts."""
     V, N = meta[0], meta[1]
-    o = 3  # meta[o + k]: start of order k+1 in keys/lp/bo
-    t = 3 + N + 1  # meta[t + k]: first row of the order-k table
+    t = 3 + N + 1  # meta[t + k]: start of the order-k table
     tb = 3 + 2 * N + 3  # meta[tb + k]: bits of the order-k table
     cur[1] = w
     cur_bo[1] = bo[w]
@@ -229,13 +243,15 @@ def step(w, prev, prev_bo, cur, cur_bo, meta, lp, bo, table, tf):  # pragma: no 
     for k in range(2, N + 1):  # KenLM stops at the first miss too
         if prev[k - 1] < 0:
             break
-        r = find(prev[k - 1] * V + w, meta[t + k], meta[tb + k], table,
-                 meta[o + k] - meta[o + k - 1])
+        width = 3 if k < N else 2
+        r = find(prev[k - 1] * V + w, meta[t + k], meta[tb + k], width, table)
         if r < 0:
             break
-        cur[k] = table[r, 1]
-        cur_bo[k] = tf[r, 3]
-        s = tf[r, 2]
+        at = meta[t + k] + r * width
+        cur[k] = r
+        s = tf[at + 1]
+        if k < N:
+            cur_bo[k] = tf[at + 2]
         longest = k
     for j in range(longest, N):
         if prev[j] >= 0:
