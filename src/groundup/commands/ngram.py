@@ -4,6 +4,7 @@
     groundup ngram binarize MODEL.arpa MODEL.bin
     groundup ngram query MODEL [FILE ...] [--words] [--json]      (standard input without FILE)
     groundup ngram prune MODEL --threshold T -o OUT
+    groundup ngram build TRAIN.txt|- --order N --memory 1G [--temp-dir DIR] -o MODEL.arpa
     groundup ngram eval MODEL.arpa TEST.txt|- [--json]
     groundup ngram score MODEL.arpa [FILE|-] [-s SENTENCE ...] [--rank] [--permute "w1 w2 .."]
     groundup ngram rank MODEL.arpa [FILE|-] [-s SENTENCE ...] [--permute "w1 w2 .."]  (score --rank)
@@ -44,6 +45,11 @@ def register(sub) -> None:
     b.add_argument("--format", choices=("arpa", "bin", "npz"),
                    help="the model file's format (default: from the name)")
     b.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    b.add_argument("--memory", metavar="SIZE",
+                   help="estimate in bounded memory like lmplz -S (e.g. 1G, 200M): n-grams are "
+                        "sorted in blocks of this size and spilled to disk (mkn/kn, ARPA output)")
+    b.add_argument("--temp-dir", metavar="DIR",
+                   help="where --memory spills sorted runs (default: the system temporary folder)")
     add_config_options(b, NgramConfig)
     b.set_defaults(func=_build)
 
@@ -170,6 +176,8 @@ def _build(args) -> int:
     fmt = args.format or model_format(args.output)
     check_output(args.output, inputs=[args.train], force=args.force, kind=fmt)
     t0 = time.perf_counter()
+    if args.memory is not None or args.temp_dir is not None:
+        return _build_streaming(args, cfg, t0)
     sents = _read(args.train, cfg, "reading", training=True)
     words = sum(len(s) for s in sents)
     if words < cfg.order:
@@ -248,6 +256,48 @@ def _query(args) -> int:
     files = args.files or ["-"]
     return query(model, files, text, sys.stdout, words=args.words, json_lines=args.json,
                  sentences=not args.no_sentences)
+
+
+def _build_streaming(args, cfg, t0) -> int:
+    """``build --memory``: :func:`groundup.text.ngram.streaming.build_streaming`."""
+    import warnings
+
+    from ..data.pipeline import read_corpus
+    from ..errors import ConfigError, DataError
+    from ..text.ngram.spill import check_temp_dir, parse_size
+    from ..text.ngram.streaming import build_streaming
+    from ..utils import progress
+    from .common import print_json
+
+    if cfg.smoothing not in ("mkn", "kn"):
+        raise ConfigError(f"--memory estimates mkn or kn only, not {cfg.smoothing}")
+    if not args.output.endswith(".arpa"):
+        raise ConfigError(f"--memory writes an ARPA file: name the output *.arpa, not {args.output}")
+    memory = parse_size(args.memory if args.memory is not None else "1G")
+    check_temp_dir(args.temp_dir)
+    sents = progress(read_corpus(args.train, cfg, training=True), desc="reading", unit=" lines")
+    print(f"estimating {cfg.smoothing} order {cfg.order} in {memory / 2**20:.4g} MiB ...",
+          file=sys.stderr)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            st = build_streaming(sents, cfg.order, args.output, memory=memory,
+                                 temp_dir=args.temp_dir, modified=cfg.smoothing == "mkn",
+                                 text=cfg.text_options())
+        except DataError as e:
+            raise DataError(f"{args.train}: {e}") from None
+    _warn(caught)
+    summary = {"model": args.output, "order": cfg.order, "smoothing": cfg.smoothing,
+               "text": cfg.text_options().record(), "train_tokens": st.n_words,
+               "ngrams": st.ngrams, "seconds": round(time.perf_counter() - t0, 3),
+               "warnings": st.warnings, "discounts": st.discounts, "memory": memory,
+               "sorted_runs": st.runs, "temp_peak_bytes": st.temp_peak_bytes}
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"wrote {args.output}: n-grams {' / '.join(f'{n:,}' for n in st.ngrams)} "
+              f"in {summary['seconds']:.2f} s", file=sys.stderr)
+    return 0
 
 
 def _eval(args) -> int:

@@ -46,7 +46,10 @@ TEXT_HEADER = "# groundup-text "
 
 def _header(t: BackoffTables) -> str:
     """The comment line recording the text options (empty when the model has none)."""
-    rec = t.info.get("text")
+    return text_header(t.info.get("text"))
+
+
+def text_header(rec: dict | None) -> str:
     return "" if rec is None else TEXT_HEADER + json.dumps(rec) + "\n"
 
 
@@ -129,36 +132,54 @@ def _format_kernel():
 _KERNEL = None
 
 
+class LineFormatter:
+    """ARPA lines of n-gram rows, formatted in one compiled pass (same text as the :func:`_fmt`
+    reference): ``format(W, lp, bo, with_bo)`` with W (n, k) word ids."""
+
+    def __init__(self, vocab: list[str]):
+        global _KERNEL
+        if _KERNEL is None:
+            _KERNEL = _format_kernel()
+        enc = [w.encode("utf-8") for w in vocab]
+        self.lens = np.fromiter((len(b) for b in enc), dtype=np.int64, count=len(enc))
+        self.offs = np.zeros(len(enc) + 1, dtype=np.int64)
+        np.cumsum(self.lens, out=self.offs[1:])
+        self.chars = np.frombuffer(b"".join(enc), dtype=np.uint8)
+
+    def format(self, W: np.ndarray, lp: np.ndarray, bo: np.ndarray, with_bo: bool) -> memoryview:
+        k = W.shape[1]
+        size = int(self.lens[W].sum()) + len(W) * (k + 2 * 12 + 2)
+        out = np.empty(size, dtype=np.uint8)
+        n = _KERNEL(W, np.ascontiguousarray(lp, dtype=np.float64),
+                    np.ascontiguousarray(bo, dtype=np.float64), with_bo, self.chars, self.offs, out)
+        return memoryview(out[:n])  # written without another copy
+
+
 def format_section(t: BackoffTables, k: int) -> memoryview:
-    """The lines of the order-k section, formatted in one compiled pass (same text as the
-    :func:`_fmt` reference)."""
-    global _KERNEL
-    if _KERNEL is None:
-        _KERNEL = _format_kernel()
-    enc = [w.encode("utf-8") for w in t.vocab]
-    lens = np.fromiter((len(b) for b in enc), dtype=np.int64, count=len(enc))
-    offs = np.zeros(len(enc) + 1, dtype=np.int64)
-    np.cumsum(lens, out=offs[1:])
-    chars = np.frombuffer(b"".join(enc), dtype=np.uint8)
+    """The lines of the order-k section."""
     W = ngram_words(t.keys, t.V, k)  # (n_k, k)
-    size = int(lens[W].sum()) + len(W) * (k + 2 * 12 + 2)
-    out = np.empty(size, dtype=np.uint8)
-    n = _KERNEL(W, np.ascontiguousarray(t.logprob[k - 1], dtype=np.float64),
-                np.ascontiguousarray(t.backoff[k - 1], dtype=np.float64), k < t.order,
-                chars, offs, out)
-    return memoryview(out[:n])  # written without another copy
+    return LineFormatter(t.vocab).format(W, t.logprob[k - 1], t.backoff[k - 1], k < t.order)
 
 
 def write_arpa(t: BackoffTables, path: str | os.PathLike) -> None:
     """Write ``t`` as an ARPA file, atomically (a reader never sees half a file)."""
+    write_arpa_sections(path, t.info.get("text"), [len(k) for k in t.keys],
+                        ([format_section(t, k)] for k in range(1, t.order + 1)))
+
+
+def write_arpa_sections(path: str | os.PathLike, text: dict | None, sizes: list[int],
+                        sections) -> None:
+    """The ARPA file from its parts: ``sections`` yields, per order, an iterable of blocks of
+    formatted lines (so a streaming builder writes one block at a time), atomically."""
     with atomic_write(path, "wb") as f:
-        f.write(_header(t).encode("ascii"))
+        f.write(text_header(text).encode("ascii"))
         f.write(b"\\data\\\n")
-        for k in range(1, t.order + 1):
-            f.write(f"ngram {k}={len(t.keys[k - 1])}\n".encode())
-        for k in range(1, t.order + 1):
+        for k, n in enumerate(sizes, start=1):
+            f.write(f"ngram {k}={n}\n".encode())
+        for k, blocks in enumerate(sections, start=1):
             f.write(f"\n\\{k}-grams:\n".encode())
-            f.write(format_section(t, k))
+            for block in blocks:
+                f.write(block)
         f.write(b"\n\\end\\\n")
 
 

@@ -71,33 +71,39 @@ def count_of_counts(c: NgramCounts, adjusted: list[np.ndarray], *,
         n[k - 1] = np.bincount(np.minimum(a, 5), minlength=6)[:5]
         n[k - 1, 0] = 0
     if lmplz_count_of_counts and N > 1 and c.last_full:
-        for k, gid in _final_chain(c):
-            raw, adj = int(c.counts[k - 1][gid]), int(adjusted[k - 1][gid])
-            if adj < 5:
-                n[k - 1, adj] -= 1 if adj else 0
-            if raw < 5:
-                n[k - 1, raw] += 1 if raw else 0
+        chain = []
+        for gram in final_chain_grams(c.last_full):
+            gid = _lookup(c, gram)
+            if gid < 0:
+                break
+            k = len(gram)
+            chain.append((k, int(c.counts[k - 1][gid]), int(adjusted[k - 1][gid])))
+        raw_in_final_flush(n, chain)
     return n
 
 
-def _final_chain(c: NgramCounts) -> list[tuple[int, int]]:
-    """(order, id) of the suffixes of lmplz's last padded N-gram that its final flush counts
-    with raw counts: suffixes of length 1..N-1 back to (and including) one starting with <s>,
-    except that an n-gram starting with <s> has raw = adjusted anyway."""
-    full = c.last_full
+def final_chain_grams(full: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """The suffixes of lmplz's last padded N-gram that its final flush counts with raw counts:
+    lengths 1..N-1, up to (not including) one that starts with or contains <s> (an n-gram
+    starting with <s> has raw = adjusted anyway). The caller stops at the first one that is not
+    an n-gram of the corpus."""
     N = len(full)
     out = []
     for k in range(1, N):
         gram = full[N - k:]
-        if gram[0] == BOS_ID:
+        if gram[0] == BOS_ID or BOS_ID in gram[1:]:
             break
-        if BOS_ID in gram[1:]:
-            break
-        gid = _lookup(c, gram)
-        if gid < 0:
-            break
-        out.append((k, gid))
+        out.append(gram)
     return out
+
+
+def raw_in_final_flush(n: np.ndarray, chain: list[tuple[int, int, int]]) -> None:
+    """Move each (order, raw, adjusted) of the chain from its adjusted to its raw count bin."""
+    for k, raw, adj in chain:
+        if adj < 5:
+            n[k - 1, adj] -= 1 if adj else 0
+        if raw < 5:
+            n[k - 1, raw] += 1 if raw else 0
 
 
 def _lookup(c: NgramCounts, gram: tuple[int, ...]) -> int:

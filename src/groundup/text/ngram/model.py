@@ -32,7 +32,7 @@ import numpy as np
 from ...config import option
 from ...data.pipeline import TextOptions
 from ...errors import ConfigError, ModelFormatError
-from .corpus import BOS_ID, EOS_ID, UNK, UNK_ID, EncodedCorpus, encode, encode_fixed
+from .corpus import BOS, BOS_ID, EOS, EOS_ID, UNK, UNK_ID, EncodedCorpus, encode, encode_fixed
 from .counts import NgramCounts, count_encoded
 from .tables import BackoffTables
 
@@ -71,6 +71,8 @@ def restrict_vocabulary(sentences: list[list[str]], text: TextOptions) -> list[l
         return sentences
     from ...data.pipeline import build_vocab
 
+    # literal <s> </s> are dropped (the lines make the boundaries), never counted or mapped
+    sentences = [[t for t in s if t != BOS and t != EOS] for s in sentences]
     vocab = build_vocab(sentences, text, specials=(UNK,))
     return [vocab.map_unknown(s) for s in sentences]
 

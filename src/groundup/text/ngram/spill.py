@@ -1,0 +1,337 @@
+"""Sorting n-gram records in a fixed memory budget: sorted runs spilled to disk, k-way merged.
+
+The machinery under :mod:`.streaming` (lmplz's sort, Heafield et al. 2013, section 3). A
+*record* is a row of a numpy structured array: ``w`` (k,) uint32 word ids plus value fields
+(``c`` a count, ``p`` a probability, ...). A *key* is one sortable number per record that
+orders the rows the way a pass needs:
+
+    context order  w_1, w_2, .., w_k   compared from the first word (the ARPA file's order)
+    suffix order   w_k, w_{k-1}, .., w_1 compared from the last word (n-grams that share a
+                   suffix are adjacent, and suffixes come in the suffix order of order k-1)
+
+:func:`pack` writes the words of a key with ``bits`` bits each into one uint64 when they fit,
+else into big-endian 64-bit lanes viewed as a fixed-width byte string (``S8L``), which numpy
+sorts and searches by memcmp: the same lexicographic order either way.
+
+:class:`ExternalSorter` collects blocks of records up to its share of the budget, sorts them
+(combining equal keys by summing ``c`` when asked: the counting pass), writes each full buffer
+as a sorted run in a :class:`TempSpace`, and merges the runs: all records up to the smallest
+"last key read" of the runs that still have data on disk are safe to emit, one vectorised sort
+per step. Everything is written through :meth:`TempSpace.write`, so a full disk becomes one
+:class:`~groundup.errors.OutputError` line, and the folder is removed on exit whatever happens.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from ...errors import ConfigError, OutputError
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text: str | int) -> int:
+    """'200M', '1G', '64K', '1048576' -> bytes (lmplz's -S spelling, binary units)."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        n = text
+    else:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)(?:i?[bB])?\s*", str(text))
+        if not m:
+            raise ConfigError(f"memory size must look like 512M, 2G or a byte count, got {text!r}")
+        n = int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+    if n < 1 << 16:
+        raise ConfigError(f"memory budget must be at least 64K, got {text!r}")
+    return n
+
+
+def bits_for(V: int) -> int:
+    """Bits per word id in a key."""
+    return max(1, int(V - 1).bit_length())
+
+
+def pack(cols: np.ndarray, bits: int) -> np.ndarray:
+    """(n, m) word ids, most significant first -> (n,) uint64 keys, or (n,) ``S{8L}`` keys when
+    m * bits > 64 (L lanes of 64 // bits words each, big-endian so memcmp order = word order)."""
+    n, m = cols.shape
+    per = 64 // bits
+    if m <= per:
+        key = np.zeros(n, dtype=np.uint64)
+        for j in range(m):
+            key = (key << np.uint64(bits)) | cols[:, j].astype(np.uint64)
+        return key
+    lanes = -(-m // per)
+    out = np.empty((n, lanes), dtype=">u8")
+    for lane in range(lanes):
+        out[:, lane] = pack(cols[:, lane * per:(lane + 1) * per], bits)
+    return out.view(f"S{8 * lanes}").reshape(n)
+
+
+def context_key(bits: int) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda rec: pack(rec["w"], bits)
+
+
+def suffix_key(bits: int) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda rec: pack(rec["w"][:, ::-1], bits)
+
+
+def record_dtype(k: int, **fields: str) -> np.dtype:
+    """Records of order k: ``w`` (k,) uint32 and the named value fields."""
+    return np.dtype([("w", "<u4", (k,))] + [(name, t) for name, t in fields.items()])
+
+
+def _tofile(rec: np.ndarray, f) -> None:
+    rec.tofile(f)  # one place to write spilled bytes (the tests inject a full disk here)
+
+
+def check_temp_dir(parent: str | os.PathLike | None) -> Path:
+    """The folder runs go under (default: the system's temporary folder); it must exist."""
+    path = Path(parent) if parent is not None else Path(tempfile.gettempdir())
+    if not path.is_dir():
+        raise ConfigError(f"--temp-dir {path}: not an existing folder")
+    return path
+
+
+class TempSpace:
+    """A private folder under ``parent`` (default: the system's temporary folder) for the
+    runs of one build; removed when the ``with`` block ends, by success, error or Ctrl-C."""
+
+    def __init__(self, parent: str | os.PathLike | None = None):
+        self.parent = check_temp_dir(parent)
+        self.dir: Path | None = None
+        self.n = 0
+        self.peak_bytes = 0
+        self._bytes = 0
+
+    def __enter__(self) -> "TempSpace":
+        try:
+            self.dir = Path(tempfile.mkdtemp(prefix="groundup-ngram-", dir=self.parent))
+        except OSError as e:
+            raise OutputError(f"--temp-dir {self.parent}: cannot create a folder ({e.strerror})") from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def new(self, stem: str) -> Path:
+        self.n += 1
+        return self.dir / f"{self.n:05d}-{stem}.bin"
+
+    def write(self, path: Path, rec: np.ndarray) -> None:
+        """Append ``rec`` to ``path``; a full disk is one line naming the folder."""
+        try:
+            with open(path, "ab") as f:
+                _tofile(rec, f)
+        except OSError as e:
+            if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise OutputError(f"temporary folder {self.parent}: {e.strerror} while spilling "
+                                  f"sorted n-grams; free space there or pick another with "
+                                  f"--temp-dir") from None
+            raise
+        self._bytes += rec.nbytes
+        self.peak_bytes = max(self.peak_bytes, self._bytes)
+
+    def remove(self, path: Path) -> None:
+        with_size = path.stat().st_size if path.exists() else 0
+        path.unlink(missing_ok=True)
+        self._bytes -= with_size
+
+
+class Table:
+    """Records of one dtype in a file, read back in chunks of ``rows``."""
+
+    def __init__(self, space: TempSpace, dtype: np.dtype, stem: str):
+        self.space, self.dtype = space, dtype
+        self.path = space.new(stem)
+        self.path.touch()
+        self.rows = 0
+
+    def append(self, rec: np.ndarray) -> None:
+        if len(rec):
+            self.space.write(self.path, rec)
+            self.rows += len(rec)
+
+    def chunks(self, rows: int) -> Iterator[np.ndarray]:
+        with open(self.path, "rb") as f:
+            while len(rec := np.fromfile(f, dtype=self.dtype, count=rows)):
+                yield rec
+
+    def drop(self) -> None:
+        self.space.remove(self.path)
+
+
+def _combine(rec: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted records with equal keys -> one record each, ``c`` summed."""
+    if len(key) == 0:
+        return rec, key
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    out = rec[starts]
+    out["c"] = np.add.reduceat(rec["c"], starts)
+    return out, key[starts]
+
+
+def row_cost(dtype: np.dtype, key_bytes: int) -> int:
+    """Bytes per record while a buffer is sorted: the records, their concatenation and sorted
+    copy (3x), the key and its sorted copy, the int64 permutation."""
+    return 3 * dtype.itemsize + 2 * key_bytes + 8
+
+
+class ExternalSorter:
+    """Sort records by ``key`` in ``budget`` bytes; ``combine`` sums ``c`` over equal keys."""
+
+    def __init__(self, space: TempSpace, dtype: np.dtype, key: Callable[[np.ndarray], np.ndarray],
+                 budget: int, *, combine: bool = False, stem: str = "run"):
+        self.space, self.dtype, self.key, self.combine, self.stem = space, dtype, key, combine, stem
+        key_bytes = key(np.zeros(1, dtype)).dtype.itemsize
+        self.rows = max(budget // row_cost(dtype, key_bytes), 256)
+        self.pending: list[np.ndarray] = []
+        self.n_pending = 0
+        self.runs: list[Path] = []
+        self.budget = budget
+
+    def add(self, rec: np.ndarray) -> None:
+        for i in range(0, len(rec), self.rows):  # never more than one buffer at a time
+            part = rec[i:i + self.rows]
+            self.pending.append(part)
+            self.n_pending += len(part)
+            if self.n_pending >= self.rows:
+                self._full()
+
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        rec = np.concatenate(self.pending) if len(self.pending) != 1 else self.pending[0]
+        self.pending, self.n_pending = [], 0
+        key = self.key(rec)
+        order = np.argsort(key, kind="stable")
+        rec, key = rec[order], key[order]
+        return _combine(rec, key) if self.combine else (rec, key)
+
+    def _full(self) -> None:
+        rec, _ = self._sorted()
+        if self.combine and len(rec) <= self.rows // 2:  # many repeats: keep counting in memory
+            self.pending, self.n_pending = [rec], len(rec)
+            return
+        self._spill(rec)
+
+    def _spill(self, rec: np.ndarray) -> None:
+        path = self.space.new(self.stem)
+        self.space.write(path, rec)
+        self.runs.append(path)
+
+    def finish(self) -> "ExternalSorter":
+        """Write what is still in memory as a run (so no buffer outlives its pass)."""
+        if self.n_pending:
+            self._spill(self._sorted()[0])
+        return self
+
+    def sorted_chunks(self, rows: int | None = None) -> Iterator[np.ndarray]:
+        """The records in key order (combined), in chunks; the runs are deleted as they end."""
+        self.finish()
+        rows = rows or self.rows
+        if len(self.runs) == 1:
+            path = self.runs[0]
+            with open(path, "rb") as f:
+                while len(rec := np.fromfile(f, dtype=self.dtype, count=rows)):
+                    yield rec
+            self.space.remove(path)
+            return
+        yield from self._merge(rows)
+
+    def _merge(self, rows: int) -> Iterator[np.ndarray]:
+        """k-way merge: from each run a buffer of ``per`` rows; every record <= the smallest
+        last key among runs with more on disk can go out now (nothing later is smaller)."""
+        R = len(self.runs)
+        per = max(rows // (R + 1), 64)
+        files = [open(p, "rb") for p in self.runs]
+        try:
+            bufs = [np.fromfile(f, dtype=self.dtype, count=per) for f in files]
+            keys = [self.key(b) for b in bufs]
+            more = [len(b) == per for b in bufs]  # the run may have more on disk
+            while any(len(b) for b in bufs):
+                live = [i for i in range(R) if more[i]]
+                take = [len(b) for b in bufs]
+                if live:
+                    bound = min(keys[i][-1] for i in live)
+                    take = [int(np.searchsorted(keys[i], bound, side="right")) for i in range(R)]
+                rec = np.concatenate([bufs[i][:take[i]] for i in range(R)])
+                key = np.concatenate([keys[i][:take[i]] for i in range(R)])
+                order = np.argsort(key, kind="stable")
+                rec, key = rec[order], key[order]
+                if self.combine:
+                    rec, key = _combine(rec, key)
+                if len(rec):
+                    yield rec
+                for i in range(R):
+                    bufs[i], keys[i] = bufs[i][take[i]:], keys[i][take[i]:]
+                    if more[i] and len(bufs[i]) == 0:
+                        bufs[i] = np.fromfile(files[i], dtype=self.dtype, count=per)
+                        keys[i] = self.key(bufs[i])
+                        more[i] = len(bufs[i]) == per
+        finally:
+            for f in files:
+                f.close()
+        for p in self.runs:
+            self.space.remove(p)
+        self.runs = []
+
+
+class Cursor:
+    """A sorted stream of records looked up by sorted queries: for each query chunk (keys in
+    the stream's order, non-decreasing from chunk to chunk) the values of the equal keys.
+    ``default`` answers a key that is absent; without it an absent key is a bug (the passes
+    only look up n-grams that exist)."""
+
+    def __init__(self, chunks: Iterable[np.ndarray], key: Callable[[np.ndarray], np.ndarray],
+                 field: str, default: float | None = None):
+        self.it, self.keyf, self.field, self.default = iter(chunks), key, field, default
+        self.keys = None
+        self.vals = None
+        self.done = False
+
+    def lookup(self, q: np.ndarray) -> np.ndarray:
+        if len(q) == 0:
+            return np.zeros(0)
+        while not self.done and (self.keys is None or len(self.keys) == 0 or self.keys[-1] < q[-1]):
+            rec = next(self.it, None)
+            if rec is None:
+                self.done = True
+                break
+            k, v = self.keyf(rec), rec[self.field]
+            self.keys = k if self.keys is None else np.concatenate([self.keys, k])
+            self.vals = v if self.vals is None else np.concatenate([self.vals, v])
+        if self.keys is None:
+            self.keys, self.vals = q[:0], np.zeros(0)
+        idx = np.searchsorted(self.keys, q)
+        ok = idx < len(self.keys)
+        ok[ok] = self.keys[idx[ok]] == q[ok]
+        if self.default is None and not ok.all():
+            raise RuntimeError("n-gram stream out of step: a suffix or context is missing")
+        out = np.full(len(q), self.default if self.default is not None else 0.0)
+        out[ok] = self.vals[idx[ok]]
+        cut = int(idx[-1])
+        self.keys, self.vals = self.keys[cut:], self.vals[cut:]
+        return out
+
+
+def grouped(chunks: Iterable[np.ndarray], m: int) -> Iterator[np.ndarray]:
+    """Re-cut record chunks so that no group of equal ``w[:, :m]`` spans two chunks."""
+    carry = None
+    for rec in chunks:
+        rec = rec if carry is None else np.concatenate([carry, rec])
+        w = rec["w"][:, :m]
+        diff = np.flatnonzero((w[1:] != w[:-1]).any(axis=1))
+        if len(diff) == 0:
+            carry = rec
+            continue
+        cut = int(diff[-1]) + 1  # the last group starts here
+        yield rec[:cut]
+        carry = rec[cut:]
+    if carry is not None and len(carry):
+        yield carry

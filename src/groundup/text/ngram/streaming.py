@@ -1,0 +1,413 @@
+"""Modified Kneser-Ney in bounded memory: lmplz's streaming pipeline, in numpy blocks.
+
+Heafield, Pouzyrevsky, Clark & Koehn (2013), "Scalable Modified Kneser-Ney Language Model
+Estimation" (ACL), section 3, as KenLM's lmplz implements it (lm/builder). Only the vocabulary
+(V strings and a few V-sized arrays, as in lmplz) and one sort buffer per pass live in memory;
+every n-gram table is a file of records (:mod:`.spill`) in one of two orders:
+
+    suffix order   compared from the last word back:  n-grams sharing a suffix are adjacent
+    context order  compared from the first word:      n-grams sharing a context are adjacent
+
+The passes (names as in the paper), each a stream over sorted files:
+
+    reading        the one reader and tokenizer (:mod:`groundup.data`); words numbered in order
+                   of first appearance, the id stream spooled to disk (so stdin works)
+    counting       per order k: the k-grams of each block of the stream, sorted in suffix order
+                   with equal ones combined; full buffers spilled as runs, runs merged
+    adjusting      a(g) = N1+(. g): in suffix order the (k+1)-grams with suffix g are one run,
+                   and the runs come in the suffix order of the k-grams, so the continuation
+                   counts stream beside the k-grams; count-of-counts and discounts follow
+    normalization  sorted to context order, a context's n-grams are one run:
+                   u(w | h) = (a(hw) - D(a(hw))) / sum_v a(hv),  gamma(h) = sum_v D(a(hv)) / sum_v a(hv)
+    interpolation  sorted back to suffix order: p(w | h) = u(w | h) + gamma(h) p(w | h'), with
+                   p(w | h') (the (k-1)-gram w_2..w_k) read from the order below, which streams
+                   in the same order
+    output         sorted to context order (the ARPA order of the in-memory builder), gamma(h)
+                   joined to the n-gram h as its backoff; the ARPA file written block by block
+
+Every number is computed with the same floating-point operations in the same order as the
+in-memory reference :func:`.kneser_ney.estimate` (the sums over a context run in word order, as
+``np.bincount`` does there), so the ARPA file is the same bytes whether the build spilled or
+not, and the same as the in-memory builder's (tested).
+"""
+from __future__ import annotations
+
+import itertools
+import warnings
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from ...errors import ConfigError, DataError
+from .corpus import BOS_ID, EOS_ID, SPECIALS, UNK, UNK_ID, _assemble
+from .kneser_ney import DiscountFallbackWarning, discounts, final_chain_grams, raw_in_final_flush
+from .spill import (Cursor, ExternalSorter, Table, TempSpace, bits_for, context_key, grouped,
+                    pack, record_dtype, suffix_key)
+
+SPOOL_LINES = 8192  # sentences encoded per step of the reading pass
+
+
+@dataclass
+class StreamStats:
+    """What a streaming build did: sizes, discounts, how much it spilled."""
+
+    ngrams: list[int] = field(default_factory=list)
+    n_sentences: int = 0
+    n_words: int = 0
+    discounts: list[list[float]] = field(default_factory=list)
+    count_of_counts: list[list[int]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    runs: dict[str, int] = field(default_factory=dict)  # pass -> sorted runs written
+    temp_peak_bytes: int = 0
+
+
+# ----------------------------------------------------------------------------------- reading
+def _spool(sentences: Iterable[Sequence[str]], space: TempSpace):
+    """Number the words (first appearance; <unk> <s> </s> = 0 1 2) and spool the padded id
+    stream to disk: (Table of int32 tokens, vocab, word counts, sentences)."""
+    vocab = list(SPECIALS)
+    index = {w: i for i, w in enumerate(vocab)}
+    spool = Table(space, np.dtype("<i4"), "tokens")
+    counts = np.zeros(1024, dtype=np.int64)
+    n_sent = 0
+    it = iter(sentences)
+    while chunk := list(itertools.islice(it, SPOOL_LINES)):
+        flat: list[str] = []
+        lens = []
+        for sent in chunk:
+            flat.extend(sent)
+            lens.append(len(sent))
+        for w in dict.fromkeys(flat):
+            if w not in index:
+                index[w] = len(vocab)
+                vocab.append(w)
+        ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int32, count=len(flat))
+        enc = _assemble(vocab, ids, lens)
+        if len(vocab) > len(counts):
+            counts = np.concatenate([counts, np.zeros(max(len(vocab), 2 * len(counts)) - len(counts),
+                                                      dtype=np.int64)])
+        counts[:len(vocab)] += np.bincount(enc.tokens, minlength=len(vocab))
+        spool.append(enc.tokens)
+        n_sent += enc.n_sentences
+    return spool, vocab, counts[:len(vocab)], n_sent
+
+
+def _restrict(vocab: list[str], counts: np.ndarray, text) -> tuple[list[str], np.ndarray]:
+    """``min_count``/``max_vocab`` as :func:`.model.restrict_vocabulary`: (new vocab, remap old
+    id -> new id), dropped words -> <unk>; kept words keep their order of first appearance."""
+    remap = np.arange(len(vocab), dtype=np.int32)
+    if text is None or (text.min_count == 1 and not text.max_vocab):
+        return vocab, remap
+    from ...data.pipeline import build_vocab
+
+    freq = {vocab[i]: int(counts[i]) for i in range(len(vocab)) if i not in (BOS_ID, EOS_ID) and counts[i]}
+    kept = build_vocab(freq, text, specials=(UNK,)).stoi
+    new = list(SPECIALS)
+    remap[3:] = UNK_ID
+    for i in range(3, len(vocab)):
+        if vocab[i] in kept:
+            remap[i] = len(new)
+            new.append(vocab[i])
+    return new, remap
+
+
+def _blocks(spool: Table, remap: np.ndarray, rows: int):
+    """(tokens, pos) of whole sentences, about ``rows`` tokens at a time, from the spool."""
+    carry = np.zeros(0, dtype=np.int32)
+    for t in spool.chunks(rows):
+        t = np.concatenate([carry, t]) if len(carry) else t
+        last = int(np.flatnonzero(t == BOS_ID)[-1])  # the last sentence may go on
+        if last == 0:
+            carry = t
+            continue
+        yield _with_pos(remap[t[:last]])
+        carry = t[last:]
+    if len(carry):
+        yield _with_pos(remap[carry])
+
+
+def _with_pos(tok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.arange(len(tok))
+    start = np.maximum.accumulate(np.where(tok == BOS_ID, idx, 0))
+    return tok, idx - start
+
+
+def _last_padded(tok: np.ndarray, pos: np.ndarray, order: int) -> tuple[int, ...]:
+    """:func:`.counts._last_padded_ngram` of one block."""
+    from .corpus import EncodedCorpus
+    from .counts import _last_padded_ngram
+
+    return _last_padded_ngram(EncodedCorpus([], tok, pos, 0), order)
+
+
+# ---------------------------------------------------------------------------------- counting
+def _count(spool: Table, remap: np.ndarray, k: int, bits: int, space: TempSpace, budget: int,
+           stats: StreamStats) -> Table:
+    """Order-k raw counts in suffix order: Table of (w (k,), c)."""
+    dt = record_dtype(k, c="<i8")
+    sorter = ExternalSorter(space, dt, suffix_key(bits), budget, combine=True, stem=f"count{k}")
+    for tok, pos in _blocks(spool, remap, max(sorter.rows // 2, 256)):
+        at = np.flatnonzero(pos >= k - 1)  # where a k-gram ends
+        rec = np.empty(len(at), dtype=dt)
+        rec["w"] = np.stack([tok[at - k + 1 + j] for j in range(k)], axis=1)
+        rec["c"] = 1
+        sorter.add(rec)
+    sorter.finish()
+    stats.runs[f"counting {k}"] = len(sorter.runs)
+    table = Table(space, dt, f"counts{k}")
+    for rec in sorter.sorted_chunks():
+        table.append(rec)
+    return table
+
+
+# --------------------------------------------------------------------------------- adjusting
+def _continuations(table: Table, rows: int):
+    """N1+(. g) for each distinct suffix g of the (k+1)-grams of ``table`` (suffix order), in
+    order: run lengths of equal w_2..w_{k+1}, a run that spans two chunks joined."""
+    pending_w, pending_n = None, 0
+    for rec in table.chunks(rows):
+        s = rec["w"][:, 1:]
+        starts = np.flatnonzero(np.r_[True, (s[1:] != s[:-1]).any(axis=1)])
+        runs = np.diff(np.r_[starts, len(s)])
+        if pending_w is not None:
+            if (s[0] == pending_w).all():
+                runs[0] += pending_n
+            else:
+                yield np.array([pending_n])
+        pending_w, pending_n = s[-1].copy(), int(runs[-1])
+        yield runs[:-1]
+    if pending_w is not None:
+        yield np.array([pending_n])
+
+
+class _Take:
+    """Hand out the next m values of a stream of arrays."""
+
+    def __init__(self, stream):
+        self.it, self.buf = iter(stream), np.zeros(0, dtype=np.int64)
+
+    def take(self, m: int) -> np.ndarray:
+        while len(self.buf) < m:
+            nxt = next(self.it, None)
+            if nxt is None:
+                raise RuntimeError("continuation counts out of step with the n-grams")
+            self.buf = np.concatenate([self.buf, nxt])
+        out, self.buf = self.buf[:m], self.buf[m:]
+        return out
+
+    def empty(self) -> bool:
+        return len(self.buf) == 0 and all(len(x) == 0 for x in self.it)
+
+
+def _adjust(counts: Table, above: Table, rows: int, space: TempSpace, n_row: np.ndarray,
+            target: tuple[int, ...] | None) -> tuple[Table, tuple[int, int] | None]:
+    """a(g) of the order-k n-grams (suffix order): raw count when g starts with <s>, else the
+    continuation count from the (k+1)-grams. Fills ``n_row`` (count-of-counts) and returns the
+    (raw, adjusted) of ``target`` when present (lmplz's final-flush detail)."""
+    k = counts.dtype["w"].shape[0]
+    dt = record_dtype(k, a="<i8")
+    out = Table(space, dt, f"adjusted{k}")
+    cont = _Take(_continuations(above, rows))
+    found = None
+    for rec in counts.chunks(rows):
+        a = rec["c"].copy()
+        free = rec["w"][:, 0] != BOS_ID
+        a[free] = cont.take(int(free.sum()))
+        n_row += np.bincount(np.minimum(a, 5), minlength=6)[:5]
+        if target is not None:
+            hit = np.flatnonzero((rec["w"] == np.asarray(target)).all(axis=1))
+            if len(hit):
+                found = (int(rec["c"][hit[0]]), int(a[hit[0]]))
+        adj = np.empty(len(rec), dtype=dt)
+        adj["w"], adj["a"] = rec["w"], a
+        out.append(adj)
+    if not cont.empty():
+        raise RuntimeError("continuation counts out of step with the n-grams")
+    return out, found
+
+
+# ----------------------------------------------------------------------------- the pipeline
+def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
+                    memory: int, temp_dir=None, modified: bool = True, text=None) -> StreamStats:
+    """Estimate an interpolated (modified) Kneser-Ney model of ``order`` from token lists and
+    write it as an ARPA file at ``path`` (atomically), holding at most about ``memory`` bytes
+    of n-gram data in memory at any time (module docstring). ``text``: the text options, whose
+    ``min_count``/``max_vocab`` map words to <unk> and which the file records."""
+    if not isinstance(order, int) or isinstance(order, bool) or order < 1:
+        raise ConfigError(f"order must be an integer >= 1, got {order!r}")
+    N = order
+    stats = StreamStats()
+    with TempSpace(temp_dir) as space:
+        # reading
+        spool, vocab, word_counts, n_sent = _spool(sentences, space)
+        if n_sent == 0:
+            raise ConfigError("cannot build a model from an empty corpus")
+        vocab, remap = _restrict(vocab, word_counts, text)
+        V = len(vocab)
+        bits = bits_for(V)
+        stats.n_sentences, stats.n_words = n_sent, spool.rows - 2 * n_sent
+        if stats.n_words < N:
+            raise DataError(f"{stats.n_words} tokens, fewer than the model order {N}")
+        rows = max(memory // 256, 256)  # rows per chunk of a stream (a few streams are open at once)
+
+        # counting: unigrams in memory (V-sized), higher orders sorted on disk
+        c1 = np.zeros(V, dtype=np.int64)
+        full: tuple[int, ...] = ()
+        for tok, pos in _blocks(spool, remap, rows):
+            c1 += np.bincount(tok[pos >= 1], minlength=V)  # <s> is no event
+            last = _last_padded(tok, pos, N)
+            if last and (not full or last[::-1] > full[::-1]):
+                full = last
+        counts = {k: _count(spool, remap, k, bits, space, memory, stats) for k in range(2, N + 1)}
+        spool.drop()
+        stats.ngrams = [V] + [counts[k].rows for k in range(2, N + 1)]
+
+        # adjusting: from the top order down; count-of-counts, then the discounts
+        n = np.zeros((N, 5), dtype=np.int64)
+        chain_grams = final_chain_grams(full) if N > 1 and full else []
+        found: dict[int, tuple[int, int] | None] = {}
+        adjusted = {N: counts[N]} if N > 1 else {}
+        if N > 1:
+            for rec in counts[N].chunks(rows):
+                n[N - 1] += np.bincount(np.minimum(rec["c"], 5), minlength=6)[:5]
+        for k in range(N - 1, 1, -1):
+            target = chain_grams[k - 1] if k - 1 < len(chain_grams) else None
+            adjusted[k], found[k] = _adjust(counts[k], counts[k + 1], rows, space, n[k - 1], target)
+            if k + 1 < N:
+                counts[k + 1].drop()
+        left = np.zeros(V, dtype=np.int64)
+        if N > 1:
+            for rec in counts[2].chunks(rows):
+                left += np.bincount(rec["w"][:, 1], minlength=V)
+        # a = c at the top order and for <s>; else the distinct left words, from the bigrams
+        a1 = c1 if N == 1 else np.where(np.arange(V) == BOS_ID, c1, left).astype(np.int64)
+        n[0] = np.bincount(np.minimum(a1, 5), minlength=6)[:5]
+        n[:, 0] = 0
+        if chain_grams:
+            found[1] = (int(c1[chain_grams[0][0]]), int(a1[chain_grams[0][0]]))
+            chain = []
+            for gram in chain_grams:
+                if found.get(len(gram)) is None:
+                    break
+                chain.append((len(gram),) + found[len(gram)])
+            raw_in_final_flush(n, chain)
+        for k in range(2, N):
+            counts[k].drop()
+        D, problems = discounts(n, modified=modified)
+        for p in problems:
+            warnings.warn(p, DiscountFallbackWarning, stacklevel=2)
+        stats.discounts, stats.count_of_counts = D[:, 1:].tolist(), n[:, 1:].tolist()
+        stats.warnings = problems
+
+        # order 1, in memory as in kneser_ney.estimate
+        Vu = V - 1
+        a1f = a1.astype(np.float64)
+        d1 = D[0][np.minimum(a1, 3)]
+        gamma0 = d1.sum() / a1f.sum()
+        p1 = (a1f - d1) / a1f.sum() + gamma0 / Vu
+        p1[BOS_ID] = 1.0
+
+        # normalization (context order) and interpolation (suffix order), order by order
+        backoff = {}  # k -> Table of (w (k,), b = log10 gamma) in context order
+        outputs = {}  # k -> sorter of (w, lp) to context order
+        below = None  # Table of (w, p) of order k-1 in suffix order (k >= 3)
+        for k in range(2, N + 1):
+            norm = _normalize(adjusted[k], D[k - 1], bits, space, memory, rows, stats)
+            backoff[k - 1] = norm.backoff
+            adjusted[k].drop()
+            p_table, outputs[k] = _interpolate(norm.sorter, k, N, p1, below, bits, space, memory,
+                                               rows, stats)
+            if below is not None:
+                below.drop()
+            below = p_table
+
+        # output
+        from .arpa import LineFormatter, write_arpa_sections
+
+        fmt = LineFormatter(vocab)
+        lp1 = np.minimum(np.log10(p1), 0.0)
+        bo1 = np.zeros(V)
+        if N > 1:
+            for rec in backoff[1].chunks(rows):
+                bo1[rec["w"][:, 0]] = rec["b"]
+
+        def section(k):
+            if k == 1:
+                yield fmt.format(np.arange(V, dtype=np.int64)[:, None], lp1, bo1, N > 1)
+                return
+            bo = Cursor(backoff[k].chunks(rows), context_key(bits), "b", default=0.0) if k < N else None
+            for rec in outputs[k].sorted_chunks(rows):
+                b = bo.lookup(context_key(bits)(rec)) if bo is not None else np.zeros(len(rec))
+                yield fmt.format(rec["w"].astype(np.int64), rec["lp"], b, k < N)
+
+        write_arpa_sections(path, text.record() if text is not None else None, stats.ngrams,
+                            (section(k) for k in range(1, N + 1)))
+        stats.temp_peak_bytes = space.peak_bytes
+    return stats
+
+
+@dataclass
+class _Normalized:
+    sorter: ExternalSorter  # (w, u, g) of order k, to suffix order
+    backoff: Table          # (w (k-1,), b) of the contexts, context order
+
+
+def _normalize(adjusted: Table, Dk: np.ndarray, bits: int, space: TempSpace, memory: int,
+               rows: int, stats: StreamStats) -> _Normalized:
+    k = adjusted.dtype["w"].shape[0]
+    to_ctx = ExternalSorter(space, adjusted.dtype, context_key(bits), memory // 2, stem=f"ctx{k}")
+    for rec in adjusted.chunks(rows):
+        to_ctx.add(rec)
+    to_ctx.finish()
+    stats.runs[f"normalization {k}"] = len(to_ctx.runs)
+    dt = record_dtype(k, u="<f8", g="<f8")
+    to_suffix = ExternalSorter(space, dt, suffix_key(bits), memory // 2, stem=f"suf{k}")
+    bdt = record_dtype(k - 1, b="<f8")
+    backoff = Table(space, bdt, f"backoff{k - 1}")
+    for rec in grouped(to_ctx.sorted_chunks(rows), k - 1):
+        w = rec["w"]
+        gid = np.r_[0, np.cumsum((w[1:, :k - 1] != w[:-1, :k - 1]).any(axis=1))]  # context run
+        a = rec["a"] if "a" in rec.dtype.names else rec["c"]  # order N: a = c
+        ak = a.astype(np.float64)
+        dk = Dk[np.minimum(a, 3)]
+        den = np.bincount(gid, weights=ak)  # sum_v a(hv)
+        gamma = np.bincount(gid, weights=dk) / den
+        out = np.empty(len(rec), dtype=dt)
+        out["w"], out["u"], out["g"] = w, (ak - dk) / den[gid], gamma[gid]
+        to_suffix.add(out)
+        starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+        b = np.empty(len(starts), dtype=bdt)
+        b["w"], b["b"] = w[starts, :k - 1], np.log10(gamma)
+        backoff.append(b)
+    to_suffix.finish()
+    return _Normalized(to_suffix, backoff)
+
+
+def _interpolate(norm: ExternalSorter, k: int, N: int, p1: np.ndarray, below: Table | None,
+                 bits: int, space: TempSpace, memory: int, rows: int, stats: StreamStats):
+    """p_k = u + gamma * p_{k-1}(suffix) in suffix order; returns (Table of (w, p) for the
+    next order or None at N, sorter of (w, lp) to context order for the output)."""
+    stats.runs[f"interpolation {k}"] = len(norm.runs)
+    odt = record_dtype(k, lp="<f8")
+    to_out = ExternalSorter(space, odt, context_key(bits), memory // 2, stem=f"out{k}")
+    pdt = record_dtype(k, p="<f8")
+    p_table = Table(space, pdt, f"p{k}") if k < N else None
+    lower = None if k == 2 else Cursor(below.chunks(rows), suffix_key(bits), "p")
+    for rec in norm.sorted_chunks(rows):
+        w = rec["w"]
+        if lower is None:
+            plow = p1[w[:, 1]]
+        else:
+            plow = lower.lookup(pack(w[:, :0:-1], bits))  # w_2..w_k in suffix order
+        pk = rec["u"] + rec["g"] * plow
+        if p_table is not None:
+            pr = np.empty(len(rec), dtype=pdt)
+            pr["w"], pr["p"] = w, pk
+            p_table.append(pr)
+        out = np.empty(len(rec), dtype=odt)
+        out["w"], out["lp"] = w, np.minimum(np.log10(pk), 0.0)
+        to_out.add(out)
+    to_out.finish()
+    stats.runs[f"output {k}"] = len(to_out.runs)
+    return p_table, to_out

@@ -1,0 +1,212 @@
+"""Bounded-memory estimation (``ngram build --memory``): the streaming passes against the
+in-memory builder (same ARPA bytes, spilled or not), the external sort against numpy, and the
+temporary files (removed on success, error and Ctrl-C; a full disk is one line)."""
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from groundup.data.pipeline import TextOptions
+from groundup.text.ngram import NgramModel
+from groundup.text.ngram import spill
+from groundup.text.ngram.spill import ExternalSorter, TempSpace, pack, parse_size, record_dtype
+from groundup.text.ngram.streaming import build_streaming
+
+DATA = Path(__file__).parent / "data"
+TINY = 1 << 16  # the smallest budget: 256-row sort buffers, so every order spills
+
+
+def corpus(seed=0, n=300, V=40):
+    """Zipf-distributed sentences (empty ones included), a literal <unk>, <s> inside a line."""
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(V)]
+    sents = [[words[j] for j in rng.zipf(1.5, size=rng.integers(0, 12)) % V] for _ in range(n)]
+    sents[3] = ["<unk>", "w1", "<s>", "w2"]
+    return sents
+
+
+def both(tmp_path, sents, order, text=TextOptions(), smoothing="mkn", memory=TINY):
+    ref, out = tmp_path / f"ref{order}.arpa", tmp_path / f"stream{order}.arpa"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # degenerate discounts on tiny corpora: both warn
+        NgramModel.build(sents, order, smoothing, text=text).save(ref)
+        st = build_streaming(sents, order, out, memory=memory, text=text,
+                             modified=smoothing == "mkn", temp_dir=tmp_path)
+    return ref.read_bytes(), out.read_bytes(), st
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 5])
+def test_same_bytes_as_the_in_memory_builder_spilled_or_not(order, tmp_path):
+    sents = corpus()
+    ref, spilled, st = both(tmp_path, sents, order)
+    assert spilled == ref
+    if order >= 3:
+        assert max(st.runs.values()) > 1, st.runs  # the tiny budget really spilled
+    _, held, st_big = both(tmp_path, sents, order, memory=parse_size("256M"))
+    assert held == ref
+    assert set(st_big.runs.values()) <= {1}
+    assert not list(tmp_path.glob("groundup-ngram-*"))  # temporary folder removed
+
+
+@pytest.mark.parametrize("text", [TextOptions(min_count=2), TextOptions(max_vocab=12),
+                                  TextOptions(lowercase=True)])
+def test_same_bytes_with_vocabulary_options(text, tmp_path):
+    sents = corpus(seed=1) + [["W1", "W2", "w3"]]
+    ref, out, _ = both(tmp_path, sents, 4, text=text)
+    assert out == ref
+    assert b'"min_count": %d' % text.min_count in out
+
+
+def test_same_bytes_kn_and_on_the_shakespeare_sample(tmp_path):
+    sents = [line.split() for line in (DATA / "ngram_shakespeare.txt").read_text().splitlines()]
+    ref, out, _ = both(tmp_path, sents, 3)
+    assert out == ref
+    ref, out, _ = both(tmp_path, corpus(seed=2), 3, smoothing="kn")
+    assert out == ref
+
+
+def test_external_sort_matches_numpy_with_multi_lane_keys(tmp_path):
+    # 5 words of 21 bits = 105 bits: keys are 2-lane byte strings, compared by memcmp
+    rng = np.random.default_rng(0)
+    W = rng.integers(0, 3, size=(5000, 5)).astype(np.uint32) * (1 << 20)
+    W[:, 2] = rng.integers(0, 1 << 21, size=5000)
+    W[rng.random(5000) < 0.5] = W[0]  # many repeats: combining counts matters
+    dt = record_dtype(5, c="<i8")
+    rec = np.empty(5000, dtype=dt)
+    rec["w"], rec["c"] = W, rng.integers(1, 4, size=5000)
+    key = lambda r: pack(r["w"][:, ::-1], 21)  # suffix order
+    assert key(rec).dtype == np.dtype("S16")
+    with TempSpace(tmp_path) as space:
+        s = ExternalSorter(space, dt, key, TINY, combine=True)
+        for i in range(0, 5000, 700):
+            s.add(rec[i:i + 700])
+        s.finish()
+        assert len(s.runs) > 3
+        got = np.concatenate(list(s.sorted_chunks(300)))
+        assert not list(space.dir.iterdir())  # runs deleted once merged
+    rev = [tuple(r) for r in W[:, ::-1].tolist()]
+    want = {}
+    for t, c in zip(rev, rec["c"].tolist()):
+        want[t] = want.get(t, 0) + c
+    assert [tuple(r) for r in got["w"][:, ::-1].tolist()] == sorted(want)
+    assert got["c"].tolist() == [want[t] for t in sorted(want)]
+
+
+def test_pack_orders_like_tuples():
+    rng = np.random.default_rng(1)
+    for bits, m in ((3, 4), (13, 5), (20, 5), (32, 3)):
+        cols = rng.integers(0, 1 << bits, size=(400, m)).astype(np.uint32)
+        order = np.argsort(pack(cols, bits), kind="stable")
+        assert [tuple(r) for r in cols[order].tolist()] == sorted(tuple(r) for r in cols.tolist())
+
+
+@pytest.mark.parametrize("size,expect", [("64K", 1 << 16), ("1G", 1 << 30), ("1.5M", 3 << 19),
+                                         ("200MB", 200 << 20), ("100000", 100000)])
+def test_parse_size(size, expect):
+    assert parse_size(size) == expect
+
+
+@pytest.mark.parametrize("bad", ["", "1X", "-1G", "1K", "lots"])
+def test_parse_size_rejects(bad):
+    from groundup.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        parse_size(bad)
+
+
+# ------------------------------------------------------------------------------- the command
+@pytest.fixture
+def cli(capsys):
+    from groundup.cli import main
+
+    def call(*args, stdin=None):
+        code = main(["ngram", *map(str, args)])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    return call
+
+
+def write_corpus(path, sents):
+    path.write_text("\n".join(" ".join(s) for s in sents) + "\n", encoding="utf-8")
+    return path
+
+
+def test_cli_memory_file_and_stdin_give_the_in_memory_bytes(tmp_path, cli, monkeypatch):
+    import io
+
+    src = write_corpus(tmp_path / "train.txt", corpus())
+    code, _, err = cli("build", src, "--order", "3", "-o", tmp_path / "mem.arpa")
+    assert code == 0, err
+    code, _, err = cli("build", src, "--order", "3", "--memory", "64K", "--temp-dir", tmp_path,
+                       "-o", tmp_path / "file.arpa")
+    assert code == 0, err
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(src.read_bytes())))
+    code, _, err = cli("build", "-", "--order", "3", "--memory", "64K", "--temp-dir", tmp_path,
+                       "-o", tmp_path / "stdin.arpa")
+    assert code == 0, err
+    ref = (tmp_path / "mem.arpa").read_bytes()
+    assert (tmp_path / "file.arpa").read_bytes() == ref
+    assert (tmp_path / "stdin.arpa").read_bytes() == ref
+    assert not list(tmp_path.glob("groundup-ngram-*"))
+
+
+def test_cli_memory_refuses_what_it_cannot_do(tmp_path, cli):
+    src = write_corpus(tmp_path / "train.txt", corpus())
+    for args, msg in ((("--smoothing", "katz"), "mkn or kn"), ((), "ARPA"),
+                      (("--memory", "lots"), "memory size"),
+                      (("--temp-dir", tmp_path / "nope"), "not an existing folder")):
+        out = tmp_path / ("m.arpa" if msg != "ARPA" else "m.npz")
+        code, _, err = cli("build", src, "--order", "3", "--memory", "1M", *args, "-o", out)
+        assert code == 2 and msg in err and err.count("\n") == 1, err
+        assert not out.exists()
+
+
+def test_full_disk_is_one_line_and_leaves_nothing(tmp_path, cli, monkeypatch):
+    src = write_corpus(tmp_path / "train.txt", corpus())
+    calls = []
+
+    def full(rec, f):
+        calls.append(1)
+        if len(calls) > 3:  # a few runs fit, then the disk is full
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        rec.tofile(f)
+    monkeypatch.setattr(spill, "_tofile", full)
+    out = tmp_path / "m.arpa"
+    code, _, err = cli("build", src, "--order", "4", "--memory", "64K", "--temp-dir", tmp_path,
+                       "-o", out)
+    assert code == 2 and "Traceback" not in err
+    [line] = [l for l in err.splitlines() if l.startswith("groundup: error:")]
+    assert "No space left on device" in line and "--temp-dir" in line
+    assert not out.exists() and not list(tmp_path.glob("groundup-ngram-*"))
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".m.arpa")]
+
+
+def test_ctrl_c_removes_the_temporary_files(tmp_path):
+    """A real process reading stdin from a pipe: interrupted once its temporary folder exists."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "GROUNDUP_PROGRESS": "0"}
+    p = subprocess.Popen([sys.executable, "-m", "groundup.cli", "ngram", "build", "-", "--order",
+                          "3", "--memory", "1M", "--temp-dir", str(temp), "-o",
+                          str(tmp_path / "m.arpa")], stdin=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    p.stdin.write(b"a b c d\n" * 1000)
+    p.stdin.flush()
+    deadline = time.monotonic() + 60
+    while not list(temp.glob("groundup-ngram-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(temp.glob("groundup-ngram-*")), "the build never started spilling"
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert not list(temp.iterdir())
+    assert not (tmp_path / "m.arpa").exists()
