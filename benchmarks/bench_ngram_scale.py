@@ -1,7 +1,7 @@
 """Benchmark: 5-gram modified Kneser-Ney at growing corpus sizes, ``groundup ngram build
 --memory`` beside KenLM's ``lmplz -S``, wall time and peak RSS at the same memory budgets.
 
-    .venv/bin/python benchmarks/bench_ngram_scale.py --words 1000000 [--words 10000000 ...]
+    .venv/bin/python benchmarks/bench_ngram_scale.py --words 1000000 [10000000 ...] [--sample N ...]
         [--budgets 1G 4G] [--lmplz PATH | env LMPLZ] [--work /tmp/ngram-scale]
         [--out benchmarks/out/ngram_scale.json] [--compare-max-words 20000000]
 
@@ -25,6 +25,7 @@ a message.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -88,14 +89,19 @@ class Contexts:
         return use, self.next[np.minimum(j, len(self.next) - 1)]
 
 
-def sample_corpus(path: Path, words: int, seed: int = 0, batch: int = 100_000, max_len: int = 200) -> None:
+@functools.lru_cache(maxsize=1)
+def sampler():
+    """(vocab, trigram contexts, bigram contexts, unigram draws) of the novels (built once)."""
     vocab, tok = novels_stream()
     V = len(vocab)
     assert V < (1 << 20)
     t = np.flatnonzero(tok != BOS)  # positions of predicted words (and </s>)
-    tri = Contexts(tok[t - 2] * V + tok[t - 1], tok[t])
-    bi = Contexts(tok[t - 1], tok[t])
-    uni = tok[t]
+    return vocab, Contexts(tok[t - 2] * V + tok[t - 1], tok[t]), Contexts(tok[t - 1], tok[t]), tok[t]
+
+
+def sample_corpus(path: Path, words: int, seed: int = 0, batch: int = 100_000, max_len: int = 200) -> None:
+    vocab, tri, bi, uni = sampler()
+    V = len(vocab)
     rng = np.random.default_rng(seed)
     words_arr = np.array(vocab, dtype=object)
     written = 0
@@ -196,6 +202,8 @@ def main() -> int:
     ap.add_argument("--compare-max-words", type=int, default=20_000_000)
     ap.add_argument("--skip-ours", action="store_true", help="only lmplz (and the corpus)")
     ap.add_argument("--keep-arpa", action="store_true")
+    ap.add_argument("--sample", type=int, nargs="*", default=[],
+                    help="also sample (and cache) corpora of these sizes, without building")
     args = ap.parse_args()
     (args.work / "tmp").mkdir(parents=True, exist_ok=True)
     if not args.lmplz or not Path(args.lmplz).exists():
@@ -203,8 +211,9 @@ def main() -> int:
               file=sys.stderr)
         args.lmplz = None
     results = json.loads(args.out.read_text())["results"] if args.out.exists() else {}
+    corpora = {words: corpus_for(args.work, words) for words in args.words + args.sample}
     for words in args.words:
-        corpus = corpus_for(args.work, words)
+        corpus = corpora[words]
         r = results.setdefault(str(words), {})
         r["corpus_words"] = sum(len(l.split()) for l in open(corpus, encoding="utf-8"))
         for b in args.budgets:

@@ -109,3 +109,14 @@ def test_text8_is_ascii_only():
     # Python's lower() maps 'İ' (U+0130) to 'i' + a combining dot and the Kelvin sign to 'k';
     # text8 works on bytes, so every non-ASCII character is a separator, whatever it lowercases to
     assert text8_tokens("\u0130 \u212a ok") == ["ok"]
+
+
+def test_spaces_splits_like_lmplz():
+    """lm/builder/corpus_count.cc: delimiters are NUL, tab, LF, CR and space, nothing else."""
+    from groundup.data.tokenize import get_tokenizer
+
+    tok = get_tokenizer("spaces")
+    line = " a\u00a0b  c\td\x0ce\u3000f\rg\x0b \t"
+    assert tok(line) == ["a\u00a0b", "c", "d\x0ce\u3000f", "g\x0b"]
+    assert tok("") == [] and tok(" \t ") == []
+    assert tok("the cat sat") == get_tokenizer("word")("the cat sat")

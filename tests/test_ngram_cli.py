@@ -95,10 +95,10 @@ def test_min_count_maps_rare_words_to_unk_and_the_arpa_records_it(tmp_path, cli)
     m = tmp_path / "m.arpa"
     r = cli("build", train, "--order", 2, "--min-count", 2, "-o", m, "--json")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["text"] == {"tokenizer": "word", "lowercase": False, "script": "keep",
+    assert json.loads(r.stdout)["text"] == {"tokenizer": "spaces", "lowercase": False, "script": "keep",
                                             "min_count": 2, "max_vocab": 0}
     text = m.read_text()
-    assert text.startswith('# groundup-text {"tokenizer": "word"') and "\tc\t" not in text
+    assert text.startswith('# groundup-text {"tokenizer": "spaces"') and "\tc\t" not in text
     assert "\t<unk>\t" in text
     kenlm = pytest.importorskip("kenlm")
     km = kenlm.Model(str(m))
@@ -157,3 +157,21 @@ def test_degenerate_counts_warn_but_build(tmp_path, cli):
     ours, gold = parse_arpa_plain(tmp_path / "m.arpa"), parse_arpa_plain(DATA / "ngram_toy.o2.arpa")
     assert ours.keys() == gold.keys()
     assert all(abs(ours[g][0] - v[0]) < 1e-6 and abs(ours[g][1] - v[1]) < 1e-6 for g, v in gold.items())
+
+
+def test_build_splits_words_as_lmplz_by_default(tmp_path, cli):
+    """lmplz separates words on space, tab and CR only: a no-break space or a form feed stays
+    inside its word (the novels hold 1,847 and 273 of them); --tokenizer word splits there, and
+    a word holding U+3000 (Chinese text's ideographic space) is named in a warning."""
+    train = tmp_path / "t.txt"
+    train.write_text("a\u00a0b c\td\ne\x0cf g\u3000h a\u00a0b\n", encoding="utf-8")
+    m = tmp_path / "m.arpa"
+    r = cli("build", train, "--order", 2, "-o", m)
+    assert r.returncode == 0, r.stderr
+    model = NgramModel.load(m)
+    assert set(model.vocab[3:]) == {"a\u00a0b", "c", "d", "e\x0cf", "g\u3000h"}
+    assert model.text.tokenizer == "spaces"
+    assert "3 word types hold whitespace" in r.stderr and "U+3000 is the ideographic" in r.stderr
+    r = cli("build", train, "--order", 2, "--tokenizer", "word", "-o", tmp_path / "w.arpa")
+    assert r.returncode == 0 and "hold whitespace" not in r.stderr, r.stderr
+    assert set(NgramModel.load(tmp_path / "w.arpa").vocab[3:]) == set("abcdefgh")

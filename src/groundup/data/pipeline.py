@@ -38,7 +38,8 @@ SCRIPTS = ("keep", "simplified", "traditional")
 class TextOptions:
     """How a line of text becomes tokens and which tokens get their own id."""
 
-    tokenizer: str = option("word", "how a line becomes tokens: word = split on whitespace; char = "
+    tokenizer: str = option("word", "how a line becomes tokens: word = split on whitespace; spaces "
+                                     "= on space, tab, CR only (as lmplz); char = "
                                      "one token per CJK character, Latin words and numbers whole, "
                                      "punctuation apart; zh = Chinese word segmentation (jieba; "
                                      "the zh extra); codepoint = every character; text8 = "

@@ -17,9 +17,13 @@ The registry (:data:`TOKENIZERS`):
                whitespace, :data:`WORD_WHITESPACE`: space, ``\\t \\n \\v \\f \\r``, the file/group/
                record/unit separators U+001C-U+001F, NEL U+0085, no-break space U+00A0, U+1680,
                the en/em/thin spaces U+2000-U+200A, U+2028, U+2029, U+202F, U+205F and the
-               ideographic space U+3000. (KenLM's ``lmplz`` splits on space and tab only; an
-               lmplz-compatible whitespace is the n-gram builder's option to add, not this
-               tokenizer's default.)
+               ideographic space U+3000.
+``spaces``     KenLM ``lmplz``'s split: only space, tab and ``\r`` separate
+               (:data:`LMPLZ_WHITESPACE`, from lm/builder/corpus_count.cc); a no-break space, a
+               form feed or an ideographic space U+3000 stays inside its word, as in lmplz. The
+               n-gram builder's default, so its models are lmplz's on the same file; it warns
+               when a word holds other Unicode whitespace (U+3000 in Chinese text separated by
+               ideographic spaces: use ``word`` there, or ``zh``/``char``).
 ``char``       for Chinese and Japanese text and for mixed text: every CJK character (Han
                ideographs, kana, bopomofo, CJK and full-width punctuation) is a token, a run of
                other letters or digits is one token (``NLP``, ``GPT4``, ``café``), a number keeps
@@ -122,6 +126,15 @@ def word_tokens(line: str) -> list[str]:
     return line.split()
 
 
+LMPLZ_WHITESPACE = " \t\r"
+_TO_SPACE = str.maketrans("\t\r", "  ")
+
+
+def spaces_tokens(line: str) -> list[str]:
+    """Split on :data:`LMPLZ_WHITESPACE` only (lmplz's words)."""
+    return [w for w in line.translate(_TO_SPACE).split(" ") if w]
+
+
 def char_tokens(line: str) -> list[str]:
     """CJK characters one by one, other letters/digits in runs, punctuation alone."""
     return _CHAR_TOKEN.findall(line)
@@ -205,6 +218,7 @@ def register(tok: Tokenizer, *, replace: bool = False) -> Tokenizer:
 
 for _tok in (
         FunctionTokenizer("word", word_tokens, " ", EOS, "whitespace split (text already tokenised)"),
+        FunctionTokenizer("spaces", spaces_tokens, " ", EOS, "split on space, tab, CR only (as lmplz)"),
         FunctionTokenizer("char", char_tokens, "", EOS,
                           "one token per CJK character; Latin words, numbers whole; punctuation alone"),
         FunctionTokenizer("codepoint", codepoint_tokens, "", "\n", "every character a token, spaces included"),

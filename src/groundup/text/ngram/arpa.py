@@ -150,6 +150,7 @@ class LineFormatter:
         k = W.shape[1]
         size = int(self.lens[W].sum()) + len(W) * (k + 2 * 12 + 2)
         out = np.empty(size, dtype=np.uint8)
+        W = np.ascontiguousarray(W, dtype=np.int64)  # one compiled specialisation (C layout)
         n = _KERNEL(W, np.ascontiguousarray(lp, dtype=np.float64),
                     np.ascontiguousarray(bo, dtype=np.float64), with_bo, self.chars, self.offs, out)
         return memoryview(out[:n])  # written without another copy
@@ -275,20 +276,30 @@ def _parse(f, path: Path) -> BackoffTables:
     return tables
 
 
+def _fields(text: str) -> list[str]:
+    """Split on tab, space, CR and LF only: a word may hold other whitespace (lmplz keeps a
+    no-break space or U+3000 inside a word, and so does ``--tokenizer spaces``). A doubled
+    separator leaves an empty field, which sends :func:`_section` to its line-by-line path."""
+    toks = text.replace("\t", " ").replace("\r", " ").replace("\n", " ").split(" ")
+    if toks and toks[-1] == "":
+        toks.pop()
+    return toks
+
+
 def _section(lines: list[str], k: int, lower: bool, lineno: int, bad):
     """(probabilities, k word columns, backoffs) of one section, as lists of strings.
 
-    Fast path: when every line has all its fields, one ``split()`` of the whole block gives a
+    Fast path: when every line has all its fields, one :func:`_fields` of the whole block gives a
     fixed-width token list that is sliced column by column. Otherwise (e.g. SRILM omits a zero
     backoff) the lines are parsed one by one."""
     width = k + 1 + (1 if lower else 0)
-    toks = "".join(lines).split()
+    toks = _fields("".join(lines))
     if len(toks) == width * len(lines) and all(line.count("\t") == width - k for line in lines[:100]):
         cols = [toks[j::width] for j in range(width)]
         return cols[0], cols[1:k + 1], (cols[k + 1] if lower else None)
     probs, words, backs = [], [[] for _ in range(k)], []
     for i, line in enumerate(lines):
-        parts = line.split()
+        parts = [p for p in _fields(line) if p]
         if len(parts) not in (k + 1, k + 2) or (len(parts) == k + 2 and not lower):
             raise bad(f"expected a {k}-gram line, got {line.strip()[:60]!r}", lineno + i + 1)
         probs.append(parts[0])

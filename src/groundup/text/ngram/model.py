@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Literal, Sequence
@@ -31,6 +32,7 @@ import numpy as np
 
 from ...config import option
 from ...data.pipeline import TextOptions
+from ...data.tokenize import names as tokenize_names
 from ...errors import ConfigError, ModelFormatError
 from .corpus import BOS, BOS_ID, EOS, EOS_ID, UNK, UNK_ID, EncodedCorpus, encode, encode_fixed
 from .counts import NgramCounts, count_encoded
@@ -48,6 +50,11 @@ class NgramConfig(TextOptions):
     counting, so ``<unk>`` gets n-gram statistics of its own (as PTB's rare words have). The
     defaults keep every word, as lmplz does."""
 
+    tokenizer: str = option("spaces", "how a line becomes tokens: spaces = split on space, tab, CR "
+                                       "only, as KenLM's lmplz (the same model as lmplz); word = "
+                                       "split on every Unicode whitespace (no-break space, U+3000, "
+                                       "...); char, zh, codepoint, text8 as for every text command",
+                            choices=tokenize_names)
     order: int = option(3, "model order N (>= 1)")
     smoothing: Literal["mkn", "kn", "katz", "addk", "mle"] = option(
         "mkn", "mkn = interpolated modified Kneser-Ney (as lmplz), kn = Kneser-Ney, katz = Katz "
@@ -63,6 +70,26 @@ class NgramConfig(TextOptions):
             raise ConfigError(f"order must be an integer >= 1, got {self.order!r}")
         if self.smoothing == "addk" and not self.k > 0:
             raise ConfigError(f"k must be > 0, got {self.k}")
+
+
+class InnerWhitespaceWarning(UserWarning):
+    """Words of an lmplz-split model hold other Unicode whitespace (kept inside, as lmplz does)."""
+
+
+def warn_inner_whitespace(vocab: Sequence[str], text: TextOptions | None) -> None:
+    """With the ``spaces`` tokenizer (lmplz's split), say so when words hold whitespace that
+    only the Unicode split separates: U+3000 in Chinese text, no-break spaces, form feeds."""
+    if text is None or text.tokenizer != "spaces":
+        return
+    odd = [w for w in vocab if not w.isprintable() and any(c.isspace() for c in w)]
+    if odd:
+        chars = sorted({c for w in odd for c in w if c.isspace()})
+        names = ", ".join(f"U+{ord(c):04X}" for c in chars)
+        warnings.warn(f"{len(odd):,} word types hold whitespace that lmplz's split (--tokenizer "
+                      f"spaces: space, tab, CR) keeps inside words ({names}"
+                      + ("; U+3000 is the ideographic space of Chinese text" if "\u3000" in chars else "")
+                      + "); --tokenizer word splits on every Unicode whitespace",
+                      InnerWhitespaceWarning, stacklevel=3)
 
 
 def restrict_vocabulary(sentences: list[list[str]], text: TextOptions) -> list[list[str]]:
@@ -183,6 +210,7 @@ class NgramModel:
                               + f" gives no valid model ({e})") from None
         if text is not None:
             model.info["text"] = text.record()
+            warn_inner_whitespace(model.vocab, text)
         return model
 
     @classmethod

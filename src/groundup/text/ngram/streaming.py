@@ -41,6 +41,7 @@ import numpy as np
 
 from ...errors import ConfigError, DataError
 from .corpus import BOS_ID, EOS_ID, SPECIALS, UNK, UNK_ID, _assemble
+from .model import warn_inner_whitespace
 from .kneser_ney import DiscountFallbackWarning, discounts, final_chain_grams, raw_in_final_flush
 from .spill import (Cursor, ExternalSorter, Table, TempSpace, bits_for, context_key, grouped,
                     pack, record_dtype, suffix_key)
@@ -146,8 +147,10 @@ def _count(spool: Table, remap: np.ndarray, k: int, bits: int, space: TempSpace,
            stats: StreamStats) -> Table:
     """Order-k raw counts in suffix order: Table of (w (k,), c)."""
     dt = record_dtype(k, c="<i8")
-    sorter = ExternalSorter(space, dt, suffix_key(bits), budget, combine=True, stem=f"count{k}")
-    for tok, pos in _blocks(spool, remap, max(sorter.rows // 2, 256)):
+    # the block being cut into k-grams (tokens, positions, the k columns) sits beside the buffer
+    sorter = ExternalSorter(space, dt, suffix_key(bits), budget * 3 // 4, combine=True,
+                            stem=f"count{k}")
+    for tok, pos in _blocks(spool, remap, max(sorter.rows // 4, 256)):
         at = np.flatnonzero(pos >= k - 1)  # where a k-gram ends
         rec = np.empty(len(at), dtype=dt)
         rec["w"] = np.stack([tok[at - k + 1 + j] for j in range(k)], axis=1)
@@ -238,12 +241,14 @@ def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
         raise ConfigError(f"order must be an integer >= 1, got {order!r}")
     N = order
     stats = StreamStats()
+    _return_freed_memory()
     with TempSpace(temp_dir) as space:
         # reading
         spool, vocab, word_counts, n_sent = _spool(sentences, space)
         if n_sent == 0:
             raise ConfigError("cannot build a model from an empty corpus")
         vocab, remap = _restrict(vocab, word_counts, text)
+        warn_inner_whitespace(vocab, text)
         V = len(vocab)
         bits = bits_for(V)
         stats.n_sentences, stats.n_words = n_sent, spool.rows - 2 * n_sent
@@ -334,7 +339,7 @@ def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
 
         def section(k):
             if k == 1:
-                yield fmt.format(np.arange(V, dtype=np.int64)[:, None], lp1, bo1, N > 1)
+                yield fmt.format(np.arange(V, dtype=np.int64).reshape(V, 1), lp1, bo1, N > 1)
                 return
             bo = Cursor(backoff[k].chunks(rows), context_key(bits), "b", default=0.0) if k < N else None
             for rec in outputs[k].sorted_chunks(rows):
@@ -345,6 +350,17 @@ def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
                             (section(k) for k in range(1, N + 1)))
         stats.temp_peak_bytes = space.peak_bytes
     return stats
+
+
+def _return_freed_memory() -> None:
+    """glibc raises its mmap threshold after large frees (up to 32 MB), after which freed sort
+    buffers stay in the heap and count as resident; a fixed threshold hands them back."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 17)  # M_MMAP_THRESHOLD = 128 KiB
+    except (OSError, AttributeError):
+        pass
 
 
 @dataclass
