@@ -41,4 +41,4 @@ def test_every_text_command_has_the_text_options(path):
 def test_generated_options_show_choices_and_defaults():
     text = COMMANDS[("word2vec", "train")].format_help()
     assert "{sg,cbow}" in text and "[default: 0.025]" in text
-    assert "{word,char,codepoint,text8,zh}" in COMMANDS[("ngram", "build")].format_help()
+    assert "{word,spaces,char,codepoint,text8,zh}" in COMMANDS[("ngram", "build")].format_help()
