@@ -7,6 +7,8 @@ The golden files in tests/data were made with KenLM's lmplz built from kpu/kenlm
     lmplz -o 3 -S 100M < ngram_shakespeare.txt > ngram_shakespeare.o3.arpa
     lmplz -o 5 -S 100M --discount_fallback < ngram_shakespeare60.txt > ngram_shakespeare60.o5.arpa
     lmplz -o 2 -S 100M --discount_fallback < ngram_toy.txt > ngram_toy.o2.arpa
+    lmplz -o 3 -S 100M --prune 0 1 < ngram_shakespeare.txt > ngram_shakespeare.o3.prune01.arpa
+    lmplz -o 4 -S 100M --prune 0 1 2 < ngram_shakespeare.txt > ngram_shakespeare.o4.prune012.arpa
 
 ngram_shakespeare.txt is the first 150 speech lines of tinyshakespeare (public domain),
 lower-cased with punctuation split off, plus two lines "the zzq" that make lmplz's final
@@ -68,6 +70,36 @@ def test_modified_kneser_ney_reproduces_lmplz(corpus, arpa, order):
     assert set(ours) == set(gold)
     worst = max(max(abs(ours[g][0] - v[0]), abs(ours[g][1] - v[1])) for g, v in gold.items())
     assert worst < 1e-5  # lmplz prints float32 values (~7 digits); the issue asks for 1e-4
+
+
+@pytest.mark.parametrize("arpa, order, prune", [
+    ("ngram_shakespeare.o3.prune01.arpa", 3, (0, 1)),
+    ("ngram_shakespeare.o4.prune012.arpa", 4, (0, 1, 2)),
+])
+def test_count_pruning_reproduces_lmplz(arpa, order, prune):
+    """--prune: n-grams of order k >= 2 with raw count <= t_k are dropped; their adjusted
+    counts go to their context's gamma (lmplz initial_probabilities.cc, AddRight), so the
+    kept probabilities and every backoff differ from the unpruned model's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DiscountFallbackWarning)
+        ours = as_dict(estimate(count_ngrams(sentences("ngram_shakespeare.txt"), order), prune=prune))
+    gold = parse_arpa_plain(DATA / arpa)
+    full = parse_arpa_plain(DATA / "ngram_shakespeare.o3.arpa")
+    assert set(ours) == set(gold) and len(gold) < len(full)
+    worst = max(max(abs(ours[g][0] - v[0]), abs(ours[g][1] - v[1])) for g, v in gold.items())
+    assert worst < 1e-5
+    moved = [g for g in gold if len(g) == 2 and abs(gold[g][1] - full[g][1]) > 1e-3]
+    assert moved  # pruning changes backoffs (the pruned mass): not just a filter
+
+
+@pytest.mark.parametrize("prune", [(1,), (0, 2, 1), (0, 1, 1, 1, 1)])
+def test_prune_thresholds_are_checked(prune):
+    from groundup.errors import ConfigError
+    from groundup.text.ngram.kneser_ney import prune_thresholds
+
+    with pytest.raises(ConfigError):
+        prune_thresholds(prune, 3)
+    assert prune_thresholds((0, 1), 4) == [0, 1, 1, 1]
 
 
 def test_lmplz_count_of_counts_detail_matters():

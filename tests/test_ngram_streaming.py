@@ -66,6 +66,20 @@ def test_same_bytes_with_vocabulary_options(text, tmp_path):
     assert b'"min_count": %d' % text.min_count in out
 
 
+@pytest.mark.parametrize("order, prune", [(3, (0, 1)), (4, (0, 1, 2)), (5, (0, 0, 1))])
+def test_same_bytes_with_count_pruning(order, prune, tmp_path):
+    sents = corpus(seed=3, n=400)
+    ref, out = tmp_path / "ref.arpa", tmp_path / "out.arpa"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        NgramModel.build(sents, order, text=TextOptions(), prune=prune).save(ref)
+        unpruned = NgramModel.build(sents, order, text=TextOptions()).tables
+        st = build_streaming(sents, order, out, memory=TINY, text=TextOptions(), prune=prune,
+                             temp_dir=tmp_path)
+    assert out.read_bytes() == ref.read_bytes()
+    assert st.ngrams[-1] < len(unpruned.keys[-1])
+
+
 def test_same_bytes_kn_and_on_the_shakespeare_sample(tmp_path):
     sents = [line.split() for line in (DATA / "ngram_shakespeare.txt").read_text().splitlines()]
     ref, out, _ = both(tmp_path, sents, 3)
@@ -157,6 +171,20 @@ def test_cli_memory_file_and_stdin_give_the_in_memory_bytes(tmp_path, cli, monke
     assert (tmp_path / "file.arpa").read_bytes() == ref
     assert (tmp_path / "stdin.arpa").read_bytes() == ref
     assert not list(tmp_path.glob("groundup-ngram-*"))
+
+
+def test_cli_prune_with_and_without_memory(tmp_path, cli):
+    src = write_corpus(tmp_path / "train.txt", corpus())
+    for extra, name in (((), "mem.arpa"), (("--memory", "64K", "--temp-dir", tmp_path), "s.arpa")):
+        code, _, err = cli("build", src, "--order", "3", "--prune", "0", "1", *extra,
+                           "-o", tmp_path / name)
+        assert code == 0, err
+    assert (tmp_path / "mem.arpa").read_bytes() == (tmp_path / "s.arpa").read_bytes()
+    code, _, err = cli("build", src, "--order", "3", "--prune", "0", "2", "1", "-o", tmp_path / "x.arpa")
+    assert code == 2 and "must not decrease" in err and not (tmp_path / "x.arpa").exists()
+    code, _, err = cli("build", src, "--order", "3", "--prune", "0", "1", "--smoothing", "katz",
+                       "-o", tmp_path / "x.arpa")
+    assert code == 2 and "mkn and kn" in err
 
 
 def test_cli_memory_refuses_what_it_cannot_do(tmp_path, cli):

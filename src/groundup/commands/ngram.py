@@ -1,10 +1,10 @@
 """`groundup ngram build|binarize|query|eval|score|rank|generate|prune`: n-gram models from the shell.
 
-    groundup ngram build TRAIN.txt|- --order N [--smoothing mkn|kn|katz|addk|mle] -o MODEL.arpa|.bin
+    groundup ngram build TRAIN.txt|- --order N [--smoothing mkn|kn|katz|addk|mle] [--prune 0 1 1] -o MODEL.arpa|.bin
+    groundup ngram build TRAIN.txt|- --order N --memory 1G [--temp-dir DIR] [--prune 0 1 1] -o MODEL.arpa
     groundup ngram binarize MODEL.arpa MODEL.bin
     groundup ngram query MODEL [FILE ...] [--words] [--json]      (standard input without FILE)
     groundup ngram prune MODEL --threshold T -o OUT
-    groundup ngram build TRAIN.txt|- --order N --memory 1G [--temp-dir DIR] -o MODEL.arpa
     groundup ngram eval MODEL.arpa TEST.txt|- [--json]
     groundup ngram score MODEL.arpa [FILE|-] [-s SENTENCE ...] [--rank] [--permute "w1 w2 .."]
     groundup ngram rank MODEL.arpa [FILE|-] [-s SENTENCE ...] [--permute "w1 w2 .."]  (score --rank)
@@ -50,6 +50,10 @@ def register(sub) -> None:
                         "sorted in blocks of this size and spilled to disk (mkn/kn, ARPA output)")
     b.add_argument("--temp-dir", metavar="DIR",
                    help="where --memory spills sorted runs (default: the system temporary folder)")
+    b.add_argument("--prune", type=int, nargs="+", metavar="T",
+                   help="count pruning as lmplz --prune: thresholds per order from 1 (0 for "
+                        "unigrams, non-decreasing, the last repeats); an n-gram whose raw count "
+                        "is <= its order's threshold is dropped, its mass going to the backoff")
     add_config_options(b, NgramConfig)
     b.set_defaults(func=_build)
 
@@ -186,7 +190,8 @@ def _build(args) -> int:
           file=sys.stderr)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = NgramModel.build(sents, cfg.order, cfg.smoothing, k=cfg.k, text=cfg)
+        model = NgramModel.build(sents, cfg.order, cfg.smoothing, k=cfg.k, text=cfg,
+                                 prune=args.prune or ())
     _warn(caught)
     del sents
     model.save(args.output, format=fmt)
@@ -283,7 +288,7 @@ def _build_streaming(args, cfg, t0) -> int:
         try:
             st = build_streaming(sents, cfg.order, args.output, memory=memory,
                                  temp_dir=args.temp_dir, modified=cfg.smoothing == "mkn",
-                                 text=cfg.text_options())
+                                 text=cfg.text_options(), prune=args.prune or ())
         except DataError as e:
             raise DataError(f"{args.train}: {e}") from None
     _warn(caught)

@@ -37,6 +37,7 @@ import warnings
 
 import numpy as np
 
+from ...errors import ConfigError
 from .corpus import BOS_ID
 from .counts import NgramCounts, first_words
 from .tables import BackoffTables
@@ -154,10 +155,50 @@ def discounts(n: np.ndarray, *, modified: bool = True) -> tuple[np.ndarray, list
     return D, problems
 
 
+def prune_thresholds(prune, N: int) -> list[int]:
+    """lmplz's ``--prune`` values, one per order from 1 (the last repeats; none = no pruning):
+    an n-gram of order k >= 2 whose raw count is <= t_k is dropped. Unigrams are never
+    pruned (lmplz keeps them too when N > 1), so t_1 must be 0; non-decreasing, so that an
+    n-gram's context and suffix (counts >= its own) are kept whenever it is."""
+    t = [int(x) for x in prune] if prune else [0]
+    if len(t) > N:
+        raise ConfigError(f"--prune gives {len(t)} thresholds for a model of order {N}")
+    if any(x < 0 for x in t) or t[0] != 0:
+        raise ConfigError(f"--prune thresholds must be >= 0 and 0 for unigrams, got {t}")
+    if any(b < a for a, b in zip(t, t[1:])):
+        raise ConfigError(f"--prune thresholds must not decrease (as lmplz), got {t}")
+    return t + [t[-1]] * (N - len(t))
+
+
+def gamma_numerator(ctx: np.ndarray, dk: np.ndarray, ak: np.ndarray, pruned, n_ctx: int | None):
+    """sum over a context's n-grams of D(a), where a pruned n-gram gives its whole adjusted
+    count a to gamma instead (lmplz initial_probabilities.cc, AddRight: "unused probability
+    mass from pruning"), so every distribution still sums to 1."""
+    w = dk if pruned is None else np.where(pruned, ak, dk)
+    return np.bincount(ctx, weights=w, minlength=n_ctx or 0)
+
+
+def drop_pruned(keys: list[np.ndarray], values: list[list[np.ndarray]], keep: list, V: int):
+    """Remove the pruned n-grams from the trie arrays and renumber the contexts."""
+    new_id = np.arange(V)
+    for k in range(2, len(keys) + 1):
+        kk = keep[k - 1]
+        if kk is None:
+            kk = np.ones(len(keys[k - 1]), dtype=bool)
+        key = keys[k - 1]
+        keys[k - 1] = new_id[key[kk] // V] * V + key[kk] % V
+        for vals in values:
+            vals[k - 1] = vals[k - 1][kk]
+        new_id = np.cumsum(kk) - 1
+
+
 def estimate(c: NgramCounts, *, modified: bool = True,
-             lmplz_count_of_counts: bool = True) -> BackoffTables:
-    """Interpolated (modified) Kneser-Ney backoff tables from raw counts."""
+             lmplz_count_of_counts: bool = True, prune=()) -> BackoffTables:
+    """Interpolated (modified) Kneser-Ney backoff tables from raw counts; ``prune``: lmplz's
+    count-pruning thresholds (:func:`prune_thresholds`)."""
     N, V = c.order, c.V
+    t = prune_thresholds(prune, N)
+    keep = [None] * N
     a = adjusted_counts(c)
     n = count_of_counts(c, a, lmplz_count_of_counts=lmplz_count_of_counts)
     D, problems = discounts(n, modified=modified)
@@ -178,8 +219,10 @@ def estimate(c: NgramCounts, *, modified: bool = True,
         ctx = c.keys[k - 1] // V  # (n_k,) context id at order k-1
         n_ctx = len(c.keys[k - 2])
         den = np.bincount(ctx, weights=ak, minlength=n_ctx)  # sum_v a(hv)
-        gamma = np.divide(np.bincount(ctx, weights=dk, minlength=n_ctx), den,
+        pruned = c.counts[k - 1] <= t[k - 1] if t[k - 1] > 0 else None
+        gamma = np.divide(gamma_numerator(ctx, dk, ak, pruned, n_ctx), den,
                           out=np.ones(n_ctx), where=den > 0)  # 1 (log 0) if h is no context
+        keep[k - 1] = None if pruned is None else ~pruned
         pk = (ak - dk) / den[ctx] + gamma[ctx] * p[c.suffix[k - 1]]
         logprob.append(np.minimum(np.log10(p), 0.0))  # as lmplz: no log-prob above 0
         backoff.append(np.log10(gamma))
@@ -188,4 +231,8 @@ def estimate(c: NgramCounts, *, modified: bool = True,
     backoff.append(np.zeros(len(c.keys[N - 1])))
     info = {"method": "mkn" if modified else "kn", "discounts": D[:, 1:].tolist(),
             "count_of_counts": n[:, 1:].tolist(), "warnings": problems}
-    return BackoffTables(c.vocab, c.keys, logprob, backoff, info)
+    keys = list(c.keys)
+    if any(x is not None for x in keep):
+        drop_pruned(keys, [logprob, backoff], keep, V)
+        info["prune"] = t
+    return BackoffTables(c.vocab, keys, logprob, backoff, info)

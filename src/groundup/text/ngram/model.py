@@ -122,11 +122,15 @@ class Evaluation:
                 "log10_prob": self.log10_prob}
 
 
-def estimate(counts: NgramCounts, smoothing: str = "mkn", *, k: float = 1.0) -> BackoffTables:
-    """Backoff tables from counts with the named smoothing method."""
+def estimate(counts: NgramCounts, smoothing: str = "mkn", *, k: float = 1.0,
+             prune=()) -> BackoffTables:
+    """Backoff tables from counts with the named smoothing method (``prune``: lmplz's count
+    pruning thresholds, Kneser-Ney only)."""
+    if prune and any(prune) and smoothing not in ("mkn", "kn"):
+        raise ConfigError(f"--prune applies to mkn and kn, not {smoothing}")
     if smoothing == "mkn" or smoothing == "kn":
         from . import kneser_ney
-        return kneser_ney.estimate(counts, modified=smoothing == "mkn")
+        return kneser_ney.estimate(counts, modified=smoothing == "mkn", prune=prune)
     if smoothing == "katz":
         from . import katz
         return katz.estimate(counts)
@@ -180,7 +184,7 @@ class NgramModel:
     # ----------------------------------------------------------------------------- building
     @classmethod
     def build(cls, sentences: Iterable[Sequence[str]], order: int, smoothing: str = "mkn", *,
-              k: float = 1.0, text: TextOptions | None = None) -> "NgramModel":
+              k: float = 1.0, text: TextOptions | None = None, prune=()) -> "NgramModel":
         """Count and smooth. ``sentences`` are token lists, one per sentence; ``text`` (the
         options that tokenized them) is recorded in the model, and its ``min_count`` /
         ``max_vocab`` turn the words they leave out into ``<unk>`` (:class:`NgramConfig`)."""
@@ -201,7 +205,7 @@ class NgramModel:
             # the add-k denominator c(h) + k |V| would be inf: every probability 0 (log -inf)
             raise ConfigError(f"add-k with k={k:g}: k x V ({counts.V:,} words) overflows; "
                               f"use a smaller k")
-        tables = estimate(counts, smoothing, k=k)
+        tables = estimate(counts, smoothing, k=k, prune=prune)
         try:
             model = cls(tables)
         except ValueError as e:  # e.g. k * V overflowing to inf: probabilities inf / inf = NaN

@@ -42,7 +42,8 @@ import numpy as np
 from ...errors import ConfigError, DataError
 from .corpus import BOS_ID, EOS_ID, SPECIALS, UNK, UNK_ID, _assemble
 from .model import warn_inner_whitespace
-from .kneser_ney import DiscountFallbackWarning, discounts, final_chain_grams, raw_in_final_flush
+from .kneser_ney import (DiscountFallbackWarning, discounts, final_chain_grams, gamma_numerator,
+                         prune_thresholds, raw_in_final_flush)
 from .spill import (Cursor, ExternalSorter, Table, TempSpace, bits_for, context_key, grouped,
                     pack, record_dtype, suffix_key)
 
@@ -209,7 +210,7 @@ def _adjust(counts: Table, above: Table, rows: int, space: TempSpace, n_row: np.
     continuation count from the (k+1)-grams. Fills ``n_row`` (count-of-counts) and returns the
     (raw, adjusted) of ``target`` when present (lmplz's final-flush detail)."""
     k = counts.dtype["w"].shape[0]
-    dt = record_dtype(k, a="<i8")
+    dt = record_dtype(k, c="<i8", a="<i8")
     out = Table(space, dt, f"adjusted{k}")
     cont = _Take(_continuations(above, rows))
     found = None
@@ -223,7 +224,7 @@ def _adjust(counts: Table, above: Table, rows: int, space: TempSpace, n_row: np.
             if len(hit):
                 found = (int(rec["c"][hit[0]]), int(a[hit[0]]))
         adj = np.empty(len(rec), dtype=dt)
-        adj["w"], adj["a"] = rec["w"], a
+        adj["w"], adj["c"], adj["a"] = rec["w"], rec["c"], a
         out.append(adj)
     if not cont.empty():
         raise RuntimeError("continuation counts out of step with the n-grams")
@@ -232,14 +233,17 @@ def _adjust(counts: Table, above: Table, rows: int, space: TempSpace, n_row: np.
 
 # ----------------------------------------------------------------------------- the pipeline
 def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
-                    memory: int, temp_dir=None, modified: bool = True, text=None) -> StreamStats:
+                    memory: int, temp_dir=None, modified: bool = True, text=None,
+                    prune=()) -> StreamStats:
     """Estimate an interpolated (modified) Kneser-Ney model of ``order`` from token lists and
     write it as an ARPA file at ``path`` (atomically), holding at most about ``memory`` bytes
     of n-gram data in memory at any time (module docstring). ``text``: the text options, whose
-    ``min_count``/``max_vocab`` map words to <unk> and which the file records."""
+    ``min_count``/``max_vocab`` map words to <unk> and which the file records; ``prune``:
+    lmplz's count-pruning thresholds (:func:`.kneser_ney.prune_thresholds`)."""
     if not isinstance(order, int) or isinstance(order, bool) or order < 1:
         raise ConfigError(f"order must be an integer >= 1, got {order!r}")
     N = order
+    t = prune_thresholds(prune, N)
     stats = StreamStats()
     _return_freed_memory()
     with TempSpace(temp_dir) as space:
@@ -318,7 +322,7 @@ def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
         outputs = {}  # k -> sorter of (w, lp) to context order
         below = None  # Table of (w, p) of order k-1 in suffix order (k >= 3)
         for k in range(2, N + 1):
-            norm = _normalize(adjusted[k], D[k - 1], bits, space, memory, rows, stats)
+            norm = _normalize(adjusted[k], D[k - 1], t[k - 1], bits, space, memory, rows, stats)
             backoff[k - 1] = norm.backoff
             adjusted[k].drop()
             p_table, outputs[k] = _interpolate(norm.sorter, k, N, p1, below, bits, space, memory,
@@ -369,15 +373,15 @@ class _Normalized:
     backoff: Table          # (w (k-1,), b) of the contexts, context order
 
 
-def _normalize(adjusted: Table, Dk: np.ndarray, bits: int, space: TempSpace, memory: int,
-               rows: int, stats: StreamStats) -> _Normalized:
+def _normalize(adjusted: Table, Dk: np.ndarray, tk: int, bits: int, space: TempSpace,
+               memory: int, rows: int, stats: StreamStats) -> _Normalized:
     k = adjusted.dtype["w"].shape[0]
     to_ctx = ExternalSorter(space, adjusted.dtype, context_key(bits), memory // 2, stem=f"ctx{k}")
     for rec in adjusted.chunks(rows):
         to_ctx.add(rec)
     to_ctx.finish()
     stats.runs[f"normalization {k}"] = len(to_ctx.runs)
-    dt = record_dtype(k, u="<f8", g="<f8")
+    dt = record_dtype(k, u="<f8", g="<f8", keep="?")
     to_suffix = ExternalSorter(space, dt, suffix_key(bits), memory // 2, stem=f"suf{k}")
     bdt = record_dtype(k - 1, b="<f8")
     backoff = Table(space, bdt, f"backoff{k - 1}")
@@ -387,10 +391,12 @@ def _normalize(adjusted: Table, Dk: np.ndarray, bits: int, space: TempSpace, mem
         a = rec["a"] if "a" in rec.dtype.names else rec["c"]  # order N: a = c
         ak = a.astype(np.float64)
         dk = Dk[np.minimum(a, 3)]
+        pruned = rec["c"] <= tk if tk > 0 else None  # by raw count, as lmplz
         den = np.bincount(gid, weights=ak)  # sum_v a(hv)
-        gamma = np.bincount(gid, weights=dk) / den
+        gamma = gamma_numerator(gid, dk, ak, pruned, None) / den
         out = np.empty(len(rec), dtype=dt)
         out["w"], out["u"], out["g"] = w, (ak - dk) / den[gid], gamma[gid]
+        out["keep"] = True if pruned is None else ~pruned
         to_suffix.add(out)
         starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
         b = np.empty(len(starts), dtype=bdt)
@@ -410,6 +416,7 @@ def _interpolate(norm: ExternalSorter, k: int, N: int, p1: np.ndarray, below: Ta
     pdt = record_dtype(k, p="<f8")
     p_table = Table(space, pdt, f"p{k}") if k < N else None
     lower = None if k == 2 else Cursor(below.chunks(rows), suffix_key(bits), "p")
+    stats.ngrams[k - 1] = 0  # the n-grams kept (all but the pruned)
     for rec in norm.sorted_chunks(rows):
         w = rec["w"]
         if lower is None:
@@ -421,9 +428,11 @@ def _interpolate(norm: ExternalSorter, k: int, N: int, p1: np.ndarray, below: Ta
             pr = np.empty(len(rec), dtype=pdt)
             pr["w"], pr["p"] = w, pk
             p_table.append(pr)
-        out = np.empty(len(rec), dtype=odt)
-        out["w"], out["lp"] = w, np.minimum(np.log10(pk), 0.0)
+        keep = rec["keep"]
+        out = np.empty(int(keep.sum()), dtype=odt)
+        out["w"], out["lp"] = w[keep], np.minimum(np.log10(pk[keep]), 0.0)
         to_out.add(out)
+        stats.ngrams[k - 1] += len(out)
     to_out.finish()
     stats.runs[f"output {k}"] = len(to_out.runs)
     return p_table, to_out
