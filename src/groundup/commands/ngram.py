@@ -174,14 +174,13 @@ def _build(args) -> int:
     from ..io import check_output
     from ..text.ngram import NgramModel
     from ..text.ngram.model import model_format
-    from .common import print_json
 
     cfg = apply_overrides(NgramConfig(), config_overrides(args, NgramConfig))
     fmt = args.format or model_format(args.output)
     check_output(args.output, inputs=[args.train], force=args.force, kind=fmt)
     t0 = time.perf_counter()
     if args.memory is not None or args.temp_dir is not None:
-        return _build_streaming(args, cfg, t0)
+        return _build_streaming(args, cfg, t0, fmt)
     sents = _read(args.train, cfg, "reading", training=True)
     words = sum(len(s) for s in sents)
     if words < cfg.order:
@@ -195,12 +194,18 @@ def _build(args) -> int:
     _warn(caught)
     del sents
     model.save(args.output, format=fmt)
-    sizes = [len(k) for k in model.tables.keys]
+    extra = {"discounts": model.info["discounts"]} if "discounts" in model.info else {}
+    return _summary(args, cfg, t0, words, [len(k) for k in model.tables.keys],
+                    model.info.get("warnings", []), extra)
+
+
+def _summary(args, cfg, t0, words: int, sizes: list[int], warns: list, extra: dict) -> int:
+    """What ``build`` prints: a JSON object (--json) or one line on stderr."""
+    from .common import print_json
+
     summary = {"model": args.output, "order": cfg.order, "smoothing": cfg.smoothing,
                "text": cfg.text_options().record(), "train_tokens": words, "ngrams": sizes,
-               "seconds": round(time.perf_counter() - t0, 3), "warnings": model.info.get("warnings", [])}
-    if "discounts" in model.info:
-        summary["discounts"] = model.info["discounts"]
+               "seconds": round(time.perf_counter() - t0, 3), "warnings": warns, **extra}
     if args.json:
         print_json(summary)
     else:
@@ -263,7 +268,7 @@ def _query(args) -> int:
                  sentences=not args.no_sentences)
 
 
-def _build_streaming(args, cfg, t0) -> int:
+def _build_streaming(args, cfg, t0, fmt: str) -> int:
     """``build --memory``: :func:`groundup.text.ngram.streaming.build_streaming`."""
     import warnings
 
@@ -272,12 +277,12 @@ def _build_streaming(args, cfg, t0) -> int:
     from ..text.ngram.spill import check_temp_dir, parse_size
     from ..text.ngram.streaming import build_streaming
     from ..utils import progress
-    from .common import print_json
 
     if cfg.smoothing not in ("mkn", "kn"):
         raise ConfigError(f"--memory estimates mkn or kn only, not {cfg.smoothing}")
-    if not args.output.endswith(".arpa"):
-        raise ConfigError(f"--memory writes an ARPA file: name the output *.arpa, not {args.output}")
+    if fmt != "arpa":
+        raise ConfigError(f"--memory writes an ARPA file (then `groundup ngram binarize`): name "
+                          f"the output *.arpa, not {args.output}")
     memory = parse_size(args.memory if args.memory is not None else "1G")
     check_temp_dir(args.temp_dir)
     sents = progress(read_corpus(args.train, cfg, training=True), desc="reading", unit=" lines")
@@ -292,17 +297,9 @@ def _build_streaming(args, cfg, t0) -> int:
         except DataError as e:
             raise DataError(f"{args.train}: {e}") from None
     _warn(caught)
-    summary = {"model": args.output, "order": cfg.order, "smoothing": cfg.smoothing,
-               "text": cfg.text_options().record(), "train_tokens": st.n_words,
-               "ngrams": st.ngrams, "seconds": round(time.perf_counter() - t0, 3),
-               "warnings": st.warnings, "discounts": st.discounts, "memory": memory,
-               "sorted_runs": st.runs, "temp_peak_bytes": st.temp_peak_bytes}
-    if args.json:
-        print_json(summary)
-    else:
-        print(f"wrote {args.output}: n-grams {' / '.join(f'{n:,}' for n in st.ngrams)} "
-              f"in {summary['seconds']:.2f} s", file=sys.stderr)
-    return 0
+    return _summary(args, cfg, t0, st.n_words, st.ngrams, st.warnings,
+                    {"discounts": st.discounts, "memory": memory, "sorted_runs": st.runs,
+                     "temp_peak_bytes": st.temp_peak_bytes})
 
 
 def _eval(args) -> int:
