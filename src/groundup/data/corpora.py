@@ -535,7 +535,7 @@ class TextCorpus:
             return
         tok, n, eos = self._tok, self.max_len, self.eos
         check = None
-        if self.check_spacing and self.tokenizer == "word" and not self._passes:
+        if self.check_spacing and self.tokenizer in ("word", "spaces") and not self._passes:
             from .tokenize import SpacingCheck
 
             check = SpacingCheck()
