@@ -8,7 +8,7 @@ import pytest
 
 from groundup.lab.base import Plot, Result, Table
 from groundup.lab.messages import CATALOGUES, EN, messages
-from groundup.lab.report import report_html, summary_markdown, write_report
+from groundup.lab.report import is_numeric_cell, report_html, summary_markdown, write_report
 
 
 def _results():
@@ -69,6 +69,25 @@ def test_html_badges_status_escaping_and_figures(tmp_path):
     assert "<figcaption>what to look for</figcaption>" in html
     assert "Figure file missing" in html and "<code>gone.png</code>" in html
     assert "Criterion:</b> held iff x &gt; 1" in html
+
+
+@pytest.mark.parametrize("cell", ["1.5", "-0.024", "−1.23", "3.6e31", "1,331", "12.0 %", "0.35x",
+                                  "55.58 ± 0.34", "212.8 / 1,285", "4.2 s", "~0.9", "nan", "-"])
+def test_numbers_are_right_aligned_cells(cell):
+    assert is_numeric_cell(cell)
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "床前明月光，疑是地上霜。", "k=8", "held", "3 of 4 seeds",
+                                  "the 5-gram", "x", "1.2.3", "v2"])
+def test_words_and_poems_are_left_aligned_cells(cell):
+    assert not is_numeric_cell(cell)
+
+
+def test_table_cells_carry_their_alignment(tmp_path):
+    r = Result(name="t", title="T", held=True,
+               tables=[Table("poems", ["model", "ppl", "sample"], [["LSTM", 280.6, "春眠不觉晓"]])])
+    html = report_html([r], tmp_path, {})
+    assert '<td>LSTM</td><td class="num">280.6</td><td>春眠不觉晓</td>' in html
 
 
 def test_the_chinese_catalogue_renders_the_same_page(tmp_path):

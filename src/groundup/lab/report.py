@@ -14,6 +14,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
 from pathlib import Path
 
 from ..io import write_text
@@ -59,6 +60,19 @@ def _fmt(v) -> str:
     if isinstance(v, (int, str)):
         return str(v)
     return json.dumps(to_jsonable(v), ensure_ascii=False)
+
+
+# A table cell that reads as a number (optionally signed, with thousands separators, an exponent,
+# a unit such as % x s MB, a "± spread", or a "a / b" pair of such): right-aligned in the
+# report, so digits line up; words, sentences and poems stay left-aligned.
+_NUM = r"[~≈<>≤≥]?\s?[-+−]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?"
+_UNIT = r"(?:\s?(?:%|x|×|s|ms|us|µs|MB|GB|KB|M|k|pt|points?))?"
+_NUMERIC_CELL = re.compile(rf"^{_NUM}{_UNIT}(?:\s?±\s?{_NUM}{_UNIT})?(?:\s?/\s?{_NUM}{_UNIT})*$|^(?:nan|inf|-|—)$",
+                           re.IGNORECASE)
+
+
+def is_numeric_cell(text) -> bool:
+    return bool(_NUMERIC_CELL.match(str(text).strip()))
 
 
 def plots_of(r: Result) -> list[Plot]:
@@ -168,10 +182,12 @@ def _experiment_view(r: Result, out: Path) -> dict:
 def _environment():
     import jinja2
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "assets"),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=False,
         keep_trailing_newline=True)
+    env.tests["numeric"] = is_numeric_cell
+    return env
 
 
 def report_html(results: list[Result], out: Path, machine: dict, lang: str = "en") -> str:
