@@ -152,3 +152,21 @@ def test_jieba_method(files, capsys):
     assert out.split("\n")[:-1] == [" ".join(cut(line)) for line in lines]
     assert out.split("\n")[1] == "" and "GPT4" in out.split()
 
+
+
+def test_train_files_are_read_in_the_given_encoding(files, tmp_path, capsys):
+    d, t = files
+    lines = "研究 生命 的 起源 。\n他 是 研究生 的 老师 。\n"
+    utf8, gb = tmp_path / "seg-utf8.txt", tmp_path / "seg-gb.txt"
+    utf8.write_text(lines, encoding="utf-8")
+    gb.write_bytes(lines.encode("gb18030"))
+    base = ["segment", str(t), "--method", "ngram", "--dictionary", str(d), "--min-count", "1"]
+    rc, want, _ = _main(base + ["--train", str(utf8)], capsys)
+    assert rc == 0
+    rc, out, err = _main(base + ["--train", str(gb)], capsys)  # GB18030 read as UTF-8: one line
+    assert rc == 2 and out == "" and "--encoding gb18030" in err and len(err.strip().splitlines()) == 1
+    tg = tmp_path / "in-gb.txt"
+    tg.write_bytes(TEXT.encode("gb18030"))
+    rc, out, _ = _main(["segment", str(tg), "--method", "ngram", "--dictionary", str(d),
+                        "--min-count", "1", "--train", str(gb), "--encoding", "gb18030"], capsys)
+    assert rc == 0 and out == want

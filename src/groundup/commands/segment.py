@@ -42,7 +42,8 @@ def register(sub) -> None:
     p.add_argument("--dictionary", metavar="DICT",
                    help="'word count [tag]' lines (ngram) [default: jieba's dict.txt]")
     p.add_argument("--train", action="append", default=[], metavar="SEGMENTED.txt",
-                   help="segmented text for the lexicon and the bigram model (ngram; repeatable)")
+                   help="segmented text for the lexicon and the bigram model (ngram; repeatable; "
+                        "read in --encoding, like FILE; a --dictionary is UTF-8)")
     p.add_argument("--save", metavar="SEG.npz", help="write the segmenter built here (ngram)")
     p.add_argument("--force", action="store_true", help="with --save: replace a file that is not "
                                                         "a .npz model")
@@ -52,7 +53,7 @@ def register(sub) -> None:
     p.set_defaults(func=_segment)
 
 
-def _segmenter(args):
+def _segmenter(args, encoding: str):
     from ..config import apply_overrides
     from ..errors import ConfigError
     from ..text.ngram.segment import Segmenter
@@ -68,11 +69,11 @@ def _segmenter(args):
         from ..data.zh import INSTALL, jieba_dictionary_path
 
         if jieba_dictionary_path() is not None:
-            return Segmenter.from_jieba_dictionary(args.train or None, cfg)
+            return Segmenter.from_jieba_dictionary(args.train or None, cfg, encoding=encoding)
         if not args.train:
             raise ConfigError(f"--method ngram builds on jieba's dictionary, which needs the zh "
                               f"extra: {INSTALL} (or give --dictionary, --train or --model)")
-    return Segmenter.build(args.dictionary, args.train or None, cfg)
+    return Segmenter.build(args.dictionary, args.train or None, cfg, encoding=encoding)
 
 
 def _segment(args) -> int:
@@ -103,7 +104,7 @@ def _segment(args) -> int:
         def cut_lines(lines):
             return map(cut, lines)
     else:
-        seg = _segmenter(args)
+        seg = _segmenter(args, encoding)
         if args.save:
             seg.save(args.save)
             print(f"wrote {args.save}: {seg.describe()}", file=sys.stderr)

@@ -122,16 +122,17 @@ def read_dictionary(path: str | Path) -> dict[str, int]:
 _CMRC_PREFIX = re.compile(r"^\d+ \|\|\| ")
 
 
-def read_segmented(path: str | Path, *, dedup: bool = True) -> list[list[str]]:
+def read_segmented(path: str | Path, *, dedup: bool = True, encoding: str = "utf-8") -> list[list[str]]:
     """Word lists of a segmented corpus: one sentence per line, words separated by spaces.
 
     CMRC 2017's layout is understood: ``N ||| words`` counts as ``words`` and its query lines
-    (``<qid_K> ||| ...``) are skipped. ``dedup``: each distinct line once."""
+    (``<qid_K> ||| ...``) are skipped. ``dedup``: each distinct line once. ``encoding``: the
+    file's (e.g. gb18030); a dictionary is always UTF-8, as jieba's are."""
     from ...data.textfile import iter_lines
 
     seen: set[str] = set()
     out = []
-    for line in iter_lines(path):
+    for line in iter_lines(path, encoding=encoding):
         if line.startswith("<qid_"):
             continue
         line = _CMRC_PREFIX.sub("", line).strip()
@@ -242,9 +243,9 @@ class Segmenter:
     @classmethod
     def build(cls, dictionary: str | Path | Mapping[str, int] | None = None,
               corpus: str | Path | Sequence[str | Path] | Iterable[Sequence[str]] | None = None,
-              cfg: SegmenterConfig = SegmenterConfig()) -> "Segmenter":
+              cfg: SegmenterConfig = SegmenterConfig(), *, encoding: str = "utf-8") -> "Segmenter":
         """A segmenter from a dictionary (a jieba-style file or {word: count}) and/or a
-        segmented corpus (files for :func:`read_segmented`, or word lists).
+        segmented corpus (files for :func:`read_segmented`, read in ``encoding``, or word lists).
 
         Lexicon = dictionary words + corpus words (up to ``MAX_WORD`` characters);
         c(w) = dictionary count + corpus count.
@@ -268,7 +269,7 @@ class Segmenter:
             if isinstance(corpus, (list, tuple)) and corpus and all(
                     isinstance(c, (str, Path)) for c in corpus):  # file names
                 sources["corpus"] = [str(c) for c in corpus]
-                sents = [s for c in corpus for s in read_segmented(c, dedup=cfg.dedup)]
+                sents = [s for c in corpus for s in read_segmented(c, dedup=cfg.dedup, encoding=encoding)]
             else:
                 sents = [list(s) for s in corpus]
             if cfg.dedup:  # across files too (CMRC's two files share lines)
@@ -291,15 +292,17 @@ class Segmenter:
 
     @classmethod
     def from_jieba_dictionary(cls, corpus: str | Path | Sequence[str | Path] | Iterable[Sequence[str]] | None = None,
-                              cfg: SegmenterConfig = SegmenterConfig()) -> "Segmenter":
+                              cfg: SegmenterConfig = SegmenterConfig(), *,
+                              encoding: str = "utf-8") -> "Segmenter":
         """:meth:`build` over jieba's ``dict.txt`` (the zh extra; a one-line ConfigError naming
-        the install command without it), plus ``corpus`` for the bigram model."""
+        the install command without it), plus ``corpus`` (read in ``encoding``) for the bigram
+        model."""
         from ...data.zh import INSTALL, jieba_dictionary_path
 
         path = jieba_dictionary_path()
         if path is None:
             raise ConfigError(f"jieba's dictionary needs the zh extra: {INSTALL}")
-        return cls.build(path, corpus, cfg)
+        return cls.build(path, corpus, cfg, encoding=encoding)
 
     # -------------------------------------------------------------------------- segmenting
     def lattice(self, atoms: Sequence[str], limit: Sequence[int]) -> list[list[tuple[int, int]]]:
