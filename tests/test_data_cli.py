@@ -85,6 +85,17 @@ def test_info_json_on_a_chinese_file(tmp_path, capsys):
     assert out["tokenizer"] == "char" and out["eos"] == "<eos>"
 
 
+def test_info_reads_gb18030_with_encoding(tmp_path, capsys):
+    p = tmp_path / "gb.txt"
+    p.write_bytes("我爱北京\n北京 欢迎 你\n".encode("gb18030"))
+    assert main(["data", "info", str(p), "--tokenizer", "char"]) == 2
+    err = capsys.readouterr().err
+    assert "--encoding gb18030" in err and len(err.strip().splitlines()) == 1
+    assert main(["data", "info", str(p), "--tokenizer", "char", "--encoding", "gb18030", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["lines"], out["tokens"], out["types"]) == (2, 11, 8)
+
+
 def test_info_oov_against_train(tmp_path, capsys):
     d = tmp_path / "c"
     d.mkdir()

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import fields
 
+from ..data.pipeline import TextOptions
 from ..data.tokenize import names as tokenizer_names
+from .common import add_config_options, config_overrides
 
 
 def add_data_option(parser, default: str | None = "wikitext2", help_extra: str = "") -> None:
@@ -42,6 +45,8 @@ def register(sub) -> None:
     q.add_argument("--oov", action="store_true",
                    help="also count this split's tokens and types unseen in the train split")
     q.add_argument("--json", action="store_true", help="print one JSON object")
+    add_config_options(q, TextOptions, skip=tuple(f.name for f in fields(TextOptions)
+                                                  if f.name != "encoding"))
     q.set_defaults(func=_info)
 
     q = dsub.add_parser("verify", help="check the sha256 of a registered corpus' files")
@@ -103,12 +108,18 @@ def _info(args) -> int:
     from ..data.stats import corpus_stats
     from .common import print_json
 
-    corpus = load_corpus(args.target, args.split, tokenizer=args.tokenizer, eos=not args.no_eos)
+    from ..config import apply_overrides
+
+    given = config_overrides(args, TextOptions)  # --tokenizer is this command's own option
+    encoding = apply_overrides(TextOptions(), {k: v for k, v in given.items() if k == "encoding"}).encoding
+    corpus = load_corpus(args.target, args.split, tokenizer=args.tokenizer, eos=not args.no_eos,
+                         encoding=encoding)
     stats = corpus_stats(corpus)
     if args.oov:
         from ..data.stats import oov_stats
 
-        train = load_corpus(args.target, "train", tokenizer=corpus.tokenizer, eos=corpus.eos or False)
+        train = load_corpus(args.target, "train", tokenizer=corpus.tokenizer, eos=corpus.eos or False,
+                            encoding=encoding)
         stats.update(oov_stats(corpus, train))
     registered = not Path(args.target).expanduser().exists() and is_registered(args.target)
     split = get(args.target).split_files(args.split)[0].split if registered else (args.split or "train")
