@@ -13,7 +13,10 @@ Python module, on the PTB 5-gram (modified Kneser-Ney, built by groundup = lmplz
   over the 3,761 test sentences (words/s counts words without ``</s>``, as
   /work/shared/BASELINES.md did): ``kenlm.Model.score(s)`` one sentence at a time; our
   ``NgramModel.score(s)`` one sentence at a time (binary model); our batch
-  ``score_sentences`` over all sentences at once (tokenizing included). Best of the reps.
+  ``score_sentences`` over all sentences at once (the str sentences, tokenizing included).
+  Ours twice: through the C extension (``_scorer.c``, when built) and through the numba kernels
+  it is checked against (``GROUNDUP_NGRAM_NATIVE=0``'s route), on the same model file; the
+  per-sentence values of the two must be bit-identical (reported). Best of the reps.
 
 Prints a Markdown table and writes JSON. Run through the benchmark queue (COORD.md).
 """
@@ -105,10 +108,22 @@ def main() -> int:
 
         sents = [l.strip() for l in iter_lines(files["test"])]
         words = sum(len(s.split()) for s in sents)
+        from groundup.text.ngram import native
+
         ours = NgramModel.load(paths["bin"])
+        ours.score("the")  # picks its route now: the C scorer where built
+        native.ENABLED, enabled = False, native.ENABLED
+        numba = NgramModel.load(paths["bin"])
+        numba.score("the")  # the numba kernels
+        native.ENABLED = enabled
+        res["native_built"] = ours._native() is not None
         theirs = kenlm.Model(str(paths["arpa"]))
         diff = max(abs(ours.score(s) - theirs.score(s)) for s in sents)
         res["max_abs_sentence_diff_vs_kenlm"] = diff
+        res["c_equals_numba_bitwise"] = (
+            [ours.score(s) for s in sents] == [numba.score(s) for s in sents]
+            and ours.score_sentences(sents).tobytes() == numba.score_sentences(sents).tobytes())
+        c = "C" if res["native_built"] else "C NOT BUILT: numba"
 
         def per_sentence(f):
             def run():
@@ -117,13 +132,17 @@ def main() -> int:
                         f(s)
             return run
 
-        def batch():
-            for _ in range(args.passes):
-                ours.score_sentences([s.split() for s in sents])
+        def batch(model):
+            def run():
+                for _ in range(args.passes):
+                    model.score_sentences(sents)
+            return run
 
         runs = {"kenlm score(), per sentence": per_sentence(theirs.score),
-                "ours score(), per sentence (binary model)": per_sentence(ours.score),
-                "ours score_sentences(), batched": batch}
+                f"ours score(), per sentence ({c})": per_sentence(ours.score),
+                "ours score(), per sentence (numba)": per_sentence(numba.score),
+                f"ours score_sentences(), batched ({c})": batch(ours),
+                "ours score_sentences(), batched (numba)": batch(numba)}
         for f in runs.values():
             f()  # warm: compiled kernels, caches
         best = {k: 0.0 for k in runs}
@@ -142,6 +161,8 @@ def main() -> int:
     for name, v in best.items():
         lines.append(f"| {name} (words/s) | {v / 1e6:.2f}M | {v / k:.2f} |")
     lines.append(f"| max abs sentence log10 difference vs kenlm | {diff:.1e} | (kenlm stores float32) |")
+    lines.append(f"| C and numba sentence values bit-identical | "
+                 f"{'yes' if res['c_equals_numba_bitwise'] else 'NO'} | |")
     sizes = ", ".join(f"{k} {v:.1f} MB" for k, v in res["sizes_mb"].items())
     print("\n".join(lines))
     print(f"\nPTB {args.order}-gram, n-grams {res['ngrams']}; files: {sizes}; "

@@ -166,6 +166,8 @@ class NgramModel:
         self._score_calls = 0
         self._tokenizer = None
         self._kargs = None
+        self._nat = None  # the C scorer (:mod:`.native`); False: not available for this model
+        self._nat_str = False  # it splits a str itself (the model's tokenizer is native)
 
     @functools.cached_property
     def index(self) -> dict[str, int]:
@@ -273,16 +275,30 @@ class NgramModel:
                            p.backoff, p.table, p.table.view(np.float64))
         return self._kargs
 
+    def _native(self):
+        """The C scorer over the packed tables (building them if need be), or None when the
+        extension is absent or switched off (:mod:`.native`)."""
+        if self._nat is None:
+            from . import native
+
+            self._nat = native.scorer(self.packed, self.text) or False
+            self._nat_str = bool(self._nat) and native.split_mode(self.text) != 0
+        return self._nat or None
+
     def score_tokens(self, sentence: Sequence[str] | str, *, eos: bool = True
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per scored token of one sentence (literal ``<s>``/``</s>`` dropped, then ``</s>`` if
         ``eos``): (m,) log10 p, (m,) order of the n-gram matched (KenLM query's ``ngram_length``),
-        (m,) word ids (0 = OOV). One compiled pass (:mod:`.packed`)."""
+        (m,) word ids (0 = OOV). One compiled pass (:mod:`.native`, else :mod:`.packed`)."""
         toks = self._tokens(sentence)
         n = len(toks) + 1
         out = (np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
-        m, _ = self._score_bytes(toks, eos, out)
-        if m < 0:  # a token the byte path cannot carry: the reference route
+        nat = self._native()
+        try:
+            m = nat.score_words(toks, eos, *out) if nat else self._score_bytes(toks, eos, out)[0]
+        except UnicodeEncodeError:  # a lone surrogate: no UTF-8 bytes, the reference route
+            m = -1
+        if m < 0:  # a token the compiled pass cannot carry: the reference route
             ids = self.encode([toks])
             s = self.token_log10_reference(ids)[1:]
             w = ids.tokens[1:].astype(np.int64)
@@ -387,21 +403,48 @@ class NgramModel:
 
     def score(self, sentence: Sequence[str] | str, *, eos: bool = True) -> float:
         """log10 p(sentence) with ``<s>`` context (like ``kenlm.Model.score(s, bos=True)``):
-        one compiled pass over the sentence's bytes (:meth:`score_tokens` keeps the details)."""
+        one compiled pass over the sentence (:meth:`score_tokens` keeps the details): the C
+        scorer, which splits a str itself for the ``word`` and ``spaces`` tokenizers
+        (:mod:`.native`), else the numba pass over the tokens' bytes."""
+        nat = self._nat
+        if nat and (self._nat_str or not isinstance(sentence, str)):
+            try:
+                return nat.score(sentence, eos)
+            except UnicodeEncodeError:  # a lone surrogate: the reference route below
+                pass
         toks = self._tokens(sentence)
         self._score_calls += 1
         # the hash tables cost a pass over the model: built once a few sentences ask for them
-        m, total = self._score_bytes(toks, eos, _NO_OUT) if self._packed is not None or \
-            self._score_calls > 8 else (-1, 0.0)
+        ready = self._packed is not None or self._score_calls > 8
+        try:
+            if ready and self._native():
+                return self._nat.score(toks, eos)
+            m, total = self._score_bytes(toks, eos, _NO_OUT) if ready else (-1, 0.0)
+        except UnicodeEncodeError:
+            m = -1
         if m < 0:
             corpus = self.encode([toks])
             s = self.token_log10_reference(corpus)
             return float(s.sum() if eos else s[:-1].sum())
         return total
 
-    def score_sentences(self, sentences: Iterable[Sequence[str]]) -> np.ndarray:
-        """(S,) log10 p of each sentence, ``</s>`` included, in one vectorised pass."""
-        return self.evaluate(sentences).sentence_log10
+    def score_sentences(self, sentences: Iterable[Sequence[str] | str]) -> np.ndarray:
+        """(S,) log10 p of each sentence (token lists, or strs tokenized as :meth:`score`
+        does), ``</s>`` included: one call of the C scorer over the list (:mod:`.native`),
+        else one vectorised pass over the encoded batch."""
+        sents = sentences if isinstance(sentences, (list, tuple)) else list(sentences)
+        nat = self._native() if self._packed is not None or self._calls > 0 else None
+        if nat and not self._nat_str:
+            sents = [self._tokens(s) if isinstance(s, str) else s for s in sents]
+        if nat:
+            out = np.empty(len(sents))
+            try:
+                nat.score_many(sents, True, out)
+                return out
+            except UnicodeEncodeError:  # a lone surrogate: the vectorised pass below
+                pass
+        return self.evaluate([self._tokens(s) if isinstance(s, str) else s
+                              for s in sents]).sentence_log10
 
     def rank(self, candidates: Sequence[Sequence[str] | str], *, per_token: bool = False
              ) -> list[tuple[float, str]]:
