@@ -23,7 +23,8 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 VPY=$VENV/bin/python
-stamp=$VENV/.groundup-setup-$(cat pyproject.toml | sha256sum | cut -c1-16)${extras:+-test}
+# keyed on what the install builds from too: a changed C extension is rebuilt
+stamp=$VENV/.groundup-setup-$(cat pyproject.toml setup.py src/groundup/text/ngram/_scorer.c | sha256sum | cut -c1-16)${extras:+-test}
 if [ ! -f "$stamp" ]; then
   # torch first and by exact version: an unpinned torch would pull a multi-GB CUDA build.
   if ! "$VPY" -c "import torch,sys; sys.exit(0 if torch.__version__.split('+')[0]=='$TORCH_VERSION' else 1)" 2>/dev/null; then
