@@ -432,24 +432,27 @@ static int Scorer_init(Scorer *self, PyObject *args, PyObject *kw)
     return 0;
 }
 
-static int ready(const Scorer *self)
+/* the arguments every method starts with: (sentence(s), eos, ...); eos as 0/1, -1 on error */
+static int method_eos(const Scorer *self, PyObject *const *args, Py_ssize_t nargs,
+                      Py_ssize_t want, const char *usage)
 {
-    if (self->n_views == N_VIEWS)
-        return 1;
-    PyErr_SetString(PyExc_ValueError, "Scorer is not initialised");
-    return 0;
+    if (nargs != want) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    if (self->n_views != N_VIEWS) {
+        PyErr_SetString(PyExc_ValueError, "Scorer is not initialised");
+        return -1;
+    }
+    return PyObject_IsTrue(args[1]);
 }
 
 /* score(sentence, eos) -> total log10 p */
 static PyObject *Scorer_score(Scorer *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "score(sentence, eos)");
-        return NULL;
-    }
-    int eos = PyObject_IsTrue(args[1]);
+    int eos = method_eos(self, args, nargs, 2, "score(sentence, eos)");
     double total;
-    if (eos < 0 || !ready(self) || score_one(self, args[0], eos, &total) < 0)
+    if (eos < 0 || score_one(self, args[0], eos, &total) < 0)
         return NULL;
     return PyFloat_FromDouble(total);
 }
@@ -457,12 +460,8 @@ static PyObject *Scorer_score(Scorer *self, PyObject *const *args, Py_ssize_t na
 /* score_many(sentences, eos, out): out[i] = score(sentences[i], eos) (out: writable float64) */
 static PyObject *Scorer_score_many(Scorer *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "score_many(sentences, eos, out)");
-        return NULL;
-    }
-    int eos = PyObject_IsTrue(args[1]);
-    if (eos < 0 || !ready(self))
+    int eos = method_eos(self, args, nargs, 3, "score_many(sentences, eos, out)");
+    if (eos < 0)
         return NULL;
     PyObject *seq = PySequence_Fast(args[0], "sentences must be a sequence");
     if (seq == NULL)
@@ -489,12 +488,8 @@ static PyObject *Scorer_score_many(Scorer *self, PyObject *const *args, Py_ssize
  * matched and the word id in out_*[:m]; m = -1 when the outputs are too short */
 static PyObject *Scorer_score_words(Scorer *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "score_words(sentence, eos, out_lp, out_len, out_id)");
-        return NULL;
-    }
-    int eos = PyObject_IsTrue(args[1]);
-    if (eos < 0 || !ready(self))
+    int eos = method_eos(self, args, nargs, 5, "score_words(sentence, eos, out_lp, out_len, out_id)");
+    if (eos < 0)
         return NULL;
     Py_buffer o[3];
     int got = 0;
