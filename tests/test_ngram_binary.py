@@ -245,3 +245,24 @@ def test_cli_binarize_build_and_refusals(binfile, tmp_path, capsys):
     assert main(["ngram", "query", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("groundup: error:") and "version 7" in err[0]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1000])
+def test_arpa_read_in_chunks_gives_the_same_tables(monkeypatch, arpa_model, chunk, tmp_path):
+    """The reader parses a section CHUNK lines at a time (bounded memory on big files); the
+    tables must not depend on where the chunks fall, and an error keeps its line number."""
+    from groundup.text.ngram import arpa
+
+    monkeypatch.setattr(arpa, "CHUNK", chunk)
+    t = arpa.read_arpa(DATA / "ngram_shakespeare.o3.arpa")
+    ref = arpa_model.tables
+    assert t.vocab == ref.vocab
+    for k in range(3):
+        assert np.array_equal(t.keys[k], ref.keys[k])
+        assert np.array_equal(t.logprob[k], ref.logprob[k]) and np.array_equal(t.backoff[k], ref.backoff[k])
+    lines = (DATA / "ngram_shakespeare.o3.arpa").read_text(encoding="utf-8").splitlines(keepends=True)
+    i = next(j for j, l in enumerate(lines) if l.startswith("\\3-grams:")) + 10
+    bad = tmp_path / "bad.arpa"
+    bad.write_text("".join(lines[:i] + ["-1.0 only two\n"] + lines[i + 1:]), encoding="utf-8")
+    with pytest.raises(ModelFormatError, match=f"line {i + 1} expected a 3-gram line"):
+        arpa.read_arpa(bad)

@@ -42,6 +42,7 @@ from .tables import BackoffTables
 NEG_INF_ARPA = -99.0
 MISSING_UNK = -100.0
 TEXT_HEADER = "# groundup-text "
+CHUNK = 1 << 19  # n-gram lines parsed at a time (a chunk's strings take ~0.2 GB at order 5)
 
 
 def _header(t: BackoffTables) -> str:
@@ -261,12 +262,20 @@ def _parse(f, path: Path) -> BackoffTables:
                 break
         if line.strip() != f"\\{k}-grams:":
             raise bad(f"expected \\{k}-grams:, got {line.strip()[:60]!r}", lineno)
-        lines = list(itertools.islice(f, sizes[k - 1]))
-        if len(lines) < sizes[k - 1]:
-            raise bad(f"the file ends inside the {k}-grams ({len(lines)} of {sizes[k - 1]} lines)")
-        build.add(k, *_section(lines, k, k < N, lineno, bad))  # arrays now, strings freed
-        lineno += sizes[k - 1]
-        del lines
+        left = sizes[k - 1]
+        chunk = left if k == 1 else CHUNK  # the vocabulary is read whole
+        while True:  # chunk lines at a time: arrays now, the strings of one chunk alive at most
+            lines = list(itertools.islice(f, min(left, chunk)))
+            if len(lines) < min(left, chunk):
+                done = sizes[k - 1] - left + len(lines)
+                raise bad(f"the file ends inside the {k}-grams ({done} of {sizes[k - 1]} lines)")
+            build.add(k, *_section(lines, k, k < N, lineno, bad))
+            lineno += len(lines)
+            left -= len(lines)
+            del lines
+            if left == 0:
+                break
+        build.end_section(k)
     rest = f.read().split()
     if rest[:1] != ["\\end\\"]:
         raise bad(f"expected \\end\\ after the {N}-grams, got {' '.join(rest[:3])[:60]!r}")
@@ -324,8 +333,9 @@ def _floats(values: list[str], what: str, path: Path, *, prob: bool = True) -> n
 
 
 class _Builder:
-    """Turns each parsed section into arrays as soon as it is read (the strings of one section
-    at a time are alive, not the whole file's)."""
+    """Turns each parsed chunk of a section into arrays as soon as it is read (the strings of
+    one chunk at a time are alive, not a section's or the file's); :meth:`end_section` sorts
+    the section's keys once all its chunks are in."""
 
     def __init__(self, path: Path, N: int):
         self.path, self.N = path, N
@@ -333,6 +343,7 @@ class _Builder:
         self.logprob: list[np.ndarray] = []
         self.backoff: list[np.ndarray] = []
         self.warnings: list[str] = []
+        self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def add(self, k: int, probs: list[str], words: list[list[str]], backs: list[str] | None):
         path = self.path
@@ -354,15 +365,25 @@ class _Builder:
                 ctx = " ".join(words[m][i] for m in range(j))
                 raise ModelFormatError(f"{path}: {k}-gram context {ctx!r} is not listed as a {j}-gram")
             prefix = pos
-        key = prefix * V + W[-1]
+        self._chunks.append((prefix * V + W[-1], _floats(probs, f"{k}-gram log-probability", path),
+                             _floats(backs, f"{k}-gram backoff", path, prob=False)
+                             if backs is not None else np.zeros(n)))
+
+    def end_section(self, k: int) -> None:
+        """The order-k arrays in key order (the trie order :mod:`.tables` searches)."""
+        if k == 1:
+            return
+        parts, self._chunks = self._chunks, []
+        key, lp, bo = (np.concatenate([c[j] for c in parts]) if parts else np.zeros(0, dtype)
+                       for j, dtype in enumerate((np.int64, np.float64, np.float64)))
+        del parts
         order = np.argsort(key, kind="stable")
         key = key[order]
-        if n > 1 and not (np.diff(key) > 0).all():
-            raise ModelFormatError(f"{path}: duplicate {k}-grams")
-        keys.append(key)
-        self.logprob.append(_floats(probs, f"{k}-gram log-probability", path)[order])
-        self.backoff.append(_floats(backs, f"{k}-gram backoff", path, prob=False)[order]
-                            if backs is not None else np.zeros(n))
+        if len(key) > 1 and not (np.diff(key) > 0).all():
+            raise ModelFormatError(f"{self.path}: duplicate {k}-grams")
+        self.keys.append(key)
+        self.logprob.append(lp[order])
+        self.backoff.append(bo[order])
 
     def _unigrams(self, probs: list[str], unigrams: list[str], backs: list[str] | None):
         path = self.path
