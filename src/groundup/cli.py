@@ -38,13 +38,17 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or only of ``command`` when its module is named
+    ``groundup.commands.COMMAND`` (a run imports only its own area: ``ngram build`` does not
+    pay for word2vec's compiled kernels or torch's model configs)."""
     parser = _Parser(
         prog="groundup",
         description="Classic deep-learning and NLP building blocks, from the equations.")
     parser.add_argument("--version", action="version", version=f"groundup {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    own = f"groundup.commands.{command}"
+    for name in [own] if own in COMMAND_MODULES else COMMAND_MODULES:
         try:
             mod = importlib.import_module(name)
         except ModuleNotFoundError as e:
@@ -56,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)

@@ -65,82 +65,11 @@ def _fmt1(v: float) -> str:
     return "0" if s in ("-0", "") else s
 
 
-def _format_kernel():
-    from numba import njit
-
-    @njit(cache=True)
-    def put_float(buf, p, v):  # pragma: no cover - compiled; same text as _fmt1
-        if not (v > -99.0):
-            v = -99.0
-        scaled = np.int64(np.floor(abs(v) * 1e6 + 0.5))
-        if scaled == 0:
-            buf[p] = 48  # "0"
-            return p + 1
-        if v < 0:
-            buf[p] = 45  # "-"
-            p += 1
-        ip = scaled // 1000000
-        fp = scaled % 1000000
-        nd = 1  # digits of the integer part, written right to left
-        t = ip // 10
-        while t:
-            nd += 1
-            t //= 10
-        for i in range(nd - 1, -1, -1):
-            buf[p + i] = 48 + ip % 10
-            ip //= 10
-        p += nd
-        if fp:
-            buf[p] = 46  # "."
-            p += 1
-            width = 6
-            while fp % 10 == 0:
-                fp //= 10
-                width -= 1
-            for i in range(width - 1, -1, -1):
-                buf[p + i] = 48 + fp % 10
-                fp //= 10
-            p += width
-        return p
-
-    @njit(cache=True)
-    def kernel(W, lp, bo, with_bo, chars, offs, out):  # pragma: no cover - compiled
-        p = 0
-        n, k = W.shape
-        for i in range(n):
-            p = put_float(out, p, lp[i])
-            out[p] = 9
-            p += 1
-            for j in range(k):
-                if j:
-                    out[p] = 32
-                    p += 1
-                w = W[i, j]
-                for c in range(offs[w], offs[w + 1]):
-                    out[p] = chars[c]
-                    p += 1
-            if with_bo:
-                out[p] = 9
-                p += 1
-                p = put_float(out, p, bo[i])
-            out[p] = 10
-            p += 1
-        return p
-
-    return kernel
-
-
-_KERNEL = None
-
-
 class LineFormatter:
     """ARPA lines of n-gram rows, formatted in one compiled pass (same text as the :func:`_fmt`
     reference): ``format(W, lp, bo, with_bo)`` with W (n, k) word ids."""
 
     def __init__(self, vocab: list[str]):
-        global _KERNEL
-        if _KERNEL is None:
-            _KERNEL = _format_kernel()
         enc = [w.encode("utf-8") for w in vocab]
         self.lens = np.fromiter((len(b) for b in enc), dtype=np.int64, count=len(enc))
         self.offs = np.zeros(len(enc) + 1, dtype=np.int64)
@@ -148,12 +77,15 @@ class LineFormatter:
         self.chars = np.frombuffer(b"".join(enc), dtype=np.uint8)
 
     def format(self, W: np.ndarray, lp: np.ndarray, bo: np.ndarray, with_bo: bool) -> memoryview:
-        k = W.shape[1]
-        size = int(self.lens[W].sum()) + len(W) * (k + 2 * 12 + 2)
-        out = np.empty(size, dtype=np.uint8)
-        W = np.ascontiguousarray(W, dtype=np.int64)  # one compiled specialisation (C layout)
-        n = _KERNEL(W, np.ascontiguousarray(lp, dtype=np.float64),
-                    np.ascontiguousarray(bo, dtype=np.float64), with_bo, self.chars, self.offs, out)
+        from .build_kernels import format_lines, line_bytes
+
+        W = np.ascontiguousarray(W)
+        if W.dtype not in (np.uint32, np.int64):
+            W = W.astype(np.int64)
+        out = np.empty(line_bytes(W, self.lens), dtype=np.uint8)
+        n = format_lines(W, np.ascontiguousarray(lp, dtype=np.float64),
+                         np.ascontiguousarray(bo, dtype=np.float64), with_bo, self.chars,
+                         self.offs, out)
         return memoryview(out[:n])  # written without another copy
 
 

@@ -112,82 +112,17 @@ def group_numpy(prefix: np.ndarray, word: np.ndarray, n_prefix: int, V: int):
     return uniq, inv.reshape(-1), cnt
 
 
-def _extend_kernel():
-    from numba import njit
-
-    @njit(cache=True)
-    def kernel(prev_sorted, prev_sorted_ids, nxt, V):  # pragma: no cover - compiled
-        # prev_sorted: positions where a (k-1)-gram ends, sorted by its id (prev_sorted_ids,
-        # non-decreasing). Their successors t+1 are where k-grams end, already grouped by
-        # prefix id; only each run that shares a prefix still needs sorting by the next word.
-        m = len(prev_sorted)
-        cand = np.empty(m, np.int64)
-        pre = np.empty(m, np.int64)
-        wd = np.empty(m, np.int64)
-        n = 0
-        for j in range(m):
-            w = nxt[prev_sorted[j]]
-            if w >= 0:  # the sentence goes on
-                cand[n] = prev_sorted[j] + 1
-                pre[n] = prev_sorted_ids[j]
-                wd[n] = w
-                n += 1
-        i = 0
-        while i < n:
-            j = i + 1
-            while j < n and pre[j] == pre[i]:
-                j += 1
-            if j - i > 32:
-                order = np.argsort(wd[i:j], kind="mergesort")
-                c_seg = cand[i:j].copy()
-                w_seg = wd[i:j].copy()
-                for q in range(j - i):
-                    cand[i + q] = c_seg[order[q]]
-                    wd[i + q] = w_seg[order[q]]
-            else:  # insertion sort, stable, on short runs
-                for a in range(i + 1, j):
-                    t, w = cand[a], wd[a]
-                    b = a - 1
-                    while b >= i and wd[b] > w:
-                        cand[b + 1] = cand[b]
-                        wd[b + 1] = wd[b]
-                        b -= 1
-                    cand[b + 1] = t
-                    wd[b + 1] = w
-            i = j
-        keys = np.empty(n, np.int64)
-        cnt = np.zeros(n, np.int64)
-        sorted_ids = np.empty(n, np.int64)
-        u = -1
-        last = -1
-        for j in range(n):
-            key = pre[j] * V + wd[j]
-            if key != last:
-                u += 1
-                keys[u] = key
-                last = key
-            cnt[u] += 1
-            sorted_ids[j] = u
-        return cand[:n].copy(), sorted_ids, keys[:u + 1].copy(), cnt[:u + 1].copy()
-
-    return kernel
-
-
-_KERNEL = None
-
-
 def _count_fast(tok: np.ndarray, pos: np.ndarray, order: int, V: int):
     """Orders 2..N with the compiled kernel: (keys, counts, ids-per-position) per order."""
-    global _KERNEL
-    if _KERNEL is None:
-        _KERNEL = _extend_kernel()
+    from .build_kernels import extend
+
     T = len(tok)
     nxt = np.full(T, -1, dtype=np.int64)  # the next word in the same sentence, -1 at </s>
     nxt[:-1] = np.where(pos[1:] != 0, tok[1:], -1)
     sorted_pos = np.argsort(tok, kind="stable")  # every position (even <s>) by its unigram id
     sorted_ids = tok[sorted_pos]
     for _ in range(2, order + 1):  # a generator: one order's per-position ids alive at a time
-        sorted_pos, sorted_ids, keys, cnt = _KERNEL(sorted_pos, sorted_ids, nxt, V)
+        sorted_pos, sorted_ids, keys, cnt = extend(sorted_pos, sorted_ids, nxt, V)
         ids = np.full(T, -1, dtype=np.int64)
         ids[sorted_pos] = sorted_ids
         yield keys, cnt, ids

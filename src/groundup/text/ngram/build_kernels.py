@@ -1,0 +1,221 @@
+"""The compiled loops of the n-gram builders (numba), at module level so that numba's disk cache
+(``cache=True``) serves every process after the first: counting's trie extension, the sort's
+key packing, tie-breaking and row gathering, and the ARPA line formatter.
+
+Importing this module imports numba (about 0.4 s); the modules that use it import it inside the
+functions that need it, so importing :mod:`groundup.text.ngram` stays light.
+
+Notation: n rows, k words per n-gram, ``bits`` bits per word id in a key, L 64-bit lanes per key.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+# ----------------------------------------------------------------------------- counting (trie)
+@njit(cache=True)
+def extend(prev_sorted, prev_sorted_ids, nxt, V):  # pragma: no cover - compiled
+    """One order up in :func:`.counts.count_encoded`.
+
+    prev_sorted: positions where a (k-1)-gram ends, sorted by its id (prev_sorted_ids,
+    non-decreasing). Their successors t+1 are where k-grams end, already grouped by prefix id;
+    only each run that shares a prefix still needs sorting by the next word. Returns (positions
+    sorted by k-gram id, their ids, the distinct keys id_{k-1} * V + w, their counts)."""
+    m = len(prev_sorted)
+    cand = np.empty(m, np.int64)
+    pre = np.empty(m, np.int64)
+    wd = np.empty(m, np.int64)
+    n = 0
+    for j in range(m):
+        w = nxt[prev_sorted[j]]
+        if w >= 0:  # the sentence goes on
+            cand[n] = prev_sorted[j] + 1
+            pre[n] = prev_sorted_ids[j]
+            wd[n] = w
+            n += 1
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and pre[j] == pre[i]:
+            j += 1
+        if j - i > 32:
+            order = np.argsort(wd[i:j], kind="mergesort")
+            c_seg = cand[i:j].copy()
+            w_seg = wd[i:j].copy()
+            for q in range(j - i):
+                cand[i + q] = c_seg[order[q]]
+                wd[i + q] = w_seg[order[q]]
+        else:  # insertion sort, stable, on short runs
+            for a in range(i + 1, j):
+                t, w = cand[a], wd[a]
+                b = a - 1
+                while b >= i and wd[b] > w:
+                    cand[b + 1] = cand[b]
+                    wd[b + 1] = wd[b]
+                    b -= 1
+                cand[b + 1] = t
+                wd[b + 1] = w
+        i = j
+    keys = np.empty(n, np.int64)
+    cnt = np.zeros(n, np.int64)
+    sorted_ids = np.empty(n, np.int64)
+    u = -1
+    last = -1
+    for j in range(n):
+        key = pre[j] * V + wd[j]
+        if key != last:
+            u += 1
+            keys[u] = key
+            last = key
+        cnt[u] += 1
+        sorted_ids[j] = u
+    return cand[:n].copy(), sorted_ids, keys[:u + 1].copy(), cnt[:u + 1].copy()
+
+
+# ------------------------------------------------------------------------------------ sorting
+@njit(cache=True)
+def pack_lanes(W, bits, reverse, lanes):  # pragma: no cover - compiled
+    """(n, k) word ids -> (n, L) uint64: lane l holds words l*per .. min(k, (l+1)*per) - 1
+    (per = 64 // bits), ``bits`` bits each, the first of them most significant; the words are
+    taken from the last back when ``reverse`` (suffix order). Comparing the lanes in turn
+    compares the words in turn."""
+    n, k = W.shape
+    per = 64 // bits
+    out = np.empty((n, lanes), np.uint64)
+    b = np.uint64(bits)
+    for i in range(n):
+        for lane in range(lanes):
+            key = np.uint64(0)
+            for j in range(lane * per, min(k, lane * per + per)):
+                w = W[i, k - 1 - j] if reverse else W[i, j]
+                key = (key << b) | np.uint64(w)
+            out[i, lane] = key
+    return out
+
+
+@njit(cache=True)
+def break_ties(perm, lanes):  # pragma: no cover - compiled
+    """``perm`` sorts the rows by lane 0; sort each run of equal lane 0 by lanes 1.. (in place),
+    so that ``perm`` sorts the rows lexicographically by all lanes. Short runs: insertion sort;
+    long ones (a frequent suffix before counts are combined): stable sorts from the last lane."""
+    n, L = lanes.shape
+    i = 0
+    while i < n:
+        h = lanes[perm[i], 0]
+        j = i + 1
+        while j < n and lanes[perm[j], 0] == h:
+            j += 1
+        if j - i > 32:
+            idx = perm[i:j].copy()
+            for lane in range(L - 1, 0, -1):
+                col = np.empty(j - i, np.uint64)
+                for q in range(j - i):
+                    col[q] = lanes[idx[q], lane]
+                idx = idx[np.argsort(col, kind="mergesort")]
+            perm[i:j] = idx
+        else:
+            for a in range(i + 1, j):
+                t = perm[a]
+                b = a - 1
+                while b >= i:
+                    less = False
+                    for lane in range(1, L):
+                        x, y = lanes[t, lane], lanes[perm[b], lane]
+                        if x != y:
+                            less = x < y
+                            break
+                    if not less:
+                        break
+                    perm[b + 1] = perm[b]
+                    b -= 1
+                perm[b + 1] = t
+        i = j
+    return perm
+
+
+@njit(cache=True)
+def gather_rows(src, perm):  # pragma: no cover - compiled
+    """out[i] = src[perm[i]] for a 2-D array (records viewed as rows of machine words)."""
+    n, m = len(perm), src.shape[1]
+    out = np.empty((n, m), src.dtype)
+    for i in range(n):
+        r = perm[i]
+        for j in range(m):
+            out[i, j] = src[r, j]
+    return out
+
+
+# ------------------------------------------------------------------------------- ARPA lines
+@njit(cache=True, inline="always")
+def _put_float(buf, p, v):  # pragma: no cover - compiled; same text as arpa._fmt1
+    """Six decimals, trailing zeros and point dropped, -inf (or <= -99) as -99."""
+    if not (v > -99.0):
+        v = -99.0
+    scaled = np.int64(np.floor(abs(v) * 1e6 + 0.5))
+    if scaled == 0:
+        buf[p] = 48  # "0"
+        return p + 1
+    if v < 0:
+        buf[p] = 45  # "-"
+        p += 1
+    ip = scaled // 1000000
+    fp = scaled % 1000000
+    nd = 1  # digits of the integer part, written right to left
+    t = ip // 10
+    while t:
+        nd += 1
+        t //= 10
+    for i in range(nd - 1, -1, -1):
+        buf[p + i] = 48 + ip % 10
+        ip //= 10
+    p += nd
+    if fp:
+        buf[p] = 46  # "."
+        p += 1
+        width = 6
+        while fp % 10 == 0:
+            fp //= 10
+            width -= 1
+        for i in range(width - 1, -1, -1):
+            buf[p + i] = 48 + fp % 10
+            fp //= 10
+        p += width
+    return p
+
+
+@njit(cache=True)
+def line_bytes(W, lens):  # pragma: no cover - compiled
+    """An upper bound of the bytes :func:`format_lines` writes for these rows."""
+    n, k = W.shape
+    total = 0
+    for i in range(n):
+        for j in range(k):
+            total += lens[W[i, j]]
+    return total + n * (k + 2 * 12 + 2)
+
+
+@njit(cache=True)
+def format_lines(W, lp, bo, with_bo, chars, offs, out):  # pragma: no cover - compiled
+    """``lp<TAB>w_1 .. w_k[<TAB>bo]<LF>`` per row into ``out``; returns the bytes written."""
+    p = 0
+    n, k = W.shape
+    for i in range(n):
+        p = _put_float(out, p, lp[i])
+        out[p] = 9
+        p += 1
+        for j in range(k):
+            if j:
+                out[p] = 32
+                p += 1
+            w = W[i, j]
+            for c in range(offs[w], offs[w + 1]):
+                out[p] = chars[c]
+                p += 1
+        if with_bo:
+            out[p] = 9
+            p += 1
+            p = _put_float(out, p, bo[i])
+        out[p] = 10
+        p += 1
+    return p
