@@ -80,6 +80,18 @@ def test_generation_follows_the_model():
     assert m.generate(1, seed=0) == [["x"]]
 
 
+def test_build_from_text_splits_as_the_cli_builder():
+    """The Python API defaults to the CLI builder's tokenizer, lmplz's split (spaces): a
+    no-break space stays inside a word, and the model records the tokenizer."""
+    lines = ["a\u00a0b c d", "c d a\u00a0b", "c\td e"] * 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = NgramModel.build_from_text(lines, 2)
+        w = NgramModel.build_from_text(lines, 2, text=TextOptions(tokenizer="word"))
+    assert m.text.tokenizer == "spaces" and "a\u00a0b" in m.index and "e" in m.index
+    assert "a\u00a0b" not in w.index and "a" in w.index
+
+
 def test_chinese_character_model():
     lines = bundled_path("zh", "lunyu.txt").read_text(encoding="utf-8").splitlines()
     with warnings.catch_warnings():

@@ -18,7 +18,8 @@ import pytest
 from groundup.data.pipeline import TextOptions
 from groundup.text.ngram import NgramModel
 from groundup.text.ngram import spill
-from groundup.text.ngram.spill import ExternalSorter, TempSpace, pack, parse_size, record_dtype
+from groundup.text.ngram.spill import (ExternalSorter, TempSpace, argsort_keys, pack, parse_size,
+                                       record_dtype, take)
 from groundup.text.ngram.streaming import build_streaming
 
 DATA = Path(__file__).parent / "data"
@@ -121,6 +122,23 @@ def test_pack_orders_like_tuples():
         cols = rng.integers(0, 1 << bits, size=(400, m)).astype(np.uint32)
         order = np.argsort(pack(cols, bits), kind="stable")
         assert [tuple(r) for r in cols[order].tolist()] == sorted(tuple(r) for r in cols.tolist())
+        rev = pack(cols, bits, reverse=True)
+        assert (rev == pack(np.ascontiguousarray(cols[:, ::-1]), bits)).all()
+
+
+@pytest.mark.parametrize("bits,m", [(13, 5), (20, 5), (7, 20), (32, 2)])
+def test_argsort_keys_and_take_order_like_tuples(bits, m):
+    # few distinct first words: long runs of equal first lanes (> 32) and short ones
+    rng = np.random.default_rng(bits)
+    cols = rng.integers(0, 1 << bits, size=(3000, m)).astype(np.uint32)
+    cols[:, 0] = rng.integers(0, 3, size=3000)
+    cols[:1000, :m - 1] = cols[0, :m - 1]
+    cols[rng.random(3000) < 0.2] = cols[5]  # exact repeats
+    rec = np.empty(3000, dtype=record_dtype(m, c="<i8", keep="?"))
+    rec["w"], rec["c"], rec["keep"] = cols, np.arange(3000), rng.random(3000) < 0.5
+    perm = argsort_keys(pack(cols, bits))
+    assert [tuple(r) for r in cols[perm].tolist()] == sorted(tuple(r) for r in cols.tolist())
+    assert take(rec, perm).tobytes() == rec[perm].tobytes()
 
 
 @pytest.mark.parametrize("size,expect", [("64K", 1 << 16), ("1G", 1 << 30), ("1.5M", 3 << 19),
@@ -218,8 +236,10 @@ def test_full_disk_is_one_line_and_leaves_nothing(tmp_path, cli, monkeypatch):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".m.arpa")]
 
 
-def test_ctrl_c_removes_the_temporary_files(tmp_path):
-    """A real process reading stdin from a pipe: interrupted once its temporary folder exists."""
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_and_sigterm_remove_the_temporary_files(tmp_path, sig, code):
+    """A real process reading stdin from a pipe: interrupted (Ctrl-C) or terminated (kill) once
+    its temporary folder exists."""
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {**os.environ, "GROUNDUP_PROGRESS": "0"}
@@ -233,8 +253,29 @@ def test_ctrl_c_removes_the_temporary_files(tmp_path):
     while not list(temp.glob("groundup-ngram-*")) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert list(temp.glob("groundup-ngram-*")), "the build never started spilling"
-    p.send_signal(signal.SIGINT)
+    p.send_signal(sig)
     _, err = p.communicate(timeout=60)
-    assert p.returncode == 130, err
+    assert p.returncode == code, err
     assert not list(temp.iterdir())
     assert not (tmp_path / "m.arpa").exists()
+
+
+def test_memory_account_holds_and_releases():
+    acct = spill.MemoryAccount(100)
+    acct.reserve(30)
+    with acct.hold(50):
+        assert acct.held == 80
+    acct.release(30)
+    assert (acct.held, acct.high_water) == (0, 80)
+
+
+def test_many_runs_stay_within_the_accounted_budget(tmp_path):
+    """Every large buffer of a build is counted against --memory: on a corpus that spills many
+    runs per pass the most held at once stays within the budget, and the ARPA bytes are the
+    in-memory builder's."""
+    sents = corpus(seed=3, n=4000, V=400)
+    memory = parse_size("1M")
+    ref, out, st = both(tmp_path, sents, 5, memory=memory)
+    assert out == ref
+    assert min(st.runs[f"counting {k}"] for k in (4, 5)) > 2, st.runs
+    assert memory // 2 < st.memory_high_water <= memory

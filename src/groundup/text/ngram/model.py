@@ -221,8 +221,12 @@ class NgramModel:
 
     @classmethod
     def build_from_text(cls, lines: Iterable[str], order: int, smoothing: str = "mkn", *,
-                        text: TextOptions = TextOptions(), k: float = 1.0) -> "NgramModel":
-        """Build from raw lines, tokenized as ``text`` says (default: whitespace)."""
+                        text: TextOptions | None = None, k: float = 1.0) -> "NgramModel":
+        """Build from raw lines, tokenized as ``text`` says; by default as ``groundup ngram
+        build`` does: the ``spaces`` tokenizer, lmplz's split (space, tab, CR), so the model is
+        lmplz's on the same lines. ``TextOptions(tokenizer="word")`` splits on every Unicode
+        whitespace instead."""
+        text = TextOptions(tokenizer=NgramConfig.tokenizer) if text is None else text
         tok = text.get_tokenizer()
         return cls.build((tok(line) for line in lines), order, smoothing, k=k, text=text)
 

@@ -44,10 +44,36 @@ from .corpus import BOS_ID, EOS_ID, SPECIALS, UNK, UNK_ID, _assemble
 from .model import warn_inner_whitespace
 from .kneser_ney import (DiscountFallbackWarning, discounts, final_chain_grams, gamma_numerator,
                          prune_thresholds, raw_in_final_flush)
-from .spill import (Cursor, ExternalSorter, Table, TempSpace, bits_for, context_key, grouped,
-                    pack, record_dtype, suffix_key)
+from .spill import (Cursor, ExternalSorter, MemoryAccount, Table, TempSpace, bits_for,
+                    context_key, grouped, pack, record_dtype, suffix_key)
 
 SPOOL_LINES = 8192  # sentences encoded per step of the reading pass
+
+# Bytes per row of what the passes compute from a chunk (the chunk itself included), from which
+# they size their chunks to their share of the budget (spill.MemoryAccount). Counted generously:
+# every temporary numpy array of the step, for k-gram records of ``isz`` bytes.
+VOCAB_ROW = 192     # V-sized arrays: counts, remap, a(w), p(w), log p, backoff, unigram lines
+BLOCK_ROW = 128     # a block of the token stream: ids, copies, positions, where k-grams end
+
+
+def _count_row(k: int, isz: int) -> int:
+    return BLOCK_ROW + 8 * k + isz          # + the k gathered columns, their stack, the records
+
+
+def _adjust_row(k: int, isz: int) -> int:
+    return 2 * isz + 48 + k                 # records, a, the adjusted copy, masks, bincount
+
+
+def _norm_row(k: int, isz: int) -> int:
+    return isz + 136 + 10 * k               # grouped's carry, run ids, sums, u, gamma, records
+
+
+def _interp_row(k: int, isz: int, key: int) -> int:
+    return 2 * key + 2 * isz + 80           # query keys, lookup, p, log p, two record copies
+
+
+def _cursor_row(isz: int, key: int) -> int:
+    return isz + 2 * (key + 8)              # chunk, its keys and values, their concatenation
 
 
 @dataclass
@@ -62,6 +88,7 @@ class StreamStats:
     warnings: list[str] = field(default_factory=list)
     runs: dict[str, int] = field(default_factory=dict)  # pass -> sorted runs written
     temp_peak_bytes: int = 0
+    memory_high_water: int = 0  # the most bytes held at once on the --memory account
 
 
 # ----------------------------------------------------------------------------------- reading
@@ -145,24 +172,23 @@ def _last_padded(tok: np.ndarray, pos: np.ndarray, order: int) -> tuple[int, ...
 
 # ---------------------------------------------------------------------------------- counting
 def _count(spool: Table, remap: np.ndarray, k: int, bits: int, space: TempSpace, budget: int,
-           stats: StreamStats) -> Table:
-    """Order-k raw counts in suffix order: Table of (w (k,), c)."""
+           acct: MemoryAccount, stats: StreamStats) -> Table:
+    """Order-k raw counts in suffix order: Table of (w (k,), c). Budget: 3/4 the sort buffer,
+    1/4 the block being cut into k-grams; the merge of the runs, the whole budget."""
     dt = record_dtype(k, c="<i8")
-    # the block being cut into k-grams (tokens, positions, the k columns) sits beside the buffer
-    sorter = ExternalSorter(space, dt, suffix_key(bits), budget * 3 // 4, combine=True,
-                            stem=f"count{k}")
-    for tok, pos in _blocks(spool, remap, max(sorter.rows // 4, 256)):
-        at = np.flatnonzero(pos >= k - 1)  # where a k-gram ends
-        rec = np.empty(len(at), dtype=dt)
-        rec["w"] = np.stack([tok[at - k + 1 + j] for j in range(k)], axis=1)
-        rec["c"] = 1
-        sorter.add(rec)
+    sorter = ExternalSorter(space, dt, suffix_key(bits), budget * 3 // 4, account=acct,
+                            combine=True, stem=f"count{k}")
+    with acct.hold(budget // 4) as share:
+        for tok, pos in _blocks(spool, remap, max(share // _count_row(k, dt.itemsize), 256)):
+            at = np.flatnonzero(pos >= k - 1)  # where a k-gram ends
+            rec = np.empty(len(at), dtype=dt)
+            rec["w"] = np.stack([tok[at - k + 1 + j] for j in range(k)], axis=1)
+            rec["c"] = 1
+            sorter.add(rec)
     sorter.finish()
     stats.runs[f"counting {k}"] = len(sorter.runs)
-    table = Table(space, dt, f"counts{k}")
-    for rec in sorter.sorted_chunks():
-        table.append(rec)
-    return table
+    with acct.hold(budget) as share:
+        return sorter.to_table(f"counts{k}", sorter.chunk_rows(share))
 
 
 # --------------------------------------------------------------------------------- adjusting
@@ -204,17 +230,19 @@ class _Take:
         return len(self.buf) == 0 and all(len(x) == 0 for x in self.it)
 
 
-def _adjust(counts: Table, above: Table, rows: int, space: TempSpace, n_row: np.ndarray,
+def _adjust(counts: Table, above: Table, share: int, space: TempSpace, n_row: np.ndarray,
             target: tuple[int, ...] | None) -> tuple[Table, tuple[int, int] | None]:
     """a(g) of the order-k n-grams (suffix order): raw count when g starts with <s>, else the
     continuation count from the (k+1)-grams. Fills ``n_row`` (count-of-counts) and returns the
-    (raw, adjusted) of ``target`` when present (lmplz's final-flush detail)."""
+    (raw, adjusted) of ``target`` when present (lmplz's final-flush detail). The two streams
+    share ``share`` bytes half and half."""
     k = counts.dtype["w"].shape[0]
     dt = record_dtype(k, c="<i8", a="<i8")
     out = Table(space, dt, f"adjusted{k}")
-    cont = _Take(_continuations(above, rows))
+    up = above.dtype.itemsize
+    cont = _Take(_continuations(above, max(share // 2 // (up + 48 + k), 64)))
     found = None
-    for rec in counts.chunks(rows):
+    for rec in counts.chunks(max(share // 2 // _adjust_row(k, dt.itemsize), 64)):
         a = rec["c"].copy()
         free = rec["w"][:, 0] != BOS_ID
         a[free] = cont.take(int(free.sum()))
@@ -245,6 +273,7 @@ def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
     N = order
     t = prune_thresholds(prune, N)
     stats = StreamStats()
+    acct = MemoryAccount(memory)
     _return_freed_memory()
     with TempSpace(temp_dir) as space:
         # reading
@@ -258,17 +287,20 @@ def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
         stats.n_sentences, stats.n_words = n_sent, spool.rows - 2 * n_sent
         if stats.n_words < N:
             raise DataError(f"{stats.n_words} tokens, fewer than the model order {N}")
-        rows = max(memory // 256, 256)  # rows per chunk of a stream (a few streams are open at once)
+        # the V-sized arrays for the whole build; every pass then has the rest, B
+        acct.reserve(V * VOCAB_ROW)
+        B = max(memory - V * VOCAB_ROW, 1 << 15)
 
         # counting: unigrams in memory (V-sized), higher orders sorted on disk
         c1 = np.zeros(V, dtype=np.int64)
         full: tuple[int, ...] = ()
-        for tok, pos in _blocks(spool, remap, rows):
-            c1 += np.bincount(tok[pos >= 1], minlength=V)  # <s> is no event
-            last = _last_padded(tok, pos, N)
-            if last and (not full or last[::-1] > full[::-1]):
-                full = last
-        counts = {k: _count(spool, remap, k, bits, space, memory, stats) for k in range(2, N + 1)}
+        with acct.hold(B) as share:
+            for tok, pos in _blocks(spool, remap, max(share // (2 * BLOCK_ROW), 256)):
+                c1 += np.bincount(tok[pos >= 1], minlength=V)  # <s> is no event
+                last = _last_padded(tok, pos, N)
+                if last and (not full or last[::-1] > full[::-1]):
+                    full = last
+        counts = {k: _count(spool, remap, k, bits, space, B, acct, stats) for k in range(2, N + 1)}
         spool.drop()
         stats.ngrams = [V] + [counts[k].rows for k in range(2, N + 1)]
 
@@ -277,18 +309,20 @@ def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
         chain_grams = final_chain_grams(full) if N > 1 and full else []
         found: dict[int, tuple[int, int] | None] = {}
         adjusted = {N: counts[N]} if N > 1 else {}
+        acct.reserve(B)  # the adjusting passes: one or two streams at a time
         if N > 1:
-            for rec in counts[N].chunks(rows):
+            for rec in counts[N].chunks(B // _adjust_row(N, counts[N].dtype.itemsize)):
                 n[N - 1] += np.bincount(np.minimum(rec["c"], 5), minlength=6)[:5]
         for k in range(N - 1, 1, -1):
             target = chain_grams[k - 1] if k - 1 < len(chain_grams) else None
-            adjusted[k], found[k] = _adjust(counts[k], counts[k + 1], rows, space, n[k - 1], target)
+            adjusted[k], found[k] = _adjust(counts[k], counts[k + 1], B, space, n[k - 1], target)
             if k + 1 < N:
                 counts[k + 1].drop()
         left = np.zeros(V, dtype=np.int64)
         if N > 1:
-            for rec in counts[2].chunks(rows):
+            for rec in counts[2].chunks(B // _adjust_row(2, counts[2].dtype.itemsize)):
                 left += np.bincount(rec["w"][:, 1], minlength=V)
+        acct.release(B)
         # a = c at the top order and for <s>; else the distinct left words, from the bigrams
         a1 = c1 if N == 1 else np.where(np.arange(V) == BOS_ID, c1, left).astype(np.int64)
         n[0] = np.bincount(np.minimum(a1, 5), minlength=6)[:5]
@@ -322,11 +356,11 @@ def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
         outputs = {}  # k -> sorter of (w, lp) to context order
         below = None  # Table of (w, p) of order k-1 in suffix order (k >= 3)
         for k in range(2, N + 1):
-            norm = _normalize(adjusted[k], D[k - 1], t[k - 1], bits, space, memory, rows, stats)
+            norm = _normalize(adjusted[k], D[k - 1], t[k - 1], bits, space, B, acct, stats)
             backoff[k - 1] = norm.backoff
             adjusted[k].drop()
-            p_table, outputs[k] = _interpolate(norm.sorter, k, N, p1, below, bits, space, memory,
-                                               rows, stats)
+            p_table, outputs[k] = _interpolate(norm.sorter, k, N, p1, below, bits, space, B, acct,
+                                               stats)
             if below is not None:
                 below.drop()
             below = p_table
@@ -338,21 +372,32 @@ def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
         lp1 = np.minimum(np.log10(p1), 0.0)
         bo1 = np.zeros(V)
         if N > 1:
-            for rec in backoff[1].chunks(rows):
+            for rec in backoff[1].chunks(B // _cursor_row(backoff[1].dtype.itemsize, 8)):
                 bo1[rec["w"][:, 0]] = rec["b"]
 
         def section(k):
+            """Budget: 1/2 the merge to context order (with the keys and backoffs computed from
+            a chunk), 1/4 the backoff stream, 1/4 the formatted text."""
             if k == 1:
                 yield fmt.format(np.arange(V, dtype=np.int64).reshape(V, 1), lp1, bo1, N > 1)
                 return
-            bo = Cursor(backoff[k].chunks(rows), context_key(bits), "b", default=0.0) if k < N else None
-            for rec in outputs[k].sorted_chunks(rows):
-                b = bo.lookup(context_key(bits)(rec)) if bo is not None else np.zeros(len(rec))
-                yield fmt.format(rec["w"].astype(np.int64), rec["lp"], b, k < N)
+            out = outputs[k]
+            with acct.hold(B):
+                bo = None if k == N else Cursor(
+                    backoff[k].chunks(B // 4 // _cursor_row(backoff[k].dtype.itemsize, out.key_bytes)),
+                    context_key(bits), "b", default=0.0)
+                line = k * int(fmt.lens.max()) + k + 26  # the longest line of order k
+                for rec in out.sorted_chunks(out.chunk_rows(B // 2, out.key_bytes + 4 * k + 40)):
+                    b = bo.lookup(context_key(bits)(rec)) if bo is not None else np.zeros(len(rec))
+                    W = np.ascontiguousarray(rec["w"])
+                    step = max(B // 4 // line, 256)
+                    for i in range(0, len(rec), step):
+                        yield fmt.format(W[i:i + step], rec["lp"][i:i + step], b[i:i + step], k < N)
 
         write_arpa_sections(path, text.record() if text is not None else None, stats.ngrams,
                             (section(k) for k in range(1, N + 1)))
         stats.temp_peak_bytes = space.peak_bytes
+        stats.memory_high_water = acct.high_water
     return stats
 
 
@@ -374,65 +419,81 @@ class _Normalized:
 
 
 def _normalize(adjusted: Table, Dk: np.ndarray, tk: int, bits: int, space: TempSpace,
-               memory: int, rows: int, stats: StreamStats) -> _Normalized:
+               budget: int, acct: MemoryAccount, stats: StreamStats) -> _Normalized:
+    """u and gamma in context order. Budget, filling: 3/4 the sort to context order, 1/4 the
+    chunks read; then 1/2 its merge (with what a chunk computes), 1/2 the sort to suffix order."""
     k = adjusted.dtype["w"].shape[0]
-    to_ctx = ExternalSorter(space, adjusted.dtype, context_key(bits), memory // 2, stem=f"ctx{k}")
-    for rec in adjusted.chunks(rows):
-        to_ctx.add(rec)
+    isz = adjusted.dtype.itemsize
+    to_ctx = ExternalSorter(space, adjusted.dtype, context_key(bits), budget * 3 // 4,
+                            account=acct, stem=f"ctx{k}")
+    with acct.hold(budget // 4) as share:
+        for rec in adjusted.chunks(max(share // isz, 64)):
+            to_ctx.add(rec)
     to_ctx.finish()
     stats.runs[f"normalization {k}"] = len(to_ctx.runs)
     dt = record_dtype(k, u="<f8", g="<f8", keep="?")
-    to_suffix = ExternalSorter(space, dt, suffix_key(bits), memory // 2, stem=f"suf{k}")
+    to_suffix = ExternalSorter(space, dt, suffix_key(bits), budget // 2, account=acct,
+                               stem=f"suf{k}")
     bdt = record_dtype(k - 1, b="<f8")
     backoff = Table(space, bdt, f"backoff{k - 1}")
-    for rec in grouped(to_ctx.sorted_chunks(rows), k - 1):
-        w = rec["w"]
-        gid = np.r_[0, np.cumsum((w[1:, :k - 1] != w[:-1, :k - 1]).any(axis=1))]  # context run
-        a = rec["a"] if "a" in rec.dtype.names else rec["c"]  # order N: a = c
-        ak = a.astype(np.float64)
-        dk = Dk[np.minimum(a, 3)]
-        pruned = rec["c"] <= tk if tk > 0 else None  # by raw count, as lmplz
-        den = np.bincount(gid, weights=ak)  # sum_v a(hv)
-        gamma = gamma_numerator(gid, dk, ak, pruned, None) / den
-        out = np.empty(len(rec), dtype=dt)
-        out["w"], out["u"], out["g"] = w, (ak - dk) / den[gid], gamma[gid]
-        out["keep"] = True if pruned is None else ~pruned
-        to_suffix.add(out)
-        starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
-        b = np.empty(len(starts), dtype=bdt)
-        b["w"], b["b"] = w[starts, :k - 1], np.log10(gamma)
-        backoff.append(b)
+    with acct.hold(budget // 2) as share:
+        chunks = to_ctx.sorted_chunks(to_ctx.chunk_rows(share, _norm_row(k, isz)))
+        for rec in grouped(chunks, k - 1):
+            w = rec["w"]
+            gid = np.r_[0, np.cumsum((w[1:, :k - 1] != w[:-1, :k - 1]).any(axis=1))]  # context run
+            a = rec["a"] if "a" in rec.dtype.names else rec["c"]  # order N: a = c
+            ak = a.astype(np.float64)
+            dk = Dk[np.minimum(a, 3)]
+            pruned = rec["c"] <= tk if tk > 0 else None  # by raw count, as lmplz
+            den = np.bincount(gid, weights=ak)  # sum_v a(hv)
+            gamma = gamma_numerator(gid, dk, ak, pruned, None) / den
+            out = np.empty(len(rec), dtype=dt)
+            out["w"], out["u"], out["g"] = w, (ak - dk) / den[gid], gamma[gid]
+            out["keep"] = True if pruned is None else ~pruned
+            to_suffix.add(out)
+            starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+            b = np.empty(len(starts), dtype=bdt)
+            b["w"], b["b"] = w[starts, :k - 1], np.log10(gamma)
+            backoff.append(b)
     to_suffix.finish()
     return _Normalized(to_suffix, backoff)
 
 
 def _interpolate(norm: ExternalSorter, k: int, N: int, p1: np.ndarray, below: Table | None,
-                 bits: int, space: TempSpace, memory: int, rows: int, stats: StreamStats):
+                 bits: int, space: TempSpace, budget: int, acct: MemoryAccount,
+                 stats: StreamStats):
     """p_k = u + gamma * p_{k-1}(suffix) in suffix order; returns (Table of (w, p) for the
-    next order or None at N, sorter of (w, lp) to context order for the output)."""
+    next order or None at N, sorter of (w, lp) to context order for the output). Budget: 1/2
+    the sort to context order, 1/4 the merge to suffix order (with what a chunk computes), 1/4
+    the stream of the order below."""
     stats.runs[f"interpolation {k}"] = len(norm.runs)
     odt = record_dtype(k, lp="<f8")
-    to_out = ExternalSorter(space, odt, context_key(bits), memory // 2, stem=f"out{k}")
+    to_out = ExternalSorter(space, odt, context_key(bits), budget // 2, account=acct,
+                            stem=f"out{k}")
     pdt = record_dtype(k, p="<f8")
     p_table = Table(space, pdt, f"p{k}") if k < N else None
-    lower = None if k == 2 else Cursor(below.chunks(rows), suffix_key(bits), "p")
     stats.ngrams[k - 1] = 0  # the n-grams kept (all but the pruned)
-    for rec in norm.sorted_chunks(rows):
-        w = rec["w"]
-        if lower is None:
-            plow = p1[w[:, 1]]
-        else:
-            plow = lower.lookup(pack(w[:, :0:-1], bits))  # w_2..w_k in suffix order
-        pk = rec["u"] + rec["g"] * plow
-        if p_table is not None:
-            pr = np.empty(len(rec), dtype=pdt)
-            pr["w"], pr["p"] = w, pk
-            p_table.append(pr)
-        keep = rec["keep"]
-        out = np.empty(int(keep.sum()), dtype=odt)
-        out["w"], out["lp"] = w[keep], np.minimum(np.log10(pk[keep]), 0.0)
-        to_out.add(out)
-        stats.ngrams[k - 1] += len(out)
+    with acct.hold(budget // 2) as share:
+        lower = None if k == 2 else Cursor(
+            below.chunks(max(share // 2 // _cursor_row(below.dtype.itemsize, norm.key_bytes), 64)),
+            suffix_key(bits), "p")
+        work = _interp_row(k, pdt.itemsize, norm.key_bytes)
+        for rec in norm.sorted_chunks(norm.chunk_rows(share // 2, work)):
+            w = rec["w"]
+            if lower is None:
+                plow = p1[w[:, 1]]
+            else:
+                plow = lower.lookup(pack(w[:, 1:], bits, reverse=True))  # w_2..w_k in suffix order
+            pk = rec["u"] + rec["g"] * plow
+            if p_table is not None:
+                pr = np.empty(len(rec), dtype=pdt)
+                pr["w"], pr["p"] = w, pk
+                p_table.append(pr)
+            keep = rec["keep"]
+            out = np.empty(int(keep.sum()), dtype=odt)
+            out["w"], out["lp"] = w[keep], np.minimum(np.log10(pk[keep]), 0.0)
+            to_out.add(out)
+            stats.ngrams[k - 1] += len(out)
     to_out.finish()
     stats.runs[f"output {k}"] = len(to_out.runs)
     return p_table, to_out
