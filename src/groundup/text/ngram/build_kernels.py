@@ -135,6 +135,21 @@ def break_ties(perm, lanes):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def run_starts(W, lo, hi):  # pragma: no cover - compiled
+    """(n,) bool: row i starts a run of equal words W[:, lo:hi] (row 0 always does)."""
+    n = W.shape[0]
+    out = np.empty(n, np.bool_)
+    for i in range(n):
+        new = i == 0
+        for j in range(lo, hi):
+            if new or W[i, j] != W[i - 1, j]:
+                new = True
+                break
+        out[i] = new
+    return out
+
+
+@njit(cache=True)
 def gather_rows(src, perm):  # pragma: no cover - compiled
     """out[i] = src[perm[i]] for a 2-D array (records viewed as rows of machine words)."""
     n, m = len(perm), src.shape[1]

@@ -101,6 +101,13 @@ def take(rec: np.ndarray, perm: np.ndarray) -> np.ndarray:
     return gather_rows(rows, perm).view(rec.dtype).reshape(len(perm))
 
 
+def run_starts(w: np.ndarray, hi: int, lo: int = 0) -> np.ndarray:
+    """(n,) bool: row i of the word columns ``w`` starts a run of equal ``w[:, lo:hi]``."""
+    from .build_kernels import run_starts as kernel
+
+    return kernel(w, lo, hi)
+
+
 def context_key(bits: int) -> Callable[[np.ndarray], np.ndarray]:
     return lambda rec: pack(rec["w"], bits)
 
@@ -425,12 +432,11 @@ def grouped(chunks: Iterable[np.ndarray], m: int) -> Iterator[np.ndarray]:
     carry = None
     for rec in chunks:
         rec = rec if carry is None else np.concatenate([carry, rec])
-        w = rec["w"][:, :m]
-        diff = np.flatnonzero((w[1:] != w[:-1]).any(axis=1))
-        if len(diff) == 0:
+        starts = np.flatnonzero(run_starts(rec["w"], m))
+        if len(starts) == 1:
             carry = rec
             continue
-        cut = int(diff[-1]) + 1  # the last group starts here
+        cut = int(starts[-1])  # the last group starts here
         yield rec[:cut]
         carry = rec[cut:]
     if carry is not None and len(carry):

@@ -45,7 +45,7 @@ from .model import warn_inner_whitespace
 from .kneser_ney import (DiscountFallbackWarning, discounts, final_chain_grams, gamma_numerator,
                          prune_thresholds, raw_in_final_flush)
 from .spill import (Cursor, ExternalSorter, MemoryAccount, Table, TempSpace, bits_for,
-                    context_key, grouped, pack, record_dtype, suffix_key)
+                    context_key, grouped, pack, record_dtype, run_starts, suffix_key)
 
 SPOOL_LINES = 8192  # sentences encoded per step of the reading pass
 
@@ -198,7 +198,7 @@ def _continuations(table: Table, rows: int):
     pending_w, pending_n = None, 0
     for rec in table.chunks(rows):
         s = rec["w"][:, 1:]
-        starts = np.flatnonzero(np.r_[True, (s[1:] != s[:-1]).any(axis=1)])
+        starts = np.flatnonzero(run_starts(rec["w"], s.shape[1] + 1, lo=1))
         runs = np.diff(np.r_[starts, len(s)])
         if pending_w is not None:
             if (s[0] == pending_w).all():
@@ -440,7 +440,8 @@ def _normalize(adjusted: Table, Dk: np.ndarray, tk: int, bits: int, space: TempS
         chunks = to_ctx.sorted_chunks(to_ctx.chunk_rows(share, _norm_row(k, isz)))
         for rec in grouped(chunks, k - 1):
             w = rec["w"]
-            gid = np.r_[0, np.cumsum((w[1:, :k - 1] != w[:-1, :k - 1]).any(axis=1))]  # context run
+            first = run_starts(w, k - 1)  # where a context's run starts
+            gid = np.cumsum(first) - 1  # the run of each n-gram
             a = rec["a"] if "a" in rec.dtype.names else rec["c"]  # order N: a = c
             ak = a.astype(np.float64)
             dk = Dk[np.minimum(a, 3)]
@@ -451,7 +452,7 @@ def _normalize(adjusted: Table, Dk: np.ndarray, tk: int, bits: int, space: TempS
             out["w"], out["u"], out["g"] = w, (ak - dk) / den[gid], gamma[gid]
             out["keep"] = True if pruned is None else ~pruned
             to_suffix.add(out)
-            starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+            starts = np.flatnonzero(first)
             b = np.empty(len(starts), dtype=bdt)
             b["w"], b["b"] = w[starts, :k - 1], np.log10(gamma)
             backoff.append(b)
