@@ -431,7 +431,8 @@ def _normalize(adjusted: Table, Dk: np.ndarray, tk: int, bits: int, space: TempS
             to_ctx.add(rec)
     to_ctx.finish()
     stats.runs[f"normalization {k}"] = len(to_ctx.runs)
-    dt = record_dtype(k, u="<f8", g="<f8", keep="?")
+    # keep: not pruned (the field only when pruning: records of 4k + 16 bytes copy as words)
+    dt = record_dtype(k, u="<f8", g="<f8", **({"keep": "?"} if tk > 0 else {}))
     to_suffix = ExternalSorter(space, dt, suffix_key(bits), budget // 2, account=acct,
                                stem=f"suf{k}")
     bdt = record_dtype(k - 1, b="<f8")
@@ -450,7 +451,8 @@ def _normalize(adjusted: Table, Dk: np.ndarray, tk: int, bits: int, space: TempS
             gamma = gamma_numerator(gid, dk, ak, pruned, None) / den
             out = np.empty(len(rec), dtype=dt)
             out["w"], out["u"], out["g"] = w, (ak - dk) / den[gid], gamma[gid]
-            out["keep"] = True if pruned is None else ~pruned
+            if pruned is not None:
+                out["keep"] = ~pruned
             to_suffix.add(out)
             starts = np.flatnonzero(first)
             b = np.empty(len(starts), dtype=bdt)
@@ -490,9 +492,11 @@ def _interpolate(norm: ExternalSorter, k: int, N: int, p1: np.ndarray, below: Ta
                 pr = np.empty(len(rec), dtype=pdt)
                 pr["w"], pr["p"] = w, pk
                 p_table.append(pr)
-            keep = rec["keep"]
-            out = np.empty(int(keep.sum()), dtype=odt)
-            out["w"], out["lp"] = w[keep], np.minimum(np.log10(pk[keep]), 0.0)
+            if "keep" in rec.dtype.names:
+                keep = rec["keep"]
+                w, pk = w[keep], pk[keep]
+            out = np.empty(len(w), dtype=odt)
+            out["w"], out["lp"] = w, np.minimum(np.log10(pk), 0.0)
             to_out.add(out)
             stats.ngrams[k - 1] += len(out)
     to_out.finish()
