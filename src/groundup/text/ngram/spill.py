@@ -287,10 +287,12 @@ class ExternalSorter:
         self.held = self.account.reserve(budget)
 
     def add(self, rec: np.ndarray) -> None:
-        for i in range(0, len(rec), self.rows):  # never more than one buffer at a time
-            part = rec[i:i + self.rows]
+        i = 0
+        while i < len(rec):  # never more than one buffer (self.rows records) at a time
+            part = rec[i:i + self.rows - self.n_pending]
             self.pending.append(part)
             self.n_pending += len(part)
+            i += len(part)
             if self.n_pending >= self.rows:
                 self._full()
 
@@ -410,7 +412,7 @@ class Cursor:
             if rec is None:
                 self.done = True
                 break
-            k, v = self.keyf(rec), rec[self.field]
+            k, v = self.keyf(rec), rec[self.field].copy()  # (a view would keep the chunk)
             self.keys = k if self.keys is None else np.concatenate([self.keys, k])
             self.vals = v if self.vals is None else np.concatenate([self.vals, v])
         if self.keys is None:

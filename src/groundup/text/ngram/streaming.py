@@ -65,7 +65,7 @@ def _adjust_row(k: int, isz: int) -> int:
 
 
 def _norm_row(k: int, isz: int) -> int:
-    return isz + 136 + 10 * k               # grouped's carry, run ids, sums, u, gamma, records
+    return 2 * isz + 136 + 10 * k           # grouped's carry and joined copy, run ids, sums, u, gamma
 
 
 def _interp_row(k: int, isz: int, key: int) -> int:
@@ -73,7 +73,7 @@ def _interp_row(k: int, isz: int, key: int) -> int:
 
 
 def _cursor_row(isz: int, key: int) -> int:
-    return isz + 2 * (key + 8)              # chunk, its keys and values, their concatenation
+    return isz + 4 * (key + 8)              # chunk; keys and values: the rest, new, joined
 
 
 @dataclass
