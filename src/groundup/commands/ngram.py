@@ -47,7 +47,10 @@ def register(sub) -> None:
     b.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     b.add_argument("--memory", metavar="SIZE",
                    help="estimate in bounded memory like lmplz -S (e.g. 1G, 200M): n-grams are "
-                        "sorted in blocks of this size and spilled to disk (mkn/kn, ARPA output)")
+                        "sorted in blocks and spilled to disk (mkn/kn, ARPA output); every large "
+                        "buffer (sort buffers, stream chunks, ARPA text) counts against SIZE, so "
+                        "peak memory is SIZE plus a fixed overhead of about 160 MB (Python, "
+                        "numpy, numba) and the vocabulary's strings (about 100 bytes a word)")
     b.add_argument("--temp-dir", metavar="DIR",
                    help="where --memory spills sorted runs (default: the system temporary folder)")
     b.add_argument("--prune", type=int, nargs="+", metavar="T",
