@@ -140,7 +140,8 @@ def _terminated(signum, frame):
 
 class TempSpace:
     """A private folder under ``parent`` (default: the system's temporary folder) for the
-    runs of one build; removed when the ``with`` block ends, by success, error or Ctrl-C."""
+    runs of one build; removed when the ``with`` block ends, by success, error, Ctrl-C or
+    SIGTERM."""
 
     def __init__(self, parent: str | os.PathLike | None = None):
         self.parent = check_temp_dir(parent)

@@ -65,7 +65,7 @@ def _adjust_row(k: int, isz: int) -> int:
 
 
 def _norm_row(k: int, isz: int) -> int:
-    return 2 * isz + 136 + 10 * k           # grouped's carry and joined copy, run ids, sums, u, gamma
+    return 2 * isz + 136 + 10 * k           # grouped's carry and copy, run ids, sums, u, gamma
 
 
 def _interp_row(k: int, isz: int, key: int) -> int:
@@ -383,9 +383,10 @@ def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
                 return
             out = outputs[k]
             with acct.hold(B):
-                bo = None if k == N else Cursor(
-                    backoff[k].chunks(B // 4 // _cursor_row(backoff[k].dtype.itemsize, out.key_bytes)),
-                    context_key(bits), "b", default=0.0)
+                bo = None
+                if k < N:
+                    brows = B // 4 // _cursor_row(backoff[k].dtype.itemsize, out.key_bytes)
+                    bo = Cursor(backoff[k].chunks(brows), context_key(bits), "b", default=0.0)
                 line = k * int(fmt.lens.max()) + k + 26  # the longest line of order k
                 for rec in out.sorted_chunks(out.chunk_rows(B // 2, out.key_bytes + 4 * k + 40)):
                     b = bo.lookup(context_key(bits)(rec)) if bo is not None else np.zeros(len(rec))
