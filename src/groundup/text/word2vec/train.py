@@ -31,7 +31,7 @@ import functools
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Literal
 
 import numpy as np
@@ -216,6 +216,31 @@ class LinearDecay:
 
     def __call__(self, pos: int) -> float:
         return self.alpha - (self.alpha - self.min_alpha) * min(pos / self.total, 1.0)
+
+
+def objective(corpus: Iterable[list[str]], vocab: Vocab, syn0: np.ndarray, syn1neg: np.ndarray,
+              config: Word2VecConfig = Word2VecConfig(), seed: int = 0) -> float:
+    """The training objective of given NS weights: the mean loss per prediction over one pass of
+    ``corpus``, made as ``config``'s training pass makes it (sub-sampling, shrunk windows, K
+    noise words each, ``-log s(v'.h)`` exact) with the learning rate at 0, so nothing moves.
+
+    ``syn0`` and ``syn1neg`` (V, D) must be in ``vocab``'s word order (gensim's ``wv.vectors``
+    and ``syn1neg`` are, for the same tokens and min_count). Every call with the same ``seed``
+    makes the same draws, so two trainers' weights are compared on the very same predictions:
+    a paired measure far less noisy than an accuracy over a few hundred analogy questions
+    (benchmarks/bench_word2vec_zh.py, tests/test_word2vec_peer.py)."""
+    cfg = config
+    if cfg.loss != "ns":
+        raise ConfigError("objective() evaluates negative-sampling weights (loss='ns')")
+    if syn0.shape != syn1neg.shape or syn0.shape[0] != len(vocab):
+        raise ConfigError(f"syn0 {syn0.shape} and syn1neg {syn1neg.shape} must both be (V, D) with "
+                          f"V = {len(vocab)}")
+    kernel = build_kernel(vocab, replace(cfg, compute_loss=True))
+    w = Weights(np.array(syn0, np.float32), np.array(syn1neg, np.float32), np.zeros((1, syn0.shape[1]), np.float32))
+    rng, stats = np.array([_splitmix64(seed)], np.uint64), np.zeros(4)
+    for job in encode_corpus(corpus, vocab, cfg).jobs(cfg.job_words):
+        kernel.train(job, w, 0.0, 0.0, rng, stats)          # alpha 0: every g = 0, the weights stay
+    return float(stats[1] / max(stats[2], 1))
 
 
 def train(corpus: Iterable[list[str]], config: Word2VecConfig = Word2VecConfig(), *,
