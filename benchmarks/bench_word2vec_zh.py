@@ -220,7 +220,7 @@ def summarize(runs: list[dict], archs: list[str], ours: list[str]) -> tuple[list
                 sd_d = statistics.stdev(d) if len(d) > 1 else 0.0
                 row += [f"{statistics.mean(o):.4f}",
                         f"{statistics.mean(d):+.4f} ± {sd_d:.4f} ({sum(x < 0 for x in d)}/{len(d)})"]
-                entry[c] = {"ours": o, "diff_mean": statistics.mean(d), "diff_sd": sd_d}
+                entry[f"ours/{c}"] = {"values": o, "diff_mean": statistics.mean(d), "diff_sd": sd_d}
             if k == "objective":
                 row.append("")
             else:
