@@ -125,10 +125,12 @@ static inline int64_t ngram_key(const Scorer *m, int64_t row, int64_t w)
 /* packed.step: log10 p(w | state) and the order matched; fills the next state (cur, cur_bo).
  * State (KenLM's): prev[k] the row of the k-gram ending at the previous word (its id at k = 1;
  * -1 if unlisted), prev_bo[k] its log10 backoff. */
-static double step(const Scorer *m, int64_t w, const int64_t *prev, const double *prev_bo,
-                   int64_t *cur, double *cur_bo, int *longest_out)
+static double step(const Scorer *m, int64_t w, int64_t w_next, const int64_t *prev,
+                   const double *prev_bo, int64_t *cur, double *cur_bo, int *longest_out)
 {
     const int N = (int)m->N;
+    if (w_next >= 0 && N >= 2) /* the next word's bigram row: its context is w */
+        PREFETCH(m->table + m->base[2] + slot((uint64_t)ngram_key(m, w, w_next), m->bits[2]) * (2 < N ? 3 : 2));
     /* every key of this word is known from the previous state: ask for all their rows at once,
      * so the cache misses of the orders overlap instead of following one another */
     for (int k = 2; k <= N && prev[k - 1] >= 0; k++)
@@ -150,6 +152,9 @@ static double step(const Scorer *m, int64_t w, const int64_t *prev, const double
             break;
         const int64_t *row = m->table + m->base[k] + r * (k < N ? 3 : 2);
         cur[k] = r;
+        if (w_next >= 0 && k < N) /* the next word's (k+1)-gram row: its context is this one */
+            PREFETCH(m->table + m->base[k + 1] +
+                     slot((uint64_t)ngram_key(m, r, w_next), m->bits[k + 1]) * (k + 1 < N ? 3 : 2));
         s = as_double(row[1]);
         if (k < N)
             cur_bo[k] = as_double(row[2]);
@@ -258,9 +263,47 @@ static int open_source(const Scorer *m, PyObject *sentence, Source *src, PyObjec
     return 0;
 }
 
-/* packed.score_bytes over a Source: after <s>, each token (literal <s> </s> dropped), then </s>
- * if eos. Per word, with out_lp non-NULL: out_lp/out_len/out_id[m] (m = -1 past cap). The word
- * after the current one is hashed and its slot fetched while the current one is scored. */
+/* The scored words of a Source, one ahead: literal <s> </s> dropped (as encode() does), </s>
+ * at the end if eos; the word table slot of the token after that already asked for. */
+typedef struct {
+    Source *src;
+    const uint8_t *tok;
+    Py_ssize_t n;
+    uint64_t s;
+    int have, eos;
+} Words;
+
+static void words_hash(const Scorer *m, Words *r)
+{
+    if (r->have > 0) {
+        r->s = slot(fnv(r->tok, r->n), m->vbits);
+        PREFETCH(m->vtable + r->s);
+    }
+}
+
+/* the next scored word's id; -1 at the end, -2 with a Python error set */
+static int64_t next_word(const Scorer *m, Words *r)
+{
+    while (r->have > 0) {
+        int64_t w = word_id(m, r->s, r->tok, r->n);
+        r->have = next_token(r->src, &r->tok, &r->n);
+        words_hash(m, r);
+        if (w != 1 && w != 2)
+            return w;
+    }
+    if (r->have < 0)
+        return -2;
+    if (r->eos) {
+        r->eos = 0;
+        return 2;
+    }
+    return -1;
+}
+
+/* packed.score_bytes over a Source: after <s>, each scored word. Per word, with out_lp
+ * non-NULL: out_lp/out_len/out_id[m] (m = -1 past cap). The next word is looked up before the
+ * current one is scored, so the rows it will need are asked for as soon as their contexts are
+ * found. */
 static int score_source(const Scorer *m, Source *src, int eos, double *out_lp, int64_t *out_len,
                         int64_t *out_id, Py_ssize_t cap, Py_ssize_t *m_out, double *total_out)
 {
@@ -276,36 +319,16 @@ static int score_source(const Scorer *m, Source *src, int eos, double *out_lp, i
     prev_bo[1] = m->bo[1];
     double total = 0.0;
     Py_ssize_t count = 0;
-    const uint8_t *tok = NULL;
-    Py_ssize_t n = 0;
-    uint64_t s_next = 0;
-    int have = next_token(src, &tok, &n);
-    if (have > 0) {
-        s_next = slot(fnv(tok, n), m->vbits);
-        PREFETCH(m->vtable + s_next);
-    }
-    int done = 0;
-    while (!done) {
-        int64_t w;
-        if (have < 0)
+    Words r = {src, NULL, 0, 0, 0, eos};
+    r.have = next_token(src, &r.tok, &r.n);
+    words_hash(m, &r);
+    int64_t w = next_word(m, &r);
+    while (w >= 0) {
+        int64_t w_next = next_word(m, &r);
+        if (w_next == -2)
             return -1;
-        if (have > 0) {
-            w = word_id(m, s_next, tok, n);
-            have = next_token(src, &tok, &n);
-            if (have > 0) {
-                s_next = slot(fnv(tok, n), m->vbits);
-                PREFETCH(m->vtable + s_next);
-            }
-            if (w == 1 || w == 2) /* literal <s> </s> are dropped, as encode() does */
-                continue;
-        } else if (eos) {
-            w = 2;
-            done = 1;
-        } else {
-            break;
-        }
         int longest;
-        double s = step(m, w, prev, prev_bo, cur, cur_bo, &longest);
+        double s = step(m, w, w_next, prev, prev_bo, cur, cur_bo, &longest);
         if (out_lp != NULL) {
             if (count >= cap) {
                 *m_out = -1;
@@ -324,7 +347,10 @@ static int score_source(const Scorer *m, Source *src, int eos, double *out_lp, i
         double *tb = prev_bo;
         prev_bo = cur_bo;
         cur_bo = tb;
+        w = w_next;
     }
+    if (w == -2)
+        return -1;
     *m_out = count;
     *total_out = total;
     return 0;
