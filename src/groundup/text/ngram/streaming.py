@@ -25,6 +25,11 @@ The passes (names as in the paper), each a stream over sorted files:
     output         sorted to context order (the ARPA order of the in-memory builder), gamma(h)
                    joined to the n-gram h as its backoff; the ARPA file written block by block
 
+Reading, counting and adjusting are one *engine*; what they hand on (:class:`Adjusted`: the
+vocabulary, unigram counts, count-of-counts, each order's adjusted counts in context order) is
+the seam where another engine plugs in (:mod:`.spark`: the same counts from a Spark job), and
+the passes from the discounts on (:func:`estimate_streaming`) are the same for both.
+
 Every number is computed with the same floating-point operations in the same order as the
 in-memory reference :func:`.kneser_ney.estimate` (the sums over a context run in word order, as
 ``np.bincount`` does there), so the ARPA file is the same bytes whether the build spilled or
@@ -35,7 +40,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -122,9 +127,10 @@ def _spool(sentences: Iterable[Sequence[str]], space: TempSpace):
     return spool, vocab, counts[:len(vocab)], n_sent
 
 
-def _restrict(vocab: list[str], counts: np.ndarray, text) -> tuple[list[str], np.ndarray]:
+def restrict(vocab: list[str], counts: np.ndarray, text) -> tuple[list[str], np.ndarray]:
     """``min_count``/``max_vocab`` as :func:`.model.restrict_vocabulary`: (new vocab, remap old
-    id -> new id), dropped words -> <unk>; kept words keep their order of first appearance."""
+    id -> new id), dropped words -> <unk>; kept words keep their order of first appearance.
+    ``counts``: (V,) occurrences of each word (those of <s> and </s> are not looked at)."""
     remap = np.arange(len(vocab), dtype=np.int32)
     if text is None or (text.min_count == 1 and not text.max_vocab):
         return vocab, remap
@@ -259,6 +265,69 @@ def _adjust(counts: Table, above: Table, share: int, space: TempSpace, n_row: np
     return out, found
 
 
+# ------------------------------------------------------------------------------- the seam
+ContextStream = Callable[[int], Iterable[np.ndarray]]  # share (bytes) -> record chunks
+
+
+@dataclass
+class Adjusted:
+    """What counting and adjusting hand on to the rest of the estimation: the seam between an
+    engine that counts (this module's passes, or the Spark job of :mod:`.spark`) and the
+    passes from the discounts on, which stream the same way whichever engine counted.
+
+    ``by_context(k)`` (k = 2..N, called once per order in increasing k) prepares order k and
+    returns ``stream(share)``, which yields the order-k records ``w`` (k,), ``c`` raw count
+    and ``a`` adjusted count (order N may leave ``a`` out: a = c there) in context order, in
+    chunks that fit ``share`` bytes."""
+
+    vocab: list[str]
+    c1: np.ndarray   # (V,) raw unigram counts, c(<s>) = 0
+    a1: np.ndarray   # (V,) adjusted unigram counts
+    n: np.ndarray    # (N, 5) count-of-counts n[k-1, j] of the adjusted counts, final flush applied
+    by_context: Callable[[int], ContextStream]
+
+
+def apply_final_flush(n: np.ndarray, chain_grams: list[tuple[int, ...]],
+                      found: dict[int, tuple[int, int] | None]) -> None:
+    """lmplz's final flush (:func:`.kneser_ney.raw_in_final_flush`) on ``n``: ``found`` maps the
+    length of each chain n-gram to its (raw, adjusted) counts, or None where it is no n-gram
+    of the corpus (the chain stops there)."""
+    chain = []
+    for gram in chain_grams:
+        if found.get(len(gram)) is None:
+            break
+        chain.append((len(gram),) + found[len(gram)])
+    raw_in_final_flush(n, chain)
+
+
+def context_chunks(chunks: Iterable[np.ndarray], share: int) -> Iterator[np.ndarray]:
+    """Record chunks re-cut to what normalization holds at once in ``share`` bytes (for an
+    engine whose chunks come in sizes of its own)."""
+    for rec in chunks:
+        rows = max(share // _norm_row(rec["w"].shape[1], rec.dtype.itemsize), 64)
+        for i in range(0, len(rec), rows):
+            yield rec[i:i + rows]
+
+
+def check_order(order) -> None:
+    if not isinstance(order, int) or isinstance(order, bool) or order < 1:
+        raise ConfigError(f"order must be an integer >= 1, got {order!r}")
+
+
+def check_size(stats: "StreamStats", N: int) -> None:
+    """The errors of a corpus too small to estimate from."""
+    if stats.n_sentences == 0:
+        raise ConfigError("cannot build a model from an empty corpus")
+    if stats.n_words < N:
+        raise DataError(f"{stats.n_words} tokens, fewer than the model order {N}")
+
+
+def vocab_budget(memory: int, V: int, acct: MemoryAccount) -> int:
+    """Reserve the V-sized arrays for the whole build; every pass then has the rest, B."""
+    acct.reserve(V * VOCAB_ROW)
+    return max(memory - V * VOCAB_ROW, 1 << 15)
+
+
 # ----------------------------------------------------------------------------- the pipeline
 def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
                     memory: int, temp_dir=None, modified: bool = True, text=None,
@@ -268,138 +337,166 @@ def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
     of n-gram data in memory at any time (module docstring). ``text``: the text options, whose
     ``min_count``/``max_vocab`` map words to <unk> and which the file records; ``prune``:
     lmplz's count-pruning thresholds (:func:`.kneser_ney.prune_thresholds`)."""
-    if not isinstance(order, int) or isinstance(order, bool) or order < 1:
-        raise ConfigError(f"order must be an integer >= 1, got {order!r}")
-    N = order
-    t = prune_thresholds(prune, N)
+    check_order(order)
+    prune_thresholds(prune, order)
     stats = StreamStats()
     acct = MemoryAccount(memory)
     _return_freed_memory()
     with TempSpace(temp_dir) as space:
-        # reading
-        spool, vocab, word_counts, n_sent = _spool(sentences, space)
-        if n_sent == 0:
-            raise ConfigError("cannot build a model from an empty corpus")
-        vocab, remap = _restrict(vocab, word_counts, text)
-        warn_inner_whitespace(vocab, text)
-        V = len(vocab)
-        bits = bits_for(V)
-        stats.n_sentences, stats.n_words = n_sent, spool.rows - 2 * n_sent
-        if stats.n_words < N:
-            raise DataError(f"{stats.n_words} tokens, fewer than the model order {N}")
-        # the V-sized arrays for the whole build; every pass then has the rest, B
-        acct.reserve(V * VOCAB_ROW)
-        B = max(memory - V * VOCAB_ROW, 1 << 15)
-
-        # counting: unigrams in memory (V-sized), higher orders sorted on disk
-        c1 = np.zeros(V, dtype=np.int64)
-        full: tuple[int, ...] = ()
-        with acct.hold(B) as share:
-            for tok, pos in _blocks(spool, remap, max(share // (2 * BLOCK_ROW), 256)):
-                c1 += np.bincount(tok[pos >= 1], minlength=V)  # <s> is no event
-                last = _last_padded(tok, pos, N)
-                if last and (not full or last[::-1] > full[::-1]):
-                    full = last
-        counts = {k: _count(spool, remap, k, bits, space, B, acct, stats) for k in range(2, N + 1)}
-        spool.drop()
-        stats.ngrams = [V] + [counts[k].rows for k in range(2, N + 1)]
-
-        # adjusting: from the top order down; count-of-counts, then the discounts
-        n = np.zeros((N, 5), dtype=np.int64)
-        chain_grams = final_chain_grams(full) if N > 1 and full else []
-        found: dict[int, tuple[int, int] | None] = {}
-        adjusted = {N: counts[N]} if N > 1 else {}
-        acct.reserve(B)  # the adjusting passes: one or two streams at a time
-        if N > 1:
-            for rec in counts[N].chunks(B // _adjust_row(N, counts[N].dtype.itemsize)):
-                n[N - 1] += np.bincount(np.minimum(rec["c"], 5), minlength=6)[:5]
-        for k in range(N - 1, 1, -1):
-            target = chain_grams[k - 1] if k - 1 < len(chain_grams) else None
-            adjusted[k], found[k] = _adjust(counts[k], counts[k + 1], B, space, n[k - 1], target)
-            if k + 1 < N:
-                counts[k + 1].drop()
-        left = np.zeros(V, dtype=np.int64)
-        if N > 1:
-            for rec in counts[2].chunks(B // _adjust_row(2, counts[2].dtype.itemsize)):
-                left += np.bincount(rec["w"][:, 1], minlength=V)
-        acct.release(B)
-        # a = c at the top order and for <s>; else the distinct left words, from the bigrams
-        a1 = c1 if N == 1 else np.where(np.arange(V) == BOS_ID, c1, left).astype(np.int64)
-        n[0] = np.bincount(np.minimum(a1, 5), minlength=6)[:5]
-        n[:, 0] = 0
-        if chain_grams:
-            found[1] = (int(c1[chain_grams[0][0]]), int(a1[chain_grams[0][0]]))
-            chain = []
-            for gram in chain_grams:
-                if found.get(len(gram)) is None:
-                    break
-                chain.append((len(gram),) + found[len(gram)])
-            raw_in_final_flush(n, chain)
-        for k in range(2, N):
-            counts[k].drop()
-        D, problems = discounts(n, modified=modified)
-        for p in problems:
-            warnings.warn(p, DiscountFallbackWarning, stacklevel=2)
-        stats.discounts, stats.count_of_counts = D[:, 1:].tolist(), n[:, 1:].tolist()
-        stats.warnings = problems
-
-        # order 1, in memory as in kneser_ney.estimate
-        Vu = V - 1
-        a1f = a1.astype(np.float64)
-        d1 = D[0][np.minimum(a1, 3)]
-        gamma0 = d1.sum() / a1f.sum()
-        p1 = (a1f - d1) / a1f.sum() + gamma0 / Vu
-        p1[BOS_ID] = 1.0
-
-        # normalization (context order) and interpolation (suffix order), order by order
-        backoff = {}  # k -> Table of (w (k,), b = log10 gamma) in context order
-        outputs = {}  # k -> sorter of (w, lp) to context order
-        below = None  # Table of (w, p) of order k-1 in suffix order (k >= 3)
-        for k in range(2, N + 1):
-            norm = _normalize(adjusted[k], D[k - 1], t[k - 1], bits, space, B, acct, stats)
-            backoff[k - 1] = norm.backoff
-            adjusted[k].drop()
-            p_table, outputs[k] = _interpolate(norm.sorter, k, N, p1, below, bits, space, B, acct,
-                                               stats)
-            if below is not None:
-                below.drop()
-            below = p_table
-
-        # output
-        from .arpa import LineFormatter, write_arpa_sections
-
-        fmt = LineFormatter(vocab)
-        lp1 = np.minimum(np.log10(p1), 0.0)
-        bo1 = np.zeros(V)
-        if N > 1:
-            for rec in backoff[1].chunks(B // _cursor_row(backoff[1].dtype.itemsize, 8)):
-                bo1[rec["w"][:, 0]] = rec["b"]
-
-        def section(k):
-            """Budget: 1/2 the merge to context order (with the keys and backoffs computed from
-            a chunk), 1/4 the backoff stream, 1/4 the formatted text."""
-            if k == 1:
-                yield fmt.format(np.arange(V, dtype=np.int64).reshape(V, 1), lp1, bo1, N > 1)
-                return
-            out = outputs[k]
-            with acct.hold(B):
-                bo = None
-                if k < N:
-                    brows = B // 4 // _cursor_row(backoff[k].dtype.itemsize, out.key_bytes)
-                    bo = Cursor(backoff[k].chunks(brows), context_key(bits), "b", default=0.0)
-                line = k * int(fmt.lens.max()) + k + 26  # the longest line of order k
-                for rec in out.sorted_chunks(out.chunk_rows(B // 2, out.key_bytes + 4 * k + 40)):
-                    b = bo.lookup(context_key(bits)(rec)) if bo is not None else np.zeros(len(rec))
-                    W = np.ascontiguousarray(rec["w"])
-                    step = max(B // 4 // line, 256)
-                    for i in range(0, len(rec), step):
-                        yield fmt.format(W[i:i + step], rec["lp"][i:i + step], b[i:i + step], k < N)
-
-        write_arpa_sections(path, text.record() if text is not None else None, stats.ngrams,
-                            (section(k) for k in range(1, N + 1)))
-        stats.temp_peak_bytes = space.peak_bytes
-        stats.memory_high_water = acct.high_water
+        adjusted, B = _count_and_adjust(sentences, order, space, memory, acct, text, stats)
+        estimate_streaming(adjusted, order, path, space=space, budget=B, acct=acct,
+                           modified=modified, text=text, prune=prune, stats=stats)
     return stats
+
+
+def _count_and_adjust(sentences: Iterable[Sequence[str]], N: int, space: TempSpace, memory: int,
+                      acct: MemoryAccount, text, stats: StreamStats) -> tuple[Adjusted, int]:
+    """The single-machine engine: reading, counting and adjusting over sorted files; returns
+    what it hands on and the budget B of each later pass."""
+    # reading
+    spool, vocab, word_counts, n_sent = _spool(sentences, space)
+    stats.n_sentences, stats.n_words = n_sent, spool.rows - 2 * n_sent
+    check_size(stats, N)
+    vocab, remap = restrict(vocab, word_counts, text)
+    V = len(vocab)
+    bits = bits_for(V)
+    B = vocab_budget(memory, V, acct)
+
+    # counting: unigrams in memory (V-sized), higher orders sorted on disk
+    c1 = np.zeros(V, dtype=np.int64)
+    full: tuple[int, ...] = ()
+    with acct.hold(B) as share:
+        for tok, pos in _blocks(spool, remap, max(share // (2 * BLOCK_ROW), 256)):
+            c1 += np.bincount(tok[pos >= 1], minlength=V)  # <s> is no event
+            last = _last_padded(tok, pos, N)
+            if last and (not full or last[::-1] > full[::-1]):
+                full = last
+    counts = {k: _count(spool, remap, k, bits, space, B, acct, stats) for k in range(2, N + 1)}
+    spool.drop()
+    stats.ngrams = [V] + [counts[k].rows for k in range(2, N + 1)]
+
+    # adjusting: from the top order down; count-of-counts
+    n = np.zeros((N, 5), dtype=np.int64)
+    chain_grams = final_chain_grams(full) if N > 1 and full else []
+    found: dict[int, tuple[int, int] | None] = {}
+    adjusted = {N: counts[N]} if N > 1 else {}
+    acct.reserve(B)  # the adjusting passes: one or two streams at a time
+    if N > 1:
+        for rec in counts[N].chunks(B // _adjust_row(N, counts[N].dtype.itemsize)):
+            n[N - 1] += np.bincount(np.minimum(rec["c"], 5), minlength=6)[:5]
+    for k in range(N - 1, 1, -1):
+        target = chain_grams[k - 1] if k - 1 < len(chain_grams) else None
+        adjusted[k], found[k] = _adjust(counts[k], counts[k + 1], B, space, n[k - 1], target)
+        if k + 1 < N:
+            counts[k + 1].drop()
+    left = np.zeros(V, dtype=np.int64)
+    if N > 1:
+        for rec in counts[2].chunks(B // _adjust_row(2, counts[2].dtype.itemsize)):
+            left += np.bincount(rec["w"][:, 1], minlength=V)
+    acct.release(B)
+    # a = c at the top order and for <s>; else the distinct left words, from the bigrams
+    a1 = c1 if N == 1 else np.where(np.arange(V) == BOS_ID, c1, left).astype(np.int64)
+    n[0] = np.bincount(np.minimum(a1, 5), minlength=6)[:5]
+    n[:, 0] = 0
+    if chain_grams:
+        found[1] = (int(c1[chain_grams[0][0]]), int(a1[chain_grams[0][0]]))
+        apply_final_flush(n, chain_grams, found)
+    for k in range(2, N):
+        counts[k].drop()
+
+    def by_context(k: int) -> ContextStream:
+        """Normalization's sort to context order. Budget, filling: 3/4 the sort, 1/4 the
+        chunks read; then the caller's share for its merge (with what a chunk computes)."""
+        table = adjusted.pop(k)
+        isz = table.dtype.itemsize
+        to_ctx = ExternalSorter(space, table.dtype, context_key(bits), B * 3 // 4, account=acct,
+                                stem=f"ctx{k}")
+        with acct.hold(B // 4) as share:
+            for rec in table.chunks(max(share // isz, 64)):
+                to_ctx.add(rec)
+        to_ctx.finish()
+        table.drop()
+        stats.runs[f"normalization {k}"] = len(to_ctx.runs)
+        return lambda share: to_ctx.sorted_chunks(to_ctx.chunk_rows(share, _norm_row(k, isz)))
+
+    return Adjusted(vocab, c1, a1, n, by_context), B
+
+
+def estimate_streaming(adj: Adjusted, N: int, path, *, space: TempSpace, budget: int,
+                       acct: MemoryAccount, modified: bool, text, prune,
+                       stats: StreamStats) -> None:
+    """From the adjusted counts on: discounts, normalization, interpolation and the ARPA file
+    at ``path``, each pass in ``budget`` bytes held on ``acct`` (the temporary files in
+    ``space``); ``stats.ngrams`` holds the sizes per order on entry (the kept ones on return)."""
+    t = prune_thresholds(prune, N)
+    vocab, c1, a1, n = adj.vocab, adj.c1, adj.a1, adj.n
+    warn_inner_whitespace(vocab, text)
+    V = len(vocab)
+    bits = bits_for(V)
+    B = budget
+
+    # discounts
+    D, problems = discounts(n, modified=modified)
+    for p in problems:
+        warnings.warn(p, DiscountFallbackWarning, stacklevel=3)
+    stats.discounts, stats.count_of_counts = D[:, 1:].tolist(), n[:, 1:].tolist()
+    stats.warnings = problems
+
+    # order 1, in memory as in kneser_ney.estimate
+    Vu = V - 1
+    a1f = a1.astype(np.float64)
+    d1 = D[0][np.minimum(a1, 3)]
+    gamma0 = d1.sum() / a1f.sum()
+    p1 = (a1f - d1) / a1f.sum() + gamma0 / Vu
+    p1[BOS_ID] = 1.0
+
+    # normalization (context order) and interpolation (suffix order), order by order
+    backoff = {}  # k -> Table of (w (k,), b = log10 gamma) in context order
+    outputs = {}  # k -> sorter of (w, lp) to context order
+    below = None  # Table of (w, p) of order k-1 in suffix order (k >= 3)
+    for k in range(2, N + 1):
+        norm = _normalize(adj.by_context(k), k, D[k - 1], t[k - 1], bits, space, B, acct)
+        backoff[k - 1] = norm.backoff
+        p_table, outputs[k] = _interpolate(norm.sorter, k, N, p1, below, bits, space, B, acct,
+                                           stats)
+        if below is not None:
+            below.drop()
+        below = p_table
+
+    # output
+    from .arpa import LineFormatter, write_arpa_sections
+
+    fmt = LineFormatter(vocab)
+    lp1 = np.minimum(np.log10(p1), 0.0)
+    bo1 = np.zeros(V)
+    if N > 1:
+        for rec in backoff[1].chunks(B // _cursor_row(backoff[1].dtype.itemsize, 8)):
+            bo1[rec["w"][:, 0]] = rec["b"]
+
+    def section(k):
+        """Budget: 1/2 the merge to context order (with the keys and backoffs computed from
+        a chunk), 1/4 the backoff stream, 1/4 the formatted text."""
+        if k == 1:
+            yield fmt.format(np.arange(V, dtype=np.int64).reshape(V, 1), lp1, bo1, N > 1)
+            return
+        out = outputs[k]
+        with acct.hold(B):
+            bo = None
+            if k < N:
+                brows = B // 4 // _cursor_row(backoff[k].dtype.itemsize, out.key_bytes)
+                bo = Cursor(backoff[k].chunks(brows), context_key(bits), "b", default=0.0)
+            line = k * int(fmt.lens.max()) + k + 26  # the longest line of order k
+            for rec in out.sorted_chunks(out.chunk_rows(B // 2, out.key_bytes + 4 * k + 40)):
+                b = bo.lookup(context_key(bits)(rec)) if bo is not None else np.zeros(len(rec))
+                W = np.ascontiguousarray(rec["w"])
+                step = max(B // 4 // line, 256)
+                for i in range(0, len(rec), step):
+                    yield fmt.format(W[i:i + step], rec["lp"][i:i + step], b[i:i + step], k < N)
+
+    write_arpa_sections(path, text.record() if text is not None else None, stats.ngrams,
+                        (section(k) for k in range(1, N + 1)))
+    stats.temp_peak_bytes = space.peak_bytes
+    stats.memory_high_water = acct.high_water
 
 
 def _return_freed_memory() -> None:
@@ -419,19 +516,10 @@ class _Normalized:
     backoff: Table          # (w (k-1,), b) of the contexts, context order
 
 
-def _normalize(adjusted: Table, Dk: np.ndarray, tk: int, bits: int, space: TempSpace,
-               budget: int, acct: MemoryAccount, stats: StreamStats) -> _Normalized:
-    """u and gamma in context order. Budget, filling: 3/4 the sort to context order, 1/4 the
-    chunks read; then 1/2 its merge (with what a chunk computes), 1/2 the sort to suffix order."""
-    k = adjusted.dtype["w"].shape[0]
-    isz = adjusted.dtype.itemsize
-    to_ctx = ExternalSorter(space, adjusted.dtype, context_key(bits), budget * 3 // 4,
-                            account=acct, stem=f"ctx{k}")
-    with acct.hold(budget // 4) as share:
-        for rec in adjusted.chunks(max(share // isz, 64)):
-            to_ctx.add(rec)
-    to_ctx.finish()
-    stats.runs[f"normalization {k}"] = len(to_ctx.runs)
+def _normalize(stream: ContextStream, k: int, Dk: np.ndarray, tk: int, bits: int,
+               space: TempSpace, budget: int, acct: MemoryAccount) -> _Normalized:
+    """u and gamma of the order-k records, which ``stream`` yields in context order. Budget:
+    1/2 the stream (with what a chunk computes), 1/2 the sort to suffix order."""
     # keep: not pruned (the field only when pruning: records of 4k + 16 bytes copy as words)
     dt = record_dtype(k, u="<f8", g="<f8", **({"keep": "?"} if tk > 0 else {}))
     to_suffix = ExternalSorter(space, dt, suffix_key(bits), budget // 2, account=acct,
@@ -439,8 +527,7 @@ def _normalize(adjusted: Table, Dk: np.ndarray, tk: int, bits: int, space: TempS
     bdt = record_dtype(k - 1, b="<f8")
     backoff = Table(space, bdt, f"backoff{k - 1}")
     with acct.hold(budget // 2) as share:
-        chunks = to_ctx.sorted_chunks(to_ctx.chunk_rows(share, _norm_row(k, isz)))
-        for rec in grouped(chunks, k - 1):
+        for rec in grouped(stream(share), k - 1):
             w = rec["w"]
             first = run_starts(w, k - 1)  # where a context's run starts
             gid = np.cumsum(first) - 1  # the run of each n-gram
