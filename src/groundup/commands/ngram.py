@@ -2,6 +2,7 @@
 
     groundup ngram build TRAIN.txt|- --order N [--smoothing mkn|kn|katz|addk|mle] [--prune 0 1 1] -o MODEL.arpa|.bin
     groundup ngram build TRAIN.txt|- --order N --memory 1G [--temp-dir DIR] [--prune 0 1 1] -o MODEL.arpa
+    groundup ngram build TRAIN.txt --order N --engine spark [--spark-master URL] -o MODEL.arpa
     groundup ngram binarize MODEL.arpa MODEL.bin
     groundup ngram query MODEL [FILE ...] [--words] [--json]      (standard input without FILE)
     groundup ngram prune MODEL --threshold T -o OUT
@@ -57,6 +58,15 @@ def register(sub) -> None:
                    help="count pruning as lmplz --prune: thresholds per order from 1 (0 for "
                         "unigrams, non-decreasing, the last repeats); an n-gram whose raw count "
                         "is <= its order's threshold is dropped, its mass going to the backoff")
+    b.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help="where counting and adjusting run: local = this process; spark = a "
+                        "Spark job (pip install 'groundup[spark]', and Java), the rest of the "
+                        "estimation streaming here as with --memory: the same model bytes")
+    b.add_argument("--spark-master", metavar="URL",
+                   help="the Spark master for --engine spark (default: local[*], every core "
+                        "of this machine); the workers must see TRAIN.txt at the same path")
+    b.add_argument("--spark-partitions", type=int, default=0, metavar="P",
+                   help="shards of the n-grams for --engine spark (default: twice the cores)")
     add_config_options(b, NgramConfig)
     b.set_defaults(func=_build)
 
@@ -173,7 +183,7 @@ def _build(args) -> int:
     import warnings
 
     from ..config import apply_overrides
-    from ..errors import DataError
+    from ..errors import ConfigError, DataError
     from ..io import check_output
     from ..text.ngram import NgramModel
     from ..text.ngram.model import model_format
@@ -182,7 +192,9 @@ def _build(args) -> int:
     fmt = args.format or model_format(args.output)
     check_output(args.output, inputs=[args.train], force=args.force, kind=fmt)
     t0 = time.perf_counter()
-    if args.memory is not None or args.temp_dir is not None:
+    if args.engine != "spark" and (args.spark_master is not None or args.spark_partitions):
+        raise ConfigError("--spark-master and --spark-partitions go with --engine spark")
+    if args.memory is not None or args.temp_dir is not None or args.engine == "spark":
         return _build_streaming(args, cfg, t0, fmt)
     sents = _read(args.train, cfg, "reading", training=True)
     words = sum(len(s) for s in sents)
@@ -272,7 +284,8 @@ def _query(args) -> int:
 
 
 def _build_streaming(args, cfg, t0, fmt: str) -> int:
-    """``build --memory``: :func:`groundup.text.ngram.streaming.build_streaming`."""
+    """``build --memory``: :func:`groundup.text.ngram.streaming.build_streaming`; ``--engine
+    spark``: :func:`groundup.text.ngram.spark.build_spark`."""
     import warnings
 
     from ..data.pipeline import read_corpus
@@ -281,22 +294,28 @@ def _build_streaming(args, cfg, t0, fmt: str) -> int:
     from ..text.ngram.streaming import build_streaming
     from ..utils import progress
 
+    spark = args.engine == "spark"
+    how = "--engine spark" if spark else "--memory"
     if cfg.smoothing not in ("mkn", "kn"):
-        raise ConfigError(f"--memory estimates mkn or kn only, not {cfg.smoothing}")
+        raise ConfigError(f"{how} estimates mkn or kn only, not {cfg.smoothing}")
     if fmt != "arpa":
-        raise ConfigError(f"--memory writes an ARPA file (then `groundup ngram binarize`): name "
+        raise ConfigError(f"{how} writes an ARPA file (then `groundup ngram binarize`): name "
                           f"the output *.arpa, not {args.output}")
     memory = parse_size(args.memory if args.memory is not None else "1G")
     check_temp_dir(args.temp_dir)
-    sents = progress(read_corpus(args.train, cfg, training=True), desc="reading", unit=" lines")
-    print(f"estimating {cfg.smoothing} order {cfg.order} in {memory / 2**20:.4g} MiB ...",
-          file=sys.stderr)
+    common = dict(memory=memory, temp_dir=args.temp_dir, modified=cfg.smoothing == "mkn",
+                  text=cfg.text_options(), prune=args.prune or ())
+    sents = read_corpus(args.train, cfg, training=True)
+    print(f"estimating {cfg.smoothing} order {cfg.order} in {memory / 2**20:.4g} MiB"
+          f"{' (counting on Spark)' if spark else ''} ...", file=sys.stderr)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            st = build_streaming(sents, cfg.order, args.output, memory=memory,
-                                 temp_dir=args.temp_dir, modified=cfg.smoothing == "mkn",
-                                 text=cfg.text_options(), prune=args.prune or ())
+            if spark:
+                st = _build_spark(args, cfg, sents, common)
+            else:
+                st = build_streaming(progress(sents, desc="reading", unit=" lines"), cfg.order,
+                                     args.output, **common)
         except DataError as e:
             raise DataError(f"{args.train}: {e}") from None
     _warn(caught)
@@ -304,6 +323,27 @@ def _build_streaming(args, cfg, t0, fmt: str) -> int:
                     {"discounts": st.discounts, "memory": memory, "sorted_runs": st.runs,
                      "temp_peak_bytes": st.temp_peak_bytes,
                      "memory_accounted_peak_bytes": st.memory_high_water})
+
+
+def _build_spark(args, cfg, sents, common: dict):
+    """``--engine spark`` from a file or folder the workers read themselves: the first lines
+    are read here (the spacing check of every training reader, and early errors), then
+    :func:`groundup.text.ngram.spark.build_spark`."""
+    import itertools
+
+    from ..data.corpora import resolve_files
+    from ..data.textfile import is_stdin
+    from ..data.tokenize import SpacingCheck
+    from ..errors import ConfigError
+    from ..text.ngram.spark import build_spark
+
+    if is_stdin(args.train):
+        raise ConfigError("--engine spark reads files its workers open, not standard input: "
+                          "give a file")
+    for _ in itertools.islice(sents, SpacingCheck.LINES + 1):
+        pass
+    return build_spark(resolve_files(args.train), cfg.order, args.output, master=args.spark_master,
+                       partitions=args.spark_partitions, **common)
 
 
 def _eval(args) -> int:

@@ -9,6 +9,12 @@ input can be wrong is one :class:`~groundup.errors.DataError` that names the fil
 encoding, the line and byte offset of the first offending byte, suggesting ``--encoding
 gb18030`` when the bytes read as GB18030 Chinese; the CLI prints it as one line.
 
+``span=(start, end)`` reads only the lines that start at a byte offset in ``[start, end)`` of
+an uncompressed file (the line under way at ``start`` belongs to the span before, the one under
+way at ``end`` is read to its end), so the spans of a file read it whole, each line once: how
+a distributed job splits one file among its tasks, Hadoop's convention for text input. It
+holds for an encoding in which the byte ``\n`` is only ever a newline (:func:`splits_at_newlines`).
+
 ``-`` is standard input. It can be read once: :class:`groundup.data.corpora.TextCorpus` refuses
 a second pass over it, so a consumer that needs two (word2vec counts its vocabulary, then
 trains) says to give a file.
@@ -57,6 +63,37 @@ def check_text_file(path: str | os.PathLike) -> Path:
     return p
 
 
+def splits_at_newlines(encoding: str) -> bool:
+    """Can a file in ``encoding`` be cut into spans at ``\n`` bytes? Yes for UTF-8 and the
+    other ASCII-compatible encodings without shift states (GB18030, Big5, Latin-1, ...); no
+    for UTF-16/32 (a ``\n`` byte inside other characters) and the stateful ISO-2022, HZ and
+    UTF-7 (a line's meaning depends on the escapes before it)."""
+    name = codecs.lookup(encoding).name
+    return "\n".encode(name) == b"\n" and not name.startswith(("iso2022", "hz", "utf-7"))
+
+
+class _Span:
+    """``read`` over the bytes of the lines that start in ``[start, end)`` of a seekable file."""
+
+    def __init__(self, raw: BinaryIO, start: int, end: int):
+        if start > 0:
+            raw.seek(start - 1)
+            raw.readline()  # the line under way at start belongs to the span before
+        self.raw, self.end, self.at_line_start = raw, end, True
+
+    def read(self, n: int) -> bytes:
+        pos = self.raw.tell()
+        if pos < self.end:
+            block = self.raw.read(min(n, self.end - pos))
+        elif not self.at_line_start:
+            block = self.raw.readline()  # the line under way at end is this span's last
+        else:
+            block = b""
+        if block:
+            self.at_line_start = block.endswith(b"\n")
+        return block
+
+
 def _open(path: str | os.PathLike) -> tuple[BinaryIO, str]:
     if is_stdin(path):
         return sys.stdin.buffer, "<stdin>"
@@ -97,22 +134,26 @@ def _gb18030_hint(data: bytes) -> bool:
 
 
 def iter_blocks(path: str | os.PathLike, block_size: int = 1 << 20, *,
-                encoding: str = "utf-8") -> Iterator[str]:
-    """Decoded text of ``path`` in blocks (a block may end inside a line)."""
+                encoding: str = "utf-8", span: tuple[int, int] | None = None) -> Iterator[str]:
+    """Decoded text of ``path`` (or of its ``span``, module docstring) in blocks (a block may
+    end inside a line)."""
     try:
         decoder = codecs.getincrementaldecoder(encoding)("strict")
     except LookupError:
         raise DataError(f"unknown encoding {encoding!r} (e.g. utf-8, gb18030)") from None
+    if span is not None and (is_stdin(path) or Path(path).suffix in (".xz", ".gz")):
+        raise ValueError(f"a span needs an uncompressed file, not {path}")
     raw, name = _open(path)
     label = "UTF-8" if codecs.lookup(encoding).name == "utf-8" else encoding
-    offset = 0          # bytes consumed before the current block
-    lines = 0           # newlines in them
+    read = raw.read if span is None else _Span(raw, *span).read
+    offset = raw.tell() if span else 0  # bytes of the file before the current block
+    lines = 0           # newlines in the bytes read (the line number is known from offset 0)
     recent = b""        # the last of them (at most _HINT_WINDOW), for the GB18030 hint
-    first = True
+    first = offset == 0
     try:
         while True:
             try:
-                block = raw.read(block_size)
+                block = read(block_size)
             except (OSError, EOFError) as e:
                 raise DataError(f"{name}: cannot read compressed data ({e})") from None
             final = not block
@@ -136,8 +177,9 @@ def iter_blocks(path: str | os.PathLike, block_size: int = 1 << 20, *,
                         after = b""
                     if _gb18030_hint((recent + block)[cut:] + after):
                         hint = "; if it is GB18030/GBK Chinese, read it with --encoding gb18030"
+                where = f" on line {line}" if not span or span[0] == 0 else ""
                 raise DataError(f"{name}: not valid {label} (byte 0x{seen[e.start]:02x} at offset "
-                                f"{pos}) on line {line}{hint}") from None
+                                f"{pos}){where}{hint}") from None
             if "\x00" in text:
                 raise DataError(f"{name}: looks binary (NUL byte near offset {offset}); expected text")
             if first and text.startswith("\ufeff"):
@@ -156,12 +198,13 @@ def iter_blocks(path: str | os.PathLike, block_size: int = 1 << 20, *,
 
 
 def iter_pieces(path: str | os.PathLike, max_chars: int | None = None, *,
-                chunk_size: int = 1 << 20, encoding: str = "utf-8") -> Iterator[tuple[str, bool]]:
+                chunk_size: int = 1 << 20, encoding: str = "utf-8",
+                span: tuple[int, int] | None = None) -> Iterator[tuple[str, bool]]:
     """Yield ``(text, line_ends)``: whole lines (``line_ends`` True), except that a line longer
     than ``max_chars`` comes in pieces cut after a space or tab (so no whitespace-separated
     token is split), each but the last with ``line_ends`` False. Line endings are removed."""
     pending = ""
-    for block in iter_blocks(path, chunk_size, encoding=encoding):
+    for block in iter_blocks(path, chunk_size, encoding=encoding, span=span):
         pending += block
         lines = pending.split("\n")
         pending = lines.pop()
@@ -181,8 +224,8 @@ def iter_pieces(path: str | os.PathLike, max_chars: int | None = None, *,
 
 
 def iter_lines(path: str | os.PathLike, *, chunk_size: int = 1 << 20,
-               encoding: str = "utf-8") -> Iterator[str]:
-    """Yield the lines of a text file (or ``-``; UTF-8 unless ``encoding`` says otherwise)
-    without their line endings, streaming."""
-    for line, _ in iter_pieces(path, None, chunk_size=chunk_size, encoding=encoding):
+               encoding: str = "utf-8", span: tuple[int, int] | None = None) -> Iterator[str]:
+    """Yield the lines of a text file (or ``-``; UTF-8 unless ``encoding`` says otherwise; only
+    those of ``span``, module docstring) without their line endings, streaming."""
+    for line, _ in iter_pieces(path, None, chunk_size=chunk_size, encoding=encoding, span=span):
         yield line
