@@ -12,6 +12,10 @@ The format (Doug Paul's ARPA format, as written by lmplz, lm/common/print.cc):
     log10 p <TAB> w_1 .. w_N
     \\end\\
 
+Each section lists its n-grams in *suffix order* (compared from the last word back, by word
+id), the order lmplz writes and the one the streaming builder produces without a last sort
+(:mod:`.streaming`); unigrams are in vocabulary order. Readers do not depend on the order.
+
 Before ``\\data\\`` groundup writes one comment line, ``# groundup-text {"tokenizer": ...}``:
 the text options the model was built with (:class:`groundup.data.pipeline.TextOptions`).
 KenLM skips lines that start with ``#`` before ``\\data\\`` (lm/read_arpa.cc,
@@ -89,10 +93,18 @@ class LineFormatter:
         return memoryview(out[:n])  # written without another copy
 
 
+def suffix_order(W: np.ndarray) -> np.ndarray:
+    """The permutation that sorts n-gram rows ``W`` (n, k) by their last word, then the one
+    before it, ..., then the first (ids compared as numbers)."""
+    return np.lexsort(W.T)  # the last row of W.T, the last word, is the primary key
+
+
 def format_section(t: BackoffTables, k: int) -> memoryview:
-    """The lines of the order-k section."""
+    """The lines of the order-k section, in suffix order."""
     W = ngram_words(t.keys, t.V, k)  # (n_k, k)
-    return LineFormatter(t.vocab).format(W, t.logprob[k - 1], t.backoff[k - 1], k < t.order)
+    o = suffix_order(W)
+    return LineFormatter(t.vocab).format(W[o], t.logprob[k - 1][o], t.backoff[k - 1][o],
+                                         k < t.order)
 
 
 def write_arpa(t: BackoffTables, path: str | os.PathLike) -> None:
@@ -129,7 +141,8 @@ def write_arpa_reference(t: BackoffTables, path: str | os.PathLike) -> None:
             f.write(f"\n\\{k}-grams:\n")
             W = ngram_words(t.keys, V, k).tolist()
             lp, bo = _fmt(t.logprob[k - 1]), _fmt(t.backoff[k - 1])
-            for i, row in enumerate(W):
+            for i in sorted(range(len(W)), key=lambda i: W[i][::-1]):  # suffix order
+                row = W[i]
                 gram = " ".join(t.vocab[w] for w in row)
                 f.write(f"{lp[i]}\t{gram}\t{bo[i]}\n" if k < N else f"{lp[i]}\t{gram}\n")
         f.write("\n\\end\\\n")

@@ -150,10 +150,9 @@ def run_starts(W, lo, hi):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def gather_rows(src, perm):  # pragma: no cover - compiled
-    """out[i] = src[perm[i]] for a 2-D array (records viewed as rows of machine words)."""
+def gather_rows(src, perm, out):  # pragma: no cover - compiled
+    """out[i] = src[perm[i]] for 2-D arrays (records viewed as rows of machine words)."""
     n, m = len(perm), src.shape[1]
-    out = np.empty((n, m), src.dtype)
     for i in range(n):
         r = perm[i]
         for j in range(m):
@@ -234,3 +233,57 @@ def format_lines(W, lp, bo, with_bo, chars, offs, out):  # pragma: no cover - co
         out[p] = 10
         p += 1
     return p
+
+
+# -------------------------------------------------------------------------------- adjusting
+@njit(cache=True)
+def adjust_chunk(W, C, prev, has_prev, grp_c, grp_d, out_w, out_c, out_a, out_n,
+                 final):  # pragma: no cover - compiled
+    """lmplz's adjusting pass over padded N-grams in suffix order (one chunk; the state carries
+    over): every order's groups g_k = w_{N-k+1}..w_N are runs, and they end in suffix order.
+
+    W (n, N) the padded N-grams (<s> repeated before a sentence), C (n,) their counts; prev (N,)
+    the last N-gram seen, has_prev (1,), grp_c / grp_d (N + 1,) the raw count and the distinct
+    left words so far of the open group of each order k. A group that ends is written to row
+    out_n[k-1] of out_w[k-1] (its words in the last k columns), out_c (raw count) and out_a
+    (adjusted count) when it is an n-gram (<s> at most as its first word):
+
+        a(g) = c(g) at order N or when g starts with <s>,  N1+(. g) otherwise
+
+    ``final``: also end every open group after the chunk (the end of the stream)."""
+    n, N = W.shape
+    for i in range(n + (1 if final else 0)):
+        if i < n:
+            L = 0  # the common suffix with the previous N-gram
+            if has_prev[0]:
+                while L < N and W[i, N - 1 - L] == prev[N - 1 - L]:
+                    L += 1
+            else:
+                L = -1
+        else:
+            L = 0 if has_prev[0] else -1
+        if L >= 0:
+            for k in range(N, L, -1):  # the groups of orders > L end with the previous N-gram
+                real = True
+                for j in range(N - k + 1, N):
+                    if prev[j] == 1:  # <s> inside: padding, no n-gram
+                        real = False
+                        break
+                if real:
+                    r = out_n[k - 1]
+                    for j in range(N):
+                        out_w[k - 1, r, j] = prev[j]
+                    out_c[k - 1, r] = grp_c[k]
+                    out_a[k - 1, r] = grp_c[k] if (k == N or prev[N - k] == 1) else grp_d[k]
+                    out_n[k - 1] = r + 1
+                grp_c[k] = 0
+                grp_d[k] = 0
+        if i == n:
+            break
+        for k in range(1, N + 1):
+            grp_c[k] += C[i]
+        for k in range(max(L, 1), N):  # g_{k+1} is new within g_k: one more left word
+            grp_d[k] += 1
+        for j in range(N):
+            prev[j] = W[i, j]
+        has_prev[0] = True

@@ -50,7 +50,9 @@ from .model import warn_inner_whitespace
 from .kneser_ney import (DiscountFallbackWarning, discounts, final_chain_grams, gamma_numerator,
                          prune_thresholds, raw_in_final_flush)
 from .spill import (Cursor, ExternalSorter, MemoryAccount, Table, TempSpace, bits_for,
-                    context_key, grouped, pack, record_dtype, run_starts, suffix_key)
+                    context_key, grouped, pack, record_dtype, reuse_freed_memory, run_starts,
+                    capped,
+                    suffix_key)
 
 SPOOL_LINES = 8192  # sentences encoded per step of the reading pass
 
@@ -63,10 +65,6 @@ BLOCK_ROW = 128     # a block of the token stream: ids, copies, positions, where
 
 def _count_row(k: int, isz: int) -> int:
     return BLOCK_ROW + 8 * k + isz          # + the k gathered columns, their stack, the records
-
-
-def _adjust_row(k: int, isz: int) -> int:
-    return 2 * isz + 48 + k                 # records, a, the adjusted copy, masks, bincount
 
 
 def _norm_row(k: int, isz: int) -> int:
@@ -168,101 +166,87 @@ def _with_pos(tok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return tok, idx - start
 
 
-def _last_padded(tok: np.ndarray, pos: np.ndarray, order: int) -> tuple[int, ...]:
-    """:func:`.counts._last_padded_ngram` of one block."""
-    from .corpus import EncodedCorpus
-    from .counts import _last_padded_ngram
-
-    return _last_padded_ngram(EncodedCorpus([], tok, pos, 0), order)
+def _last_record(table: Table) -> np.void:
+    return np.fromfile(table.path, dtype=table.dtype, count=1,
+                       offset=(table.rows - 1) * table.dtype.itemsize)[0]
 
 
 # ---------------------------------------------------------------------------------- counting
-def _count(spool: Table, remap: np.ndarray, k: int, bits: int, space: TempSpace, budget: int,
+def _count(spool: Table, remap: np.ndarray, N: int, bits: int, space: TempSpace, budget: int,
            acct: MemoryAccount, stats: StreamStats) -> Table:
-    """Order-k raw counts in suffix order: Table of (w (k,), c). Budget: 3/4 the sort buffer,
-    1/4 the block being cut into k-grams; the merge of the runs, the whole budget."""
-    dt = record_dtype(k, c="<i8")
+    """The padded N-grams' raw counts in suffix order: Table of (w (N,), c), one N-gram
+    ending at every word and </s>, with <s> standing in for the words before a sentence (as
+    lmplz counts). Budget: 3/4 the sort buffer, 1/4 the block being cut into N-grams; the merge
+    of the runs, the whole budget."""
+    dt = record_dtype(N, c="<i8")
     sorter = ExternalSorter(space, dt, suffix_key(bits), budget * 3 // 4, account=acct,
-                            combine=True, stem=f"count{k}")
+                            combine=True, stem=f"count{N}")
     with acct.hold(budget // 4) as share:
-        for tok, pos in _blocks(spool, remap, max(share // _count_row(k, dt.itemsize), 256)):
-            at = np.flatnonzero(pos >= k - 1)  # where a k-gram ends
+        row = _count_row(N, dt.itemsize)
+        for tok, pos in _blocks(spool, remap, capped(share // row, row)):
+            at = np.flatnonzero(pos >= 1)  # where an N-gram ends
             rec = np.empty(len(at), dtype=dt)
-            rec["w"] = np.stack([tok[at - k + 1 + j] for j in range(k)], axis=1)
+            for j in range(N):  # word j of N, N - 1 - j before the end
+                back = N - 1 - j
+                rec["w"][:, j] = np.where(pos[at] >= back, tok[np.maximum(at - back, 0)], BOS_ID)
             rec["c"] = 1
             sorter.add(rec)
     sorter.finish()
-    stats.runs[f"counting {k}"] = len(sorter.runs)
+    stats.runs[f"counting {N}"] = len(sorter.runs)
     with acct.hold(budget) as share:
-        return sorter.to_table(f"counts{k}", sorter.chunk_rows(share))
+        return sorter.to_table(f"counts{N}", sorter.chunk_rows(share))
 
 
 # --------------------------------------------------------------------------------- adjusting
-def _continuations(table: Table, rows: int):
-    """N1+(. g) for each distinct suffix g of the (k+1)-grams of ``table`` (suffix order), in
-    order: run lengths of equal w_2..w_{k+1}, a run that spans two chunks joined."""
-    pending_w, pending_n = None, 0
-    for rec in table.chunks(rows):
-        s = rec["w"][:, 1:]
-        starts = np.flatnonzero(run_starts(rec["w"], s.shape[1] + 1, lo=1))
-        runs = np.diff(np.r_[starts, len(s)])
-        if pending_w is not None:
-            if (s[0] == pending_w).all():
-                runs[0] += pending_n
-            else:
-                yield np.array([pending_n])
-        pending_w, pending_n = s[-1].copy(), int(runs[-1])
-        yield runs[:-1]
-    if pending_w is not None:
-        yield np.array([pending_n])
+def _adjust(counts: Table, N: int, V: int, space: TempSpace, share: int):
+    """Every order's n-grams with raw and adjusted counts from one pass over the padded
+    N-grams in suffix order (:func:`.build_kernels.adjust_chunk`): (c1, a1) (V,) for the
+    unigrams, {k: Table of (w (k,), c, a)} in suffix order for 2 <= k < N and of (w, c) at
+    N, the count-of-counts (N, 5), and the (raw, adjusted) counts of the last padded
+    N-gram's suffixes (lmplz's final flush): {k: (c, a)}."""
+    from .build_kernels import adjust_chunk
 
-
-class _Take:
-    """Hand out the next m values of a stream of arrays."""
-
-    def __init__(self, stream):
-        self.it, self.buf = iter(stream), np.zeros(0, dtype=np.int64)
-
-    def take(self, m: int) -> np.ndarray:
-        while len(self.buf) < m:
-            nxt = next(self.it, None)
-            if nxt is None:
-                raise RuntimeError("continuation counts out of step with the n-grams")
-            self.buf = np.concatenate([self.buf, nxt])
-        out, self.buf = self.buf[:m], self.buf[m:]
-        return out
-
-    def empty(self) -> bool:
-        return len(self.buf) == 0 and all(len(x) == 0 for x in self.it)
-
-
-def _adjust(counts: Table, above: Table, share: int, space: TempSpace, n_row: np.ndarray,
-            target: tuple[int, ...] | None) -> tuple[Table, tuple[int, int] | None]:
-    """a(g) of the order-k n-grams (suffix order): raw count when g starts with <s>, else the
-    continuation count from the (k+1)-grams. Fills ``n_row`` (count-of-counts) and returns the
-    (raw, adjusted) of ``target`` when present (lmplz's final-flush detail). The two streams
-    share ``share`` bytes half and half."""
-    k = counts.dtype["w"].shape[0]
-    dt = record_dtype(k, c="<i8", a="<i8")
-    out = Table(space, dt, f"adjusted{k}")
-    up = above.dtype.itemsize
-    cont = _Take(_continuations(above, max(share // 2 // (up + 48 + k), 64)))
-    found = None
-    for rec in counts.chunks(max(share // 2 // _adjust_row(k, dt.itemsize), 64)):
-        a = rec["c"].copy()
-        free = rec["w"][:, 0] != BOS_ID
-        a[free] = cont.take(int(free.sum()))
-        n_row += np.bincount(np.minimum(a, 5), minlength=6)[:5]
-        if target is not None:
-            hit = np.flatnonzero((rec["w"] == np.asarray(target)).all(axis=1))
-            if len(hit):
-                found = (int(rec["c"][hit[0]]), int(a[hit[0]]))
-        adj = np.empty(len(rec), dtype=dt)
-        adj["w"], adj["c"], adj["a"] = rec["w"], rec["c"], a
-        out.append(adj)
-    if not cont.empty():
-        raise RuntimeError("continuation counts out of step with the n-grams")
-    return out, found
+    c1 = np.zeros(V, dtype=np.int64)
+    a1 = np.zeros(V, dtype=np.int64)
+    n = np.zeros((N, 5), dtype=np.int64)
+    tables = {k: Table(space, record_dtype(k, c="<i8", **({"a": "<i8"} if k < N else {})),
+                       f"adjusted{k}") for k in range(2, N + 1)}
+    prev = np.zeros(N, dtype=np.int64)
+    has_prev = np.zeros(1, dtype=np.bool_)
+    grp_c = np.zeros(N + 1, dtype=np.int64)
+    grp_d = np.zeros(N + 1, dtype=np.int64)
+    last: dict[int, tuple[int, int]] = {}
+    isz = counts.dtype.itemsize
+    row = isz + N * (4 * N + 16)  # a chunk, and every order's groups that may end in it
+    chunks = counts.chunks(capped(share // row, row))
+    rec = next(chunks, None)
+    while rec is not None:
+        nxt = next(chunks, None)
+        m = len(rec) + 1
+        out_w = np.empty((N, m, N), dtype=np.uint32)
+        out_c = np.empty((N, m), dtype=np.int64)
+        out_a = np.empty((N, m), dtype=np.int64)
+        out_n = np.zeros(N, dtype=np.int64)
+        adjust_chunk(np.ascontiguousarray(rec["w"]), rec["c"], prev, has_prev, grp_c, grp_d,
+                     out_w, out_c, out_a, out_n, nxt is None)
+        for k in range(1, N + 1):
+            r = int(out_n[k - 1])
+            if r == 0:
+                continue
+            w, c, a = out_w[k - 1, :r, N - k:], out_c[k - 1, :r], out_a[k - 1, :r]
+            n[k - 1] += np.bincount(np.minimum(a, 5), minlength=6)[:5]
+            last[k] = (int(c[-1]), int(a[-1]))
+            if k == 1:
+                c1[w[:, 0]], a1[w[:, 0]] = c, a
+                continue
+            out = np.empty(r, dtype=tables[k].dtype)
+            out["w"], out["c"] = w, c
+            if k < N:
+                out["a"] = a
+            tables[k].append(out)
+        rec = nxt
+    counts.drop()
+    return c1, a1, n, tables, last
 
 
 # ------------------------------------------------------------------------------- the seam
@@ -341,7 +325,7 @@ def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
     prune_thresholds(prune, order)
     stats = StreamStats()
     acct = MemoryAccount(memory)
-    _return_freed_memory()
+    reuse_freed_memory()
     with TempSpace(temp_dir) as space:
         adjusted, B = _count_and_adjust(sentences, order, space, memory, acct, text, stats)
         estimate_streaming(adjusted, order, path, space=space, budget=B, acct=acct,
@@ -362,47 +346,21 @@ def _count_and_adjust(sentences: Iterable[Sequence[str]], N: int, space: TempSpa
     bits = bits_for(V)
     B = vocab_budget(memory, V, acct)
 
-    # counting: unigrams in memory (V-sized), higher orders sorted on disk
-    c1 = np.zeros(V, dtype=np.int64)
-    full: tuple[int, ...] = ()
-    with acct.hold(B) as share:
-        for tok, pos in _blocks(spool, remap, max(share // (2 * BLOCK_ROW), 256)):
-            c1 += np.bincount(tok[pos >= 1], minlength=V)  # <s> is no event
-            last = _last_padded(tok, pos, N)
-            if last and (not full or last[::-1] > full[::-1]):
-                full = last
-    counts = {k: _count(spool, remap, k, bits, space, B, acct, stats) for k in range(2, N + 1)}
+    # counting: the padded N-grams, sorted on disk in suffix order
+    counts = _count(spool, remap, N, bits, space, B, acct, stats)
     spool.drop()
-    stats.ngrams = [V] + [counts[k].rows for k in range(2, N + 1)]
+    full = tuple(int(x) for x in _last_record(counts)["w"]) if counts.rows else ()  # the
+    # last padded N-gram in suffix order (lmplz's final flush)
 
-    # adjusting: from the top order down; count-of-counts
-    n = np.zeros((N, 5), dtype=np.int64)
-    chain_grams = final_chain_grams(full) if N > 1 and full else []
-    found: dict[int, tuple[int, int] | None] = {}
-    adjusted = {N: counts[N]} if N > 1 else {}
-    acct.reserve(B)  # the adjusting passes: one or two streams at a time
-    if N > 1:
-        for rec in counts[N].chunks(B // _adjust_row(N, counts[N].dtype.itemsize)):
-            n[N - 1] += np.bincount(np.minimum(rec["c"], 5), minlength=6)[:5]
-    for k in range(N - 1, 1, -1):
-        target = chain_grams[k - 1] if k - 1 < len(chain_grams) else None
-        adjusted[k], found[k] = _adjust(counts[k], counts[k + 1], B, space, n[k - 1], target)
-        if k + 1 < N:
-            counts[k + 1].drop()
-    left = np.zeros(V, dtype=np.int64)
-    if N > 1:
-        for rec in counts[2].chunks(B // _adjust_row(2, counts[2].dtype.itemsize)):
-            left += np.bincount(rec["w"][:, 1], minlength=V)
-    acct.release(B)
-    # a = c at the top order and for <s>; else the distinct left words, from the bigrams
-    a1 = c1 if N == 1 else np.where(np.arange(V) == BOS_ID, c1, left).astype(np.int64)
-    n[0] = np.bincount(np.minimum(a1, 5), minlength=6)[:5]
+    # adjusting: every order from the N-grams, in one pass; count-of-counts
+    with acct.hold(B) as share:
+        c1, a1, n, adjusted, last = _adjust(counts, N, V, space, share)
+    stats.ngrams = [V] + [adjusted[k].rows for k in range(2, N + 1)]
     n[:, 0] = 0
+    chain_grams = final_chain_grams(full) if N > 1 and full else []
     if chain_grams:
-        found[1] = (int(c1[chain_grams[0][0]]), int(a1[chain_grams[0][0]]))
-        apply_final_flush(n, chain_grams, found)
-    for k in range(2, N):
-        counts[k].drop()
+        # the chain's n-grams are the last padded N-gram's suffixes: each order's last group
+        apply_final_flush(n, chain_grams, {len(g): last.get(len(g)) for g in chain_grams})
 
     def by_context(k: int) -> ContextStream:
         """Normalization's sort to context order. Budget, filling: 3/4 the sort, 1/4 the
@@ -450,48 +408,41 @@ def estimate_streaming(adj: Adjusted, N: int, path, *, space: TempSpace, budget:
     p1 = (a1f - d1) / a1f.sum() + gamma0 / Vu
     p1[BOS_ID] = 1.0
 
-    # normalization (context order) and interpolation (suffix order), order by order
-    backoff = {}  # k -> Table of (w (k,), b = log10 gamma) in context order
-    outputs = {}  # k -> sorter of (w, lp) to context order
-    below = None  # Table of (w, p) of order k-1 in suffix order (k >= 3)
+    # normalization in context order, order by order; each order's records then wait for the
+    # backoffs its n-grams get as contexts of the order above, and are sorted to suffix order
+    sorters = {}  # k -> ExternalSorter of (w, u, g[, bo][, keep]) to suffix order
+    waiting = None  # Table of order k-1's normalized records in context order
+    bo1 = np.zeros(V)
     for k in range(2, N + 1):
-        norm = _normalize(adj.by_context(k), k, D[k - 1], t[k - 1], bits, space, B, acct)
-        backoff[k - 1] = norm.backoff
-        p_table, outputs[k] = _interpolate(norm.sorter, k, N, p1, below, bits, space, B, acct,
-                                           stats)
-        if below is not None:
-            below.drop()
-        below = p_table
+        norm = _normalize(adj.by_context(k), k, N, D[k - 1], t[k - 1], bits, space, B, acct)
+        stats.ngrams[k - 1] = norm.kept
+        if k == 2:
+            for rec in norm.backoff.chunks(B // _cursor_row(norm.backoff.dtype.itemsize, 8)):
+                bo1[rec["w"][:, 0]] = rec["b"]
+        else:
+            sorters[k - 1] = _attach_backoff(waiting, norm.backoff, bits, space, B, acct)
+            stats.runs[f"interpolation {k - 1}"] = len(sorters[k - 1].runs)
+        norm.backoff.drop()
+        waiting = norm.waiting
+        if k == N:
+            sorters[N] = norm.sorter
+            stats.runs[f"interpolation {N}"] = len(norm.sorter.runs)
 
-    # output
+    # interpolation in suffix order, each order's ARPA lines written as they are computed
     from .arpa import LineFormatter, write_arpa_sections
 
     fmt = LineFormatter(vocab)
     lp1 = np.minimum(np.log10(p1), 0.0)
-    bo1 = np.zeros(V)
-    if N > 1:
-        for rec in backoff[1].chunks(B // _cursor_row(backoff[1].dtype.itemsize, 8)):
-            bo1[rec["w"][:, 0]] = rec["b"]
+    below: list[Table | None] = [None]  # (w, p) of the order below in suffix order (k >= 3)
 
     def section(k):
-        """Budget: 1/2 the merge to context order (with the keys and backoffs computed from
-        a chunk), 1/4 the backoff stream, 1/4 the formatted text."""
         if k == 1:
             yield fmt.format(np.arange(V, dtype=np.int64).reshape(V, 1), lp1, bo1, N > 1)
             return
-        out = outputs[k]
-        with acct.hold(B):
-            bo = None
-            if k < N:
-                brows = B // 4 // _cursor_row(backoff[k].dtype.itemsize, out.key_bytes)
-                bo = Cursor(backoff[k].chunks(brows), context_key(bits), "b", default=0.0)
-            line = k * int(fmt.lens.max()) + k + 26  # the longest line of order k
-            for rec in out.sorted_chunks(out.chunk_rows(B // 2, out.key_bytes + 4 * k + 40)):
-                b = bo.lookup(context_key(bits)(rec)) if bo is not None else np.zeros(len(rec))
-                W = np.ascontiguousarray(rec["w"])
-                step = max(B // 4 // line, 256)
-                for i in range(0, len(rec), step):
-                    yield fmt.format(W[i:i + step], rec["lp"][i:i + step], b[i:i + step], k < N)
+        lower = below[0]
+        yield from _interpolate(sorters.pop(k), k, N, p1, lower, bits, space, B, acct, fmt, below)
+        if lower is not None:
+            lower.drop()
 
     write_arpa_sections(path, text.record() if text is not None else None, stats.ngrams,
                         (section(k) for k in range(1, N + 1)))
@@ -499,33 +450,37 @@ def estimate_streaming(adj: Adjusted, N: int, path, *, space: TempSpace, budget:
     stats.memory_high_water = acct.high_water
 
 
-def _return_freed_memory() -> None:
-    """glibc raises its mmap threshold after large frees (up to 32 MB), after which freed sort
-    buffers stay in the heap and count as resident; a fixed threshold hands them back."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 17)  # M_MMAP_THRESHOLD = 128 KiB
-    except (OSError, AttributeError):
-        pass
-
-
 @dataclass
 class _Normalized:
-    sorter: ExternalSorter  # (w, u, g) of order k, to suffix order
-    backoff: Table          # (w (k-1,), b) of the contexts, context order
+    backoff: Table                  # (w (k-1,), b = log10 gamma) of the contexts, context order
+    waiting: Table | None           # (w, u, g[, keep]) of order k < N, context order
+    sorter: ExternalSorter | None   # (w, u, g[, keep]) of order N, to suffix order
+    kept: int                       # n-grams not pruned
 
 
-def _normalize(stream: ContextStream, k: int, Dk: np.ndarray, tk: int, bits: int,
+def _norm_dtype(k: int, N: int, pruning: bool, *, with_bo: bool) -> np.dtype:
+    """Records of normalization's output: u and gamma, the backoff once attached (k < N), and
+    ``keep`` only when pruning (records of 4k + 16 bytes copy as machine words)."""
+    bo = {"bo": "<f8"} if with_bo and k < N else {}
+    return record_dtype(k, u="<f8", g="<f8", **bo, **({"keep": "?"} if pruning else {}))
+
+
+def _normalize(stream: ContextStream, k: int, N: int, Dk: np.ndarray, tk: int, bits: int,
                space: TempSpace, budget: int, acct: MemoryAccount) -> _Normalized:
-    """u and gamma of the order-k records, which ``stream`` yields in context order. Budget:
-    1/2 the stream (with what a chunk computes), 1/2 the sort to suffix order."""
-    # keep: not pruned (the field only when pruning: records of 4k + 16 bytes copy as words)
-    dt = record_dtype(k, u="<f8", g="<f8", **({"keep": "?"} if tk > 0 else {}))
-    to_suffix = ExternalSorter(space, dt, suffix_key(bits), budget // 2, account=acct,
-                               stem=f"suf{k}")
+    """u and gamma of the order-k records, which ``stream`` yields in context order. Order N
+    goes straight to its sort to suffix order; a lower order waits in a table (context order)
+    for its backoffs. Budget: 1/2 the stream (with what a chunk computes), 1/2 the sort."""
+    dt = _norm_dtype(k, N, tk > 0, with_bo=False)
+    if k == N:
+        sorter = ExternalSorter(space, dt, suffix_key(bits), budget // 2, account=acct,
+                                stem=f"suf{k}")
+        waiting, sink = None, sorter.add
+    else:
+        sorter, waiting = None, Table(space, dt, f"norm{k}")
+        sink = waiting.append
     bdt = record_dtype(k - 1, b="<f8")
     backoff = Table(space, bdt, f"backoff{k - 1}")
+    kept = 0
     with acct.hold(budget // 2) as share:
         for rec in grouped(stream(share), k - 1):
             w = rec["w"]
@@ -541,32 +496,59 @@ def _normalize(stream: ContextStream, k: int, Dk: np.ndarray, tk: int, bits: int
             out["w"], out["u"], out["g"] = w, (ak - dk) / den[gid], gamma[gid]
             if pruned is not None:
                 out["keep"] = ~pruned
-            to_suffix.add(out)
+                kept += len(rec) - int(pruned.sum())
+            else:
+                kept += len(rec)
+            sink(out)
             starts = np.flatnonzero(first)
             b = np.empty(len(starts), dtype=bdt)
             b["w"], b["b"] = w[starts, :k - 1], np.log10(gamma)
             backoff.append(b)
-    to_suffix.finish()
-    return _Normalized(to_suffix, backoff)
+    if sorter is not None:
+        sorter.finish()
+    return _Normalized(backoff, waiting, sorter, kept)
+
+
+def _attach_backoff(waiting: Table, backoff: Table, bits: int, space: TempSpace, budget: int,
+                    acct: MemoryAccount) -> ExternalSorter:
+    """Order k's normalized records (context order) joined to their backoffs log10 gamma as
+    contexts of order k + 1 (the same order of the same k words; 0 for an n-gram that is no
+    context), sorted to suffix order. Budget: 1/2 the sort, 1/4 each stream."""
+    k = waiting.dtype["w"].shape[0]
+    pruning = "keep" in waiting.dtype.names
+    dt = _norm_dtype(k, k + 1, pruning, with_bo=True)
+    sorter = ExternalSorter(space, dt, suffix_key(bits), budget // 2, account=acct,
+                            stem=f"suf{k}")
+    key = context_key(bits)
+    with acct.hold(budget // 2) as share:
+        kb = key(np.zeros(1, backoff.dtype)).dtype.itemsize
+        bo = Cursor(backoff.chunks(share // 2 // _cursor_row(backoff.dtype.itemsize, kb)), key,
+                    "b", default=0.0)
+        for rec in waiting.chunks(share // 2 // (2 * dt.itemsize + kb + 16)):
+            out = np.empty(len(rec), dtype=dt)
+            for name in waiting.dtype.names:
+                out[name] = rec[name]
+            out["bo"] = bo.lookup(key(rec))
+            sorter.add(out)
+    waiting.drop()
+    sorter.finish()
+    return sorter
 
 
 def _interpolate(norm: ExternalSorter, k: int, N: int, p1: np.ndarray, below: Table | None,
-                 bits: int, space: TempSpace, budget: int, acct: MemoryAccount,
-                 stats: StreamStats):
-    """p_k = u + gamma * p_{k-1}(suffix) in suffix order; returns (Table of (w, p) for the
-    next order or None at N, sorter of (w, lp) to context order for the output). Budget: 1/2
-    the sort to context order, 1/4 the merge to suffix order (with what a chunk computes), 1/4
-    the stream of the order below."""
-    stats.runs[f"interpolation {k}"] = len(norm.runs)
-    odt = record_dtype(k, lp="<f8")
-    to_out = ExternalSorter(space, odt, context_key(bits), budget // 2, account=acct,
-                            stem=f"out{k}")
+                 bits: int, space: TempSpace, budget: int, acct: MemoryAccount, fmt,
+                 p_out: list) -> Iterator[memoryview]:
+    """p_k = u + gamma * p_{k-1}(suffix) in suffix order, yielding the ARPA lines of the kept
+    n-grams (``lp<TAB>w<TAB>bo``, in suffix order as lmplz writes them); the (w, p) of every
+    order-k n-gram go to a table for the next order, left in ``p_out[0]`` (None at N).
+    Budget: 1/2 the merge to suffix order (with what a chunk computes), 1/4 the stream of the
+    order below, 1/4 the formatted text."""
     pdt = record_dtype(k, p="<f8")
     p_table = Table(space, pdt, f"p{k}") if k < N else None
-    stats.ngrams[k - 1] = 0  # the n-grams kept (all but the pruned)
-    with acct.hold(budget // 2) as share:
+    line = k * int(fmt.lens.max()) + k + 26  # the longest line of order k
+    with acct.hold(budget) as share:
         lower = None if k == 2 else Cursor(
-            below.chunks(max(share // 2 // _cursor_row(below.dtype.itemsize, norm.key_bytes), 64)),
+            below.chunks(max(share // 4 // _cursor_row(below.dtype.itemsize, norm.key_bytes), 64)),
             suffix_key(bits), "p")
         work = _interp_row(k, pdt.itemsize, norm.key_bytes)
         for rec in norm.sorted_chunks(norm.chunk_rows(share // 2, work)):
@@ -580,13 +562,13 @@ def _interpolate(norm: ExternalSorter, k: int, N: int, p1: np.ndarray, below: Ta
                 pr = np.empty(len(rec), dtype=pdt)
                 pr["w"], pr["p"] = w, pk
                 p_table.append(pr)
+            bo = rec["bo"] if k < N else pk  # (unused at N)
             if "keep" in rec.dtype.names:
                 keep = rec["keep"]
-                w, pk = w[keep], pk[keep]
-            out = np.empty(len(w), dtype=odt)
-            out["w"], out["lp"] = w, np.minimum(np.log10(pk), 0.0)
-            to_out.add(out)
-            stats.ngrams[k - 1] += len(out)
-    to_out.finish()
-    stats.runs[f"output {k}"] = len(to_out.runs)
-    return p_table, to_out
+                w, pk, bo = w[keep], pk[keep], bo[keep]
+            lp = np.minimum(np.log10(pk), 0.0)
+            W = np.ascontiguousarray(w)
+            step = max(share // 4 // line, 256)
+            for i in range(0, len(W), step):
+                yield fmt.format(W[i:i + step], lp[i:i + step], bo[i:i + step], k < N)
+    p_out[0] = p_table
