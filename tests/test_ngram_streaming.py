@@ -58,6 +58,32 @@ def test_same_bytes_as_the_in_memory_builder_spilled_or_not(order, tmp_path):
     assert not list(tmp_path.glob("groundup-ngram-*"))  # temporary folder removed
 
 
+def _sections(arpa: bytes) -> dict[int, list[list[str]]]:
+    out, k = {}, 0
+    for line in arpa.decode().splitlines():
+        if line.endswith("-grams:"):
+            k = int(line[1:line.index("-")])
+            out[k] = []
+        elif k and line and not line.startswith("\\"):
+            out[k].append(line.split("\t")[1].split(" "))
+    return out
+
+
+@pytest.mark.parametrize("order", [3, 4])
+def test_sections_are_in_suffix_order_as_lmplz_writes_them(order, tmp_path):
+    """Each section lists its n-grams compared from the last word back by word id (the order
+    of the unigram section), what lmplz writes."""
+    sents = corpus(seed=5)
+    ref, out, _ = both(tmp_path, sents, order)
+    assert out == ref
+    sec = _sections(out)
+    ids = {w: i for i, w in enumerate(x[0] for x in sec[1])}
+    assert list(ids)[:3] == ["<unk>", "<s>", "</s>"]
+    for k in range(2, order + 1):
+        keys = [[ids[w] for w in reversed(g)] for g in sec[k]]
+        assert len(keys) > 20 and keys == sorted(keys), k
+
+
 @pytest.mark.parametrize("text", [TextOptions(min_count=2), TextOptions(max_vocab=12),
                                   TextOptions(lowercase=True)])
 def test_same_bytes_with_vocabulary_options(text, tmp_path):

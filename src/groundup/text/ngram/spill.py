@@ -341,18 +341,20 @@ class ExternalSorter:
             if self.n_pending >= self.rows:
                 self._full()
 
-    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
+    def _sorted(self) -> np.ndarray:
+        """The buffer's records sorted (equal keys combined when asked)."""
         rec = self.buf[:self.n_pending]
         self.n_pending = 0
         key = self.key(rec)
         order = argsort_keys(key)
         if self.out is None:
             self.out = np.empty(self.rows, self.dtype)
-        rec, key = take(rec, order, out=self.out), key[order]
-        return _combine(rec, key) if self.combine else (rec, key)
+        rec = take(rec, order, out=self.out)
+        # the sorted keys only where equal ones are combined (a gather of n keys)
+        return _combine(rec, key[order])[0] if self.combine else rec
 
     def _full(self) -> None:
-        rec, _ = self._sorted()
+        rec = self._sorted()
         if self.combine and len(rec) <= self.rows // 2:  # many repeats: keep counting in memory
             self.buf[:len(rec)] = rec
             self.n_pending = len(rec)
@@ -367,7 +369,7 @@ class ExternalSorter:
     def finish(self) -> "ExternalSorter":
         """Write what is still in memory as a run (so no buffer outlives its pass)."""
         if self.n_pending:
-            self._spill(self._sorted()[0])
+            self._spill(self._sorted())
         self.buf = self.out = None
         self.account.release(self.held)
         self.held = 0

@@ -8,22 +8,25 @@ every n-gram table is a file of records (:mod:`.spill`) in one of two orders:
     suffix order   compared from the last word back:  n-grams sharing a suffix are adjacent
     context order  compared from the first word:      n-grams sharing a context are adjacent
 
-The passes (names as in the paper), each a stream over sorted files:
+The passes (names as in the paper), each a stream over sorted files; three sorts, as lmplz:
 
     reading        the one reader and tokenizer (:mod:`groundup.data`); words numbered in order
                    of first appearance, the id stream spooled to disk (so stdin works)
-    counting       per order k: the k-grams of each block of the stream, sorted in suffix order
-                   with equal ones combined; full buffers spilled as runs, runs merged
-    adjusting      a(g) = N1+(. g): in suffix order the (k+1)-grams with suffix g are one run,
-                   and the runs come in the suffix order of the k-grams, so the continuation
-                   counts stream beside the k-grams; count-of-counts and discounts follow
-    normalization  sorted to context order, a context's n-grams are one run:
-                   u(w | h) = (a(hw) - D(a(hw))) / sum_v a(hv),  gamma(h) = sum_v D(a(hv)) / sum_v a(hv)
-    interpolation  sorted back to suffix order: p(w | h) = u(w | h) + gamma(h) p(w | h'), with
-                   p(w | h') (the (k-1)-gram w_2..w_k) read from the order below, which streams
-                   in the same order
-    output         sorted to context order (the ARPA order of the in-memory builder), gamma(h)
-                   joined to the n-gram h as its backoff; the ARPA file written block by block
+    counting       the N-grams ending at every word, padded with <s> before a sentence (so
+                   every k-gram is the suffix of one), sorted in suffix order (sort 1) with
+                   equal ones combined; full buffers spilled as runs, runs merged
+    adjusting      in suffix order each order's n-grams g are runs of the N-grams, ending in
+                   suffix order, so one pass gives every order at once: c(g) the run's total,
+                   a(g) = N1+(. g) its distinct left words (c(g) at N or after <s>); runs of
+                   padding (<s> past the first word) are no n-grams; count-of-counts, discounts
+    normalization  sorted to context order (sort 2), a context's n-grams are one run:
+                   u(w | h) = (a(hw) - D(a(hw))) / sum_v a(hv),  gamma(h) = sum_v D(a(hv)) / sum_v a(hv);
+                   order k's records wait in context order for log10 gamma of each as a context
+                   of order k + 1 (the same order of the same words, a merge join)
+    interpolation  sorted to suffix order (sort 3): p(w | h) = u(w | h) + gamma(h) p(w | h'),
+                   with p(w | h') (the (k-1)-gram w_2..w_k) read from the order below, which
+                   streams in the same order; each line of the ARPA file written as it is
+                   computed, in suffix order (lmplz's order; :mod:`.arpa`)
 
 Reading, counting and adjusting are one *engine*; what they hand on (:class:`Adjusted`: the
 vocabulary, unigram counts, count-of-counts, each order's adjusted counts in context order) is
