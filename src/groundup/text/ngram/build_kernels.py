@@ -150,6 +150,31 @@ def run_starts(W, lo, hi):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def combine_equal(W, C):  # pragma: no cover - compiled
+    """Rows sorted so that equal W rows are adjacent: each run of equal rows becomes its first
+    row with C summed, compacted to the front in place; returns the number of rows kept."""
+    n, k = W.shape
+    if n == 0:
+        return 0
+    m = 0
+    for i in range(1, n):
+        same = True
+        for j in range(k):
+            if W[i, j] != W[m, j]:
+                same = False
+                break
+        if same:
+            C[m] += C[i]
+        else:
+            m += 1
+            if m != i:
+                for j in range(k):
+                    W[m, j] = W[i, j]
+                C[m] = C[i]
+    return m + 1
+
+
+@njit(cache=True)
 def gather_rows(src, perm, out):  # pragma: no cover - compiled
     """out[i] = src[perm[i]] for 2-D arrays (records viewed as rows of machine words)."""
     n, m = len(perm), src.shape[1]

@@ -45,6 +45,8 @@ from ...errors import ConfigError, OutputError
 # Measured on 3M words at --memory 1G: 30.5 s with chunks of a quarter of the budget, 21-26 s
 # with 8 MiB chunks; smaller chunks do no better (per-chunk Python overhead).
 CHUNK_BYTES = 8 << 20
+STREAM_BYTES = 2 * CHUNK_BYTES  # what one stream holds at most: a chunk, what a pass computes
+# from it, a lookup's carried tail
 
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
@@ -61,6 +63,12 @@ def parse_size(text: str | int) -> int:
     if n < 1 << 16:
         raise ConfigError(f"memory budget must be at least 64K, got {text!r}")
     return n
+
+
+def stream_share(budget: int) -> int:
+    """The bytes one stream of a pass holds: :data:`STREAM_BYTES`, or an eighth of a small
+    budget. A pass reads at most three streams beside the sort arena (:class:`SortArena`)."""
+    return min(budget // 8, STREAM_BYTES)
 
 
 def capped(rows: int, row_bytes: int) -> int:
@@ -259,27 +267,24 @@ class Table:
         self.space.remove(self.path)
 
 
-def _combine(rec: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted records with equal keys -> one record each, ``c`` summed."""
-    if len(key) == 0:
-        return rec, key
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    out = rec[starts]
-    out["c"] = np.add.reduceat(rec["c"], starts)
-    return out, key[starts]
+def _combine(rec: np.ndarray) -> np.ndarray:
+    """Sorted records, equal words -> one record each with ``c`` summed, in place (one compiled
+    pass over the words; the front of ``rec`` is returned)."""
+    from .build_kernels import combine_equal
+
+    return rec[:combine_equal(rec["w"], rec["c"])]
 
 
 def row_cost(dtype: np.dtype, key_bytes: int) -> int:
-    """Bytes per record while a buffer is sorted: the records, their concatenation and sorted
-    copy (3x), the key, its native lanes and sorted copy (3x), the permutation and the first
-    lane (2 x 8)."""
-    return 3 * dtype.itemsize + 3 * key_bytes + 16
+    """Bytes per record while a buffer is sorted: the records and their sorted copy (2x), the
+    key, its native lanes and one more (3x), the permutation and the first lane (2 x 8)."""
+    return 2 * dtype.itemsize + 3 * key_bytes + 16
 
 
 def merge_cost(dtype: np.dtype, key_bytes: int) -> int:
     """Bytes per record buffered by a merge: the runs' buffers (records and keys) and one
     step's concatenation, sorted copy and combined copy (:meth:`ExternalSorter._merge`)."""
-    return row_cost(dtype, key_bytes) + dtype.itemsize + key_bytes
+    return 4 * dtype.itemsize + 4 * key_bytes + 16
 
 
 class MemoryAccount:
@@ -292,6 +297,15 @@ class MemoryAccount:
 
     def __init__(self, total: int):
         self.total, self.held, self.high_water = total, 0, 0
+        self.arena: SortArena | None = None
+
+    def sort_arena(self, budget: int) -> "SortArena":
+        """The build's one sort arena: ``budget`` less three streams' shares, held from the
+        first call to the end of the build."""
+        if self.arena is None:
+            self.arena = SortArena(budget - 3 * stream_share(budget))
+            self.reserve(self.arena.nbytes)
+        return self.arena
 
     def reserve(self, nbytes: int) -> int:
         self.held += nbytes
@@ -310,28 +324,61 @@ class MemoryAccount:
             self.release(nbytes)
 
 
+class SortArena:
+    """One block of memory for the sort buffers of a whole build, allocated at the first sort
+    and reused by each sort after it, one at a time (as lmplz allocates ``-S`` once): the pages
+    of a fresh array cost the kernel a zeroing each on first touch, a reused one costs nothing.
+    A sort of records of ``isz`` bytes takes ``nbytes // row_cost`` rows: the buffer and the
+    sorted copy from the arena (2 isz per row), the keys and permutation beside it."""
+
+    def __init__(self, nbytes: int):
+        self.nbytes = nbytes
+        self.mem: np.ndarray | None = None
+        self.user = None
+
+    def take(self, user, dtype: np.dtype, rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """(buffer, sorted copy) of ``rows`` records each, for ``user`` until :meth:`give`."""
+        if self.user is not None:
+            raise RuntimeError("two sorts are filling the one sort arena")
+        n = rows * dtype.itemsize
+        if self.mem is None or len(self.mem) < 2 * n:  # (a tiny budget's 256-row minimum)
+            self.mem = np.empty(max(self.nbytes, 2 * n), dtype=np.uint8)  # touched pages only
+        self.user = user
+        return self.mem[:n].view(dtype), self.mem[n:2 * n].view(dtype)
+
+    def give(self, user) -> None:
+        if self.user is user:
+            self.user = None
+
+
 class ExternalSorter:
     """Sort records by ``key`` in ``budget`` bytes (held on ``account`` from construction to
-    :meth:`finish`); ``combine`` sums ``c`` over equal keys."""
+    :meth:`finish`), or in the build's ``arena`` (held for the whole build) when one is given;
+    ``combine`` sums ``c`` over equal keys."""
 
     def __init__(self, space: TempSpace, dtype: np.dtype, key: Callable[[np.ndarray], np.ndarray],
-                 budget: int, *, account: MemoryAccount | None = None, combine: bool = False,
-                 stem: str = "run"):
+                 budget: int = 0, *, account: MemoryAccount | None = None, combine: bool = False,
+                 stem: str = "run", arena: SortArena | None = None):
         self.space, self.dtype, self.key, self.combine, self.stem = space, dtype, key, combine, stem
         self.key_bytes = key(np.zeros(1, dtype)).dtype.itemsize
+        self.arena = arena
+        if arena is not None:
+            budget = arena.nbytes
         self.rows = max(budget // row_cost(dtype, self.key_bytes), 256)
-        # the sort buffer and the sorted copy, allocated once and filled in place (pages of a
-        # fresh array cost the kernel a zeroing each; only the touched ones are resident)
+        # the sort buffer and the sorted copy, filled in place
         self.buf: np.ndarray | None = None
         self.out: np.ndarray | None = None
         self.n_pending = 0
         self.runs: list[Path] = []
         self.account = account or MemoryAccount(budget)
-        self.held = self.account.reserve(budget)
+        self.held = self.account.reserve(budget) if arena is None else 0
 
     def add(self, rec: np.ndarray) -> None:
         if self.buf is None:
-            self.buf = np.empty(self.rows, self.dtype)
+            if self.arena is not None:
+                self.buf, self.out = self.arena.take(self, self.dtype, self.rows)
+            else:
+                self.buf = np.empty(self.rows, self.dtype)
         i = 0
         while i < len(rec):  # never more than one buffer (self.rows records) at a time
             m = min(len(rec) - i, self.rows - self.n_pending)
@@ -350,8 +397,7 @@ class ExternalSorter:
         if self.out is None:
             self.out = np.empty(self.rows, self.dtype)
         rec = take(rec, order, out=self.out)
-        # the sorted keys only where equal ones are combined (a gather of n keys)
-        return _combine(rec, key[order])[0] if self.combine else rec
+        return _combine(rec) if self.combine else rec
 
     def _full(self) -> None:
         rec = self._sorted()
@@ -371,6 +417,8 @@ class ExternalSorter:
         if self.n_pending:
             self._spill(self._sorted())
         self.buf = self.out = None
+        if self.arena is not None:
+            self.arena.give(self)
         self.account.release(self.held)
         self.held = 0
         return self
@@ -425,9 +473,9 @@ class ExternalSorter:
                 rec = np.concatenate([bufs[i][:upto[i]] for i in range(R)])
                 key = np.concatenate([keys[i][:upto[i]] for i in range(R)])
                 order = argsort_keys(key)
-                rec, key = take(rec, order), key[order]
+                rec = take(rec, order)
                 if self.combine:
-                    rec, key = _combine(rec, key)
+                    rec = _combine(rec)
                 if len(rec):
                     yield rec
                 for i in range(R):

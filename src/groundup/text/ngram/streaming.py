@@ -54,7 +54,7 @@ from .kneser_ney import (DiscountFallbackWarning, discounts, final_chain_grams, 
                          prune_thresholds, raw_in_final_flush)
 from .spill import (Cursor, ExternalSorter, MemoryAccount, Table, TempSpace, bits_for,
                     context_key, grouped, pack, record_dtype, reuse_freed_memory, run_starts,
-                    capped,
+                    capped, stream_share,
                     suffix_key)
 
 SPOOL_LINES = 8192  # sentences encoded per step of the reading pass
@@ -179,12 +179,12 @@ def _count(spool: Table, remap: np.ndarray, N: int, bits: int, space: TempSpace,
            acct: MemoryAccount, stats: StreamStats) -> Table:
     """The padded N-grams' raw counts in suffix order: Table of (w (N,), c), one N-gram
     ending at every word and </s>, with <s> standing in for the words before a sentence (as
-    lmplz counts). Budget: 3/4 the sort buffer, 1/4 the block being cut into N-grams; the merge
-    of the runs, the whole budget."""
+    lmplz counts). Budget: the sort arena, a stream's share for the blocks cut into N-grams; the merge
+    of the runs, one stream's share."""
     dt = record_dtype(N, c="<i8")
-    sorter = ExternalSorter(space, dt, suffix_key(bits), budget * 3 // 4, account=acct,
-                            combine=True, stem=f"count{N}")
-    with acct.hold(budget // 4) as share:
+    sorter = ExternalSorter(space, dt, suffix_key(bits), account=acct, combine=True,
+                            stem=f"count{N}", arena=acct.sort_arena(budget))
+    with acct.hold(stream_share(budget)) as share:
         row = _count_row(N, dt.itemsize)
         for tok, pos in _blocks(spool, remap, capped(share // row, row)):
             at = np.flatnonzero(pos >= 1)  # where an N-gram ends
@@ -196,7 +196,7 @@ def _count(spool: Table, remap: np.ndarray, N: int, bits: int, space: TempSpace,
             sorter.add(rec)
     sorter.finish()
     stats.runs[f"counting {N}"] = len(sorter.runs)
-    with acct.hold(budget) as share:
+    with acct.hold(stream_share(budget)) as share:
         return sorter.to_table(f"counts{N}", sorter.chunk_rows(share))
 
 
@@ -291,7 +291,8 @@ def context_chunks(chunks: Iterable[np.ndarray], share: int) -> Iterator[np.ndar
     """Record chunks re-cut to what normalization holds at once in ``share`` bytes (for an
     engine whose chunks come in sizes of its own)."""
     for rec in chunks:
-        rows = max(share // _norm_row(rec["w"].shape[1], rec.dtype.itemsize), 64)
+        row = _norm_row(rec["w"].shape[1], rec.dtype.itemsize)
+        rows = capped(share // row, row)
         for i in range(0, len(rec), rows):
             yield rec[i:i + rows]
 
@@ -356,7 +357,7 @@ def _count_and_adjust(sentences: Iterable[Sequence[str]], N: int, space: TempSpa
     # last padded N-gram in suffix order (lmplz's final flush)
 
     # adjusting: every order from the N-grams, in one pass; count-of-counts
-    with acct.hold(B) as share:
+    with acct.hold(stream_share(B)) as share:
         c1, a1, n, adjusted, last = _adjust(counts, N, V, space, share)
     stats.ngrams = [V] + [adjusted[k].rows for k in range(2, N + 1)]
     n[:, 0] = 0
@@ -366,14 +367,15 @@ def _count_and_adjust(sentences: Iterable[Sequence[str]], N: int, space: TempSpa
         apply_final_flush(n, chain_grams, {len(g): last.get(len(g)) for g in chain_grams})
 
     def by_context(k: int) -> ContextStream:
-        """Normalization's sort to context order. Budget, filling: 3/4 the sort, 1/4 the
-        chunks read; then the caller's share for its merge (with what a chunk computes)."""
+        """Normalization's sort to context order. Budget, filling: the sort arena and a
+        stream's share for the chunks read; then the caller's share for its merge (with what
+        a chunk computes)."""
         table = adjusted.pop(k)
         isz = table.dtype.itemsize
-        to_ctx = ExternalSorter(space, table.dtype, context_key(bits), B * 3 // 4, account=acct,
-                                stem=f"ctx{k}")
-        with acct.hold(B // 4) as share:
-            for rec in table.chunks(max(share // isz, 64)):
+        to_ctx = ExternalSorter(space, table.dtype, context_key(bits), account=acct,
+                                stem=f"ctx{k}", arena=acct.sort_arena(B))
+        with acct.hold(stream_share(B)) as share:
+            for rec in table.chunks(capped(share // isz, isz)):
                 to_ctx.add(rec)
         to_ctx.finish()
         table.drop()
@@ -420,8 +422,9 @@ def estimate_streaming(adj: Adjusted, N: int, path, *, space: TempSpace, budget:
         norm = _normalize(adj.by_context(k), k, N, D[k - 1], t[k - 1], bits, space, B, acct)
         stats.ngrams[k - 1] = norm.kept
         if k == 2:
-            for rec in norm.backoff.chunks(B // _cursor_row(norm.backoff.dtype.itemsize, 8)):
-                bo1[rec["w"][:, 0]] = rec["b"]
+            with acct.hold(stream_share(B)) as share:
+                for rec in norm.backoff.chunks(share // norm.backoff.dtype.itemsize):
+                    bo1[rec["w"][:, 0]] = rec["b"]
         else:
             sorters[k - 1] = _attach_backoff(waiting, norm.backoff, bits, space, B, acct)
             stats.runs[f"interpolation {k - 1}"] = len(sorters[k - 1].runs)
@@ -472,11 +475,11 @@ def _normalize(stream: ContextStream, k: int, N: int, Dk: np.ndarray, tk: int, b
                space: TempSpace, budget: int, acct: MemoryAccount) -> _Normalized:
     """u and gamma of the order-k records, which ``stream`` yields in context order. Order N
     goes straight to its sort to suffix order; a lower order waits in a table (context order)
-    for its backoffs. Budget: 1/2 the stream (with what a chunk computes), 1/2 the sort."""
+    for its backoffs. Budget: a stream's share (with what a chunk computes), the sort arena."""
     dt = _norm_dtype(k, N, tk > 0, with_bo=False)
     if k == N:
-        sorter = ExternalSorter(space, dt, suffix_key(bits), budget // 2, account=acct,
-                                stem=f"suf{k}")
+        sorter = ExternalSorter(space, dt, suffix_key(bits), account=acct, stem=f"suf{k}",
+                                arena=acct.sort_arena(budget))
         waiting, sink = None, sorter.add
     else:
         sorter, waiting = None, Table(space, dt, f"norm{k}")
@@ -484,7 +487,7 @@ def _normalize(stream: ContextStream, k: int, N: int, Dk: np.ndarray, tk: int, b
     bdt = record_dtype(k - 1, b="<f8")
     backoff = Table(space, bdt, f"backoff{k - 1}")
     kept = 0
-    with acct.hold(budget // 2) as share:
+    with acct.hold(stream_share(budget)) as share:
         for rec in grouped(stream(share), k - 1):
             w = rec["w"]
             first = run_starts(w, k - 1)  # where a context's run starts
@@ -516,18 +519,19 @@ def _attach_backoff(waiting: Table, backoff: Table, bits: int, space: TempSpace,
                     acct: MemoryAccount) -> ExternalSorter:
     """Order k's normalized records (context order) joined to their backoffs log10 gamma as
     contexts of order k + 1 (the same order of the same k words; 0 for an n-gram that is no
-    context), sorted to suffix order. Budget: 1/2 the sort, 1/4 each stream."""
+    context), sorted to suffix order. Budget: the sort arena, a stream's share each."""
     k = waiting.dtype["w"].shape[0]
     pruning = "keep" in waiting.dtype.names
     dt = _norm_dtype(k, k + 1, pruning, with_bo=True)
-    sorter = ExternalSorter(space, dt, suffix_key(bits), budget // 2, account=acct,
-                            stem=f"suf{k}")
+    sorter = ExternalSorter(space, dt, suffix_key(bits), account=acct, stem=f"suf{k}",
+                            arena=acct.sort_arena(budget))
     key = context_key(bits)
-    with acct.hold(budget // 2) as share:
+    with acct.hold(2 * stream_share(budget)) as share:
         kb = key(np.zeros(1, backoff.dtype)).dtype.itemsize
         bo = Cursor(backoff.chunks(share // 2 // _cursor_row(backoff.dtype.itemsize, kb)), key,
                     "b", default=0.0)
-        for rec in waiting.chunks(share // 2 // (2 * dt.itemsize + kb + 16)):
+        row = 2 * dt.itemsize + kb + 16
+        for rec in waiting.chunks(capped(share // 2 // row, row)):
             out = np.empty(len(rec), dtype=dt)
             for name in waiting.dtype.names:
                 out[name] = rec[name]
@@ -544,17 +548,18 @@ def _interpolate(norm: ExternalSorter, k: int, N: int, p1: np.ndarray, below: Ta
     """p_k = u + gamma * p_{k-1}(suffix) in suffix order, yielding the ARPA lines of the kept
     n-grams (``lp<TAB>w<TAB>bo``, in suffix order as lmplz writes them); the (w, p) of every
     order-k n-gram go to a table for the next order, left in ``p_out[0]`` (None at N).
-    Budget: 1/2 the merge to suffix order (with what a chunk computes), 1/4 the stream of the
-    order below, 1/4 the formatted text."""
+    Budget: a stream's share each for the merge to suffix order (with what a chunk computes),
+    the stream of the order below and the formatted text."""
     pdt = record_dtype(k, p="<f8")
     p_table = Table(space, pdt, f"p{k}") if k < N else None
     line = k * int(fmt.lens.max()) + k + 26  # the longest line of order k
-    with acct.hold(budget) as share:
-        lower = None if k == 2 else Cursor(
-            below.chunks(max(share // 4 // _cursor_row(below.dtype.itemsize, norm.key_bytes), 64)),
-            suffix_key(bits), "p")
+    S = stream_share(budget)
+    with acct.hold(3 * S):
+        crow = _cursor_row(below.dtype.itemsize, norm.key_bytes) if below is not None else 1
+        lower = None if k == 2 else Cursor(below.chunks(capped(S // crow, crow)),
+                                           suffix_key(bits), "p")
         work = _interp_row(k, pdt.itemsize, norm.key_bytes)
-        for rec in norm.sorted_chunks(norm.chunk_rows(share // 2, work)):
+        for rec in norm.sorted_chunks(norm.chunk_rows(S, work)):
             w = rec["w"]
             if lower is None:
                 plow = p1[w[:, 1]]
@@ -571,7 +576,7 @@ def _interpolate(norm: ExternalSorter, k: int, N: int, p1: np.ndarray, below: Ta
                 w, pk, bo = w[keep], pk[keep], bo[keep]
             lp = np.minimum(np.log10(pk), 0.0)
             W = np.ascontiguousarray(w)
-            step = max(share // 4 // line, 256)
+            step = capped(S // line, line)
             for i in range(0, len(W), step):
                 yield fmt.format(W[i:i + step], lp[i:i + step], bo[i:i + step], k < N)
     p_out[0] = p_table
