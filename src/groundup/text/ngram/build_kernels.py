@@ -95,23 +95,39 @@ def pack_lanes(W, bits, reverse, lanes):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def lane_major(W, bits, reverse, out):  # pragma: no cover - compiled
+    """:func:`pack_lanes` into ``out`` (L, n) lane-major (lane 0 contiguous, ready to sort)."""
+    n, k = W.shape
+    per = 64 // bits
+    b = np.uint64(bits)
+    for lane in range(out.shape[0]):
+        for i in range(n):
+            key = np.uint64(0)
+            for j in range(lane * per, min(k, lane * per + per)):
+                w = W[i, k - 1 - j] if reverse else W[i, j]
+                key = (key << b) | np.uint64(w)
+            out[lane, i] = key
+
+
+@njit(cache=True)
 def break_ties(perm, lanes):  # pragma: no cover - compiled
     """``perm`` sorts the rows by lane 0; sort each run of equal lane 0 by lanes 1.. (in place),
-    so that ``perm`` sorts the rows lexicographically by all lanes. Short runs: insertion sort;
-    long ones (a frequent suffix before counts are combined): stable sorts from the last lane."""
-    n, L = lanes.shape
+    so that ``perm`` sorts the rows lexicographically by all lanes. ``lanes`` (L, n): lane l of
+    row i at [l, i]. Short runs: insertion sort; long ones (a frequent suffix before counts are
+    combined): stable sorts from the last lane."""
+    L, n = lanes.shape
     i = 0
     while i < n:
-        h = lanes[perm[i], 0]
+        h = lanes[0, perm[i]]
         j = i + 1
-        while j < n and lanes[perm[j], 0] == h:
+        while j < n and lanes[0, perm[j]] == h:
             j += 1
         if j - i > 32:
             idx = perm[i:j].copy()
             for lane in range(L - 1, 0, -1):
                 col = np.empty(j - i, np.uint64)
                 for q in range(j - i):
-                    col[q] = lanes[idx[q], lane]
+                    col[q] = lanes[lane, idx[q]]
                 idx = idx[np.argsort(col, kind="mergesort")]
             perm[i:j] = idx
         else:
@@ -121,7 +137,7 @@ def break_ties(perm, lanes):  # pragma: no cover - compiled
                 while b >= i:
                     less = False
                     for lane in range(1, L):
-                        x, y = lanes[t, lane], lanes[perm[b], lane]
+                        x, y = lanes[lane, t], lanes[lane, perm[b]]
                         if x != y:
                             less = x < y
                             break

@@ -123,7 +123,7 @@ def argsort_keys(key: np.ndarray) -> np.ndarray:
 
     n, L = len(key), key.dtype.itemsize // 8
     lanes = key.view(">u8").reshape(n, L).astype(np.uint64)
-    return break_ties(np.argsort(lanes[:, 0]), lanes)
+    return break_ties(np.argsort(lanes[:, 0]), lanes.T)
 
 
 def take(rec: np.ndarray, perm: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -154,12 +154,39 @@ def run_starts(w: np.ndarray, hi: int, lo: int = 0) -> np.ndarray:
     return kernel(w, lo, hi)
 
 
-def context_key(bits: int) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda rec: pack(rec["w"], bits)
+class Key:
+    """The sort key of records by their words: ``key(rec)`` the packed keys (:func:`pack`), and
+    ``key.order(rec, scratch)`` the permutation that sorts them, with the native lanes packed
+    lane-major into ``scratch`` (uint8, e.g. the sort arena's spare room) instead of fresh
+    arrays: the same order as :func:`argsort_keys` of the keys."""
+
+    def __init__(self, bits: int, reverse: bool):
+        self.bits, self.reverse = bits, reverse
+
+    def __call__(self, rec: np.ndarray) -> np.ndarray:
+        return pack(rec["w"], self.bits, reverse=self.reverse)
+
+    def order(self, rec: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
+        from .build_kernels import break_ties, lane_major
+
+        W = rec["w"]
+        n, k = W.shape
+        L = -(-k // (64 // self.bits))
+        if scratch is not None and scratch.nbytes >= 8 * L * n:
+            lanes = scratch[:8 * L * n].view(np.uint64).reshape(L, n)
+        else:
+            lanes = np.empty((L, n), dtype=np.uint64)
+        lane_major(W, self.bits, self.reverse, lanes)
+        perm = np.argsort(lanes[0])
+        return break_ties(perm, lanes) if L > 1 else perm
 
 
-def suffix_key(bits: int) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda rec: pack(rec["w"], bits, reverse=True)
+def context_key(bits: int) -> Key:
+    return Key(bits, reverse=False)
+
+
+def suffix_key(bits: int) -> Key:
+    return Key(bits, reverse=True)
 
 
 def record_dtype(k: int, **fields: str) -> np.dtype:
@@ -392,8 +419,11 @@ class ExternalSorter:
         """The buffer's records sorted (equal keys combined when asked)."""
         rec = self.buf[:self.n_pending]
         self.n_pending = 0
-        key = self.key(rec)
-        order = argsort_keys(key)
+        if isinstance(self.key, Key):  # lanes packed into the arena's room past the buffers
+            spare = self.arena.mem[2 * self.rows * self.dtype.itemsize:] if self.arena else None
+            order = self.key.order(rec, spare)
+        else:
+            order = argsort_keys(self.key(rec))
         if self.out is None:
             self.out = np.empty(self.rows, self.dtype)
         rec = take(rec, order, out=self.out)
