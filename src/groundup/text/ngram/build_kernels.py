@@ -328,3 +328,44 @@ def adjust_chunk(W, C, prev, has_prev, grp_c, grp_d, out_w, out_c, out_a, out_n,
         for j in range(N):
             prev[j] = W[i, j]
         has_prev[0] = True
+
+
+@njit(cache=True)
+def bucket_sort(src, lanes, dst, dst_lanes, shift, nb):  # pragma: no cover - compiled
+    """Sort the rows of ``src`` (n, m machine words) by ``lanes`` (L, n; compared lane by
+    lane), in place, with ``dst`` and ``dst_lanes`` (the same shapes) as scratch. A counting
+    sort by the top bits of lane 0 (``lanes[0] >> shift``, ``nb`` buckets) moves rows and lanes
+    to their bucket, reading in order; each bucket is then sorted by its own lanes and gathered
+    back, so the random reads of the gather stay inside one bucket (in cache) instead of
+    ranging over the whole buffer: the gather of an argsort costs a cache miss per row."""
+    n, m = src.shape
+    L = lanes.shape[0]
+    start = np.zeros(nb + 1, np.int64)
+    for i in range(n):
+        start[(lanes[0, i] >> shift) + 1] += 1
+    for b in range(nb):
+        start[b + 1] += start[b]
+    pos = start[:nb].copy()
+    for i in range(n):
+        b = lanes[0, i] >> shift
+        p = pos[b]
+        pos[b] = p + 1
+        for j in range(m):
+            dst[p, j] = src[i, j]
+        for lane in range(L):
+            dst_lanes[lane, p] = lanes[lane, i]
+    for b in range(nb):
+        s, e = start[b], start[b + 1]
+        if e == s:
+            continue
+        if e - s == 1:
+            for j in range(m):
+                src[s, j] = dst[s, j]
+            continue
+        perm = np.argsort(dst_lanes[0, s:e])
+        if L > 1:
+            perm = break_ties(perm, dst_lanes[:, s:e])
+        for q in range(e - s):
+            r = s + perm[q]
+            for j in range(m):
+                src[s + q, j] = dst[r, j]

@@ -158,9 +158,8 @@ def run_starts(w: np.ndarray, hi: int, lo: int = 0) -> np.ndarray:
 
 class Key:
     """The sort key of records by their words: ``key(rec)`` the packed keys (:func:`pack`), and
-    ``key.order(rec, scratch)`` the permutation that sorts them, with the native lanes packed
-    lane-major into ``scratch`` (uint8, e.g. the sort arena's spare room) instead of fresh
-    arrays: the same order as :func:`argsort_keys` of the keys."""
+    ``key.sort(rec, ...)`` the records sorted by them in place, in the given working space
+    (the sort arena): the same order as :func:`argsort_keys` of the keys."""
 
     def __init__(self, bits: int, reverse: bool):
         self.bits, self.reverse = bits, reverse
@@ -168,19 +167,21 @@ class Key:
     def __call__(self, rec: np.ndarray) -> np.ndarray:
         return pack(rec["w"], self.bits, reverse=self.reverse)
 
-    def order(self, rec: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
-        from .build_kernels import break_ties, lane_major
+    def sort(self, rec: np.ndarray, scratch: np.ndarray, spare: np.ndarray) -> None:
+        """Sort the contiguous records ``rec`` in place (:func:`.build_kernels.bucket_sort`),
+        with ``scratch`` (as many records) and ``spare`` (uint8, 16 bytes per lane and row)
+        as working space."""
+        from .build_kernels import bucket_sort, lane_major
 
-        W = rec["w"]
-        n, k = W.shape
-        L = -(-k // (64 // self.bits))
-        if scratch is not None and scratch.nbytes >= 8 * L * n:
-            lanes = scratch[:8 * L * n].view(np.uint64).reshape(L, n)
-        else:
-            lanes = np.empty((L, n), dtype=np.uint64)
-        lane_major(W, self.bits, self.reverse, lanes)
-        perm = np.argsort(lanes[0])
-        return break_ties(perm, lanes) if L > 1 else perm
+        n, k = rec["w"].shape
+        per = 64 // self.bits
+        L = -(-k // per)
+        lanes = spare[:8 * L * n].view(np.uint64).reshape(L, n)
+        moved = spare[8 * L * n:16 * L * n].view(np.uint64).reshape(L, n)
+        lane_major(rec["w"], self.bits, self.reverse, lanes)
+        top = min(k, per) * self.bits  # the significant bits of lane 0
+        b = min(16, top)
+        bucket_sort(_words(rec), lanes, _words(scratch[:n]), moved, top - b, 1 << b)
 
 
 def context_key(bits: int) -> Key:
@@ -305,8 +306,9 @@ def _combine(rec: np.ndarray) -> np.ndarray:
 
 
 def row_cost(dtype: np.dtype, key_bytes: int) -> int:
-    """Bytes per record while a buffer is sorted: the records and their sorted copy (2x), the
-    key, its native lanes and one more (3x), the permutation and the first lane (2 x 8)."""
+    """Bytes per record while a buffer is sorted: the records and a working copy (2x); the key
+    lanes and their moved copy (:meth:`Key.sort`), or the packed keys, their native lanes and
+    a sorted lane (3x keys); the permutation and slack (16)."""
     return 2 * dtype.itemsize + 3 * key_bytes + 16
 
 
@@ -357,23 +359,24 @@ class SortArena:
     """One block of memory for the sort buffers of a whole build, allocated at the first sort
     and reused by each sort after it, one at a time (as lmplz allocates ``-S`` once): the pages
     of a fresh array cost the kernel a zeroing each on first touch, a reused one costs nothing.
-    A sort of records of ``isz`` bytes takes ``nbytes // row_cost`` rows: the buffer and the
-    sorted copy from the arena (2 isz per row), the keys and permutation beside it."""
+    A sort takes ``nbytes // row_cost`` rows: the buffer, and once it is sorted a working copy
+    of its records and the key lanes, all in the arena."""
 
     def __init__(self, nbytes: int):
         self.nbytes = nbytes
         self.mem: np.ndarray | None = None
         self.user = None
 
-    def take(self, user, dtype: np.dtype, rows: int) -> tuple[np.ndarray, np.ndarray]:
-        """(buffer, sorted copy) of ``rows`` records each, for ``user`` until :meth:`give`."""
+    def take(self, user, dtype: np.dtype, rows: int, need: int) -> np.ndarray:
+        """A buffer of ``rows`` records at the start of the arena, for ``user`` until
+        :meth:`give`; ``need`` bytes in all (a sort of n records works in the room after the
+        first n, so every sort touches the same pages from the start)."""
         if self.user is not None:
             raise RuntimeError("two sorts are filling the one sort arena")
-        n = rows * dtype.itemsize
-        if self.mem is None or len(self.mem) < 2 * n:  # (a tiny budget's 256-row minimum)
-            self.mem = np.empty(max(self.nbytes, 2 * n), dtype=np.uint8)  # touched pages only
+        if self.mem is None or len(self.mem) < need:  # (a tiny budget's 256-row minimum)
+            self.mem = np.empty(max(self.nbytes, need), dtype=np.uint8)  # touched pages only
         self.user = user
-        return self.mem[:n].view(dtype), self.mem[n:2 * n].view(dtype)
+        return self.mem[:rows * dtype.itemsize].view(dtype)
 
     def give(self, user) -> None:
         if self.user is user:
@@ -405,7 +408,8 @@ class ExternalSorter:
     def add(self, rec: np.ndarray) -> None:
         if self.buf is None:
             if self.arena is not None:
-                self.buf, self.out = self.arena.take(self, self.dtype, self.rows)
+                self.buf = self.arena.take(self, self.dtype, self.rows,
+                                           self.rows * row_cost(self.dtype, self.key_bytes))
             else:
                 self.buf = np.empty(self.rows, self.dtype)
         i = 0
@@ -421,14 +425,15 @@ class ExternalSorter:
         """The buffer's records sorted (equal keys combined when asked)."""
         rec = self.buf[:self.n_pending]
         self.n_pending = 0
-        if isinstance(self.key, Key):  # lanes packed into the arena's room past the buffers
-            spare = self.arena.mem[2 * self.rows * self.dtype.itemsize:] if self.arena else None
-            order = self.key.order(rec, spare)
+        if isinstance(self.key, Key) and self.arena is not None:
+            # in place; the working space (n records, then the lanes) right after the records
+            n, isz = len(rec), self.dtype.itemsize
+            self.key.sort(rec, self.arena.mem[n * isz:2 * n * isz].view(self.dtype),
+                          self.arena.mem[2 * n * isz:])
         else:
-            order = argsort_keys(self.key(rec))
-        if self.out is None:
-            self.out = np.empty(self.rows, self.dtype)
-        rec = take(rec, order, out=self.out)
+            if self.out is None:
+                self.out = np.empty(self.rows, self.dtype)
+            rec = take(rec, argsort_keys(self.key(rec)), out=self.out)
         return _combine(rec) if self.combine else rec
 
     def _full(self) -> None:
