@@ -142,6 +142,31 @@ def test_external_sort_matches_numpy_with_multi_lane_keys(tmp_path):
     assert got["c"].tolist() == [want[t] for t in sorted(want)]
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+def test_join_looks_up_sorted_rows_across_chunks(reverse):
+    """The merge join answers every query row from a stream cut into chunks anywhere: the equal
+    row's value, the default where absent, an error without a default."""
+    from groundup.text.ngram.spill import Join
+
+    rng = np.random.default_rng(7)
+    rows = {tuple(r) for r in rng.integers(0, 6, size=(400, 3)).tolist()}
+    order = (lambda t: t[::-1]) if reverse else (lambda t: t)
+    stream = sorted(rows, key=order)
+    val = {r: float(i) for i, r in enumerate(stream)}
+    rec = np.empty(len(stream), dtype=record_dtype(3, p="<f8"))
+    rec["w"], rec["p"] = stream, [val[r] for r in stream]
+    cuts = np.sort(rng.choice(np.arange(1, len(rec)), size=9, replace=False))
+    queries = sorted({tuple(r) for r in rng.integers(0, 7, size=(500, 3)).tolist()}, key=order)
+    j = Join(np.split(rec, cuts), "p", reverse=reverse, default=-1.0)
+    got = np.concatenate([j.lookup(np.array(q, dtype=np.uint32))
+                          for q in np.array_split(np.array(queries), 13)])
+    assert got.tolist() == [val.get(q, -1.0) for q in queries]
+    assert (got == -1.0).any() and (got >= 0).any()
+    strict = Join(np.split(rec, cuts), "p", reverse=reverse)
+    with pytest.raises(RuntimeError, match="out of step"):
+        strict.lookup(np.array(queries, dtype=np.uint32))
+
+
 def test_pack_orders_like_tuples():
     rng = np.random.default_rng(1)
     for bits, m in ((3, 4), (13, 5), (20, 5), (32, 3)):

@@ -369,3 +369,37 @@ def bucket_sort(src, lanes, dst, dst_lanes, shift, nb):  # pragma: no cover - co
             r = s + perm[q]
             for j in range(m):
                 src[s + q, j] = dst[r, j]
+
+
+# ------------------------------------------------------------------------------ merge join
+@njit(cache=True, inline="always")
+def _compare(A, a, B, b, reverse):  # pragma: no cover - compiled
+    """Row a of A against row b of B (word ids), from the last word back when ``reverse``."""
+    m = A.shape[1]
+    for t in range(m):
+        j = m - 1 - t if reverse else t
+        if A[a, j] != B[b, j]:
+            return -1 if A[a, j] < B[b, j] else 1
+    return 0
+
+
+@njit(cache=True)
+def join_sorted(Q, S, V, i0, reverse, out, found):  # pragma: no cover - compiled
+    """For each row of Q (sorted, in S's order) the value V of the equal row of S (sorted),
+    walking S from row i0: out[q], found[q]. Returns (queries answered, row of S reached);
+    it stops early where S runs out before a query is passed (the rest needs more of S)."""
+    nq, ns = Q.shape[0], S.shape[0]
+    i = i0
+    for q in range(nq):
+        c = -1
+        while i < ns:
+            c = _compare(S, i, Q, q, reverse)
+            if c >= 0:
+                break
+            i += 1
+        if i == ns:
+            return q, i
+        found[q] = c == 0
+        if c == 0:
+            out[q] = V[i]
+    return nq, i

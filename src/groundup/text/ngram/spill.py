@@ -529,41 +529,51 @@ class ExternalSorter:
         self.runs = []
 
 
-class Cursor:
-    """A sorted stream of records looked up by sorted queries: for each query chunk (keys in
-    the stream's order, non-decreasing from chunk to chunk) the values of the equal keys.
-    ``default`` answers a key that is absent; without it an absent key is a bug (the passes
-    only look up n-grams that exist)."""
+class Join:
+    """A sorted stream of records looked up by sorted queries (a merge join): for each chunk
+    of query word rows (in the stream's order, non-decreasing from chunk to chunk) the
+    ``field`` values of the equal rows of the stream, compared word by word in compiled code
+    (:func:`.build_kernels.join_sorted`; from the last word back when ``reverse``: suffix
+    order). ``default`` answers a row that is absent; without it an absent row is a bug (the
+    passes only look up n-grams that exist)."""
 
-    def __init__(self, chunks: Iterable[np.ndarray], key: Callable[[np.ndarray], np.ndarray],
-                 field: str, default: float | None = None):
-        self.it, self.keyf, self.field, self.default = iter(chunks), key, field, default
-        self.keys = None
-        self.vals = None
-        self.done = False
+    def __init__(self, chunks: Iterable[np.ndarray], field: str, *, reverse: bool,
+                 default: float | None = None):
+        self.it, self.field, self.reverse, self.default = iter(chunks), field, reverse, default
+        self.W: np.ndarray | None = None  # (n, m) words of the stream's current stretch
+        self.V: np.ndarray | None = None
+        self.i = 0
 
-    def lookup(self, q: np.ndarray) -> np.ndarray:
-        if len(q) == 0:
-            return np.zeros(0)
-        while not self.done and (self.keys is None or len(self.keys) == 0 or self.keys[-1] < q[-1]):
-            rec = next(self.it, None)
-            if rec is None:
-                self.done = True
-                break
-            k, v = self.keyf(rec), rec[self.field].copy()  # (a view would keep the chunk)
-            self.keys = k if self.keys is None else np.concatenate([self.keys, k])
-            self.vals = v if self.vals is None else np.concatenate([self.vals, v])
-        if self.keys is None:
-            self.keys, self.vals = q[:0], np.zeros(0)
-        idx = np.searchsorted(self.keys, q)
-        ok = idx < len(self.keys)
-        ok[ok] = self.keys[idx[ok]] == q[ok]
-        if self.default is None and not ok.all():
+    def _more(self) -> bool:
+        rec = next(self.it, None)
+        if rec is None:
+            return False
+        W, V = np.ascontiguousarray(rec["w"]), np.ascontiguousarray(rec[self.field])
+        if self.W is not None and self.i < len(self.W):  # keep the part not yet passed
+            W, V = np.concatenate([self.W[self.i:], W]), np.concatenate([self.V[self.i:], V])
+        self.W, self.V, self.i = W, V, 0
+        return True
+
+    def lookup(self, Q: np.ndarray) -> np.ndarray:
+        from .build_kernels import join_sorted
+
+        Q = np.ascontiguousarray(Q)
+        out = np.zeros(len(Q))
+        found = np.zeros(len(Q), dtype=np.bool_)
+        done = 0
+        while done < len(Q):
+            if self.W is not None:
+                n, self.i = join_sorted(Q[done:], self.W, self.V, self.i, self.reverse,
+                                        out[done:], found[done:])
+                done += n
+                if done == len(Q):
+                    break
+            if not self._more():
+                break  # the stream ended: the rest are absent
+        if self.default is None and not found.all():
             raise RuntimeError("n-gram stream out of step: a suffix or context is missing")
-        out = np.full(len(q), self.default if self.default is not None else 0.0)
-        out[ok] = self.vals[idx[ok]]
-        cut = int(idx[-1])
-        self.keys, self.vals = self.keys[cut:], self.vals[cut:]
+        if self.default is not None:
+            out[~found] = self.default
         return out
 
 

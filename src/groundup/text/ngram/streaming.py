@@ -40,6 +40,7 @@ not, and the same as the in-memory builder's (tested).
 """
 from __future__ import annotations
 
+import gc
 import itertools
 import warnings
 from dataclasses import dataclass, field
@@ -52,8 +53,8 @@ from .corpus import BOS_ID, EOS_ID, SPECIALS, UNK, UNK_ID, _assemble
 from .model import warn_inner_whitespace
 from .kneser_ney import (DiscountFallbackWarning, discounts, final_chain_grams, gamma_numerator,
                          prune_thresholds, raw_in_final_flush)
-from .spill import (Cursor, ExternalSorter, MemoryAccount, Table, TempSpace, bits_for,
-                    context_key, grouped, pack, record_dtype, reuse_freed_memory, run_starts,
+from .spill import (ExternalSorter, Join, MemoryAccount, Table, TempSpace, bits_for,
+                    context_key, grouped, record_dtype, reuse_freed_memory, run_starts,
                     capped, stream_share,
                     suffix_key)
 
@@ -78,8 +79,8 @@ def _interp_row(k: int, isz: int, key: int) -> int:
     return 2 * key + 2 * isz + 80           # query keys, lookup, p, log p, two record copies
 
 
-def _cursor_row(isz: int, key: int) -> int:
-    return isz + 4 * (key + 8)              # chunk; keys and values: the rest, new, joined
+def _join_row(isz: int, k: int) -> int:
+    return isz + 3 * (4 * k + 8)            # chunk; words and values: the rest, new, joined
 
 
 @dataclass
@@ -342,7 +343,13 @@ def _count_and_adjust(sentences: Iterable[Sequence[str]], N: int, space: TempSpa
     """The single-machine engine: reading, counting and adjusting over sorted files; returns
     what it hands on and the budget B of each later pass."""
     # reading
-    spool, vocab, word_counts, n_sent = _spool(sentences, space)
+    gc_was = gc.isenabled()
+    gc.disable()  # a list per line, no cycles: the collector's passes cost ~5% of reading
+    try:
+        spool, vocab, word_counts, n_sent = _spool(sentences, space)
+    finally:
+        if gc_was:
+            gc.enable()
     stats.n_sentences, stats.n_words = n_sent, spool.rows - 2 * n_sent
     check_size(stats, N)
     vocab, remap = restrict(vocab, word_counts, text)
@@ -525,17 +532,15 @@ def _attach_backoff(waiting: Table, backoff: Table, bits: int, space: TempSpace,
     dt = _norm_dtype(k, k + 1, pruning, with_bo=True)
     sorter = ExternalSorter(space, dt, suffix_key(bits), account=acct, stem=f"suf{k}",
                             arena=acct.sort_arena(budget))
-    key = context_key(bits)
     with acct.hold(2 * stream_share(budget)) as share:
-        kb = key(np.zeros(1, backoff.dtype)).dtype.itemsize
-        bo = Cursor(backoff.chunks(share // 2 // _cursor_row(backoff.dtype.itemsize, kb)), key,
-                    "b", default=0.0)
-        row = 2 * dt.itemsize + kb + 16
+        bo = Join(backoff.chunks(share // 2 // _join_row(backoff.dtype.itemsize, k)), "b",
+                  reverse=False, default=0.0)
+        row = 2 * dt.itemsize + 16  # the chunk, its copy with bo, the looked-up values
         for rec in waiting.chunks(capped(share // 2 // row, row)):
             out = np.empty(len(rec), dtype=dt)
             for name in waiting.dtype.names:
                 out[name] = rec[name]
-            out["bo"] = bo.lookup(key(rec))
+            out["bo"] = bo.lookup(rec["w"])
             sorter.add(out)
     waiting.drop()
     sorter.finish()
@@ -555,16 +560,16 @@ def _interpolate(norm: ExternalSorter, k: int, N: int, p1: np.ndarray, below: Ta
     line = k * int(fmt.lens.max()) + k + 26  # the longest line of order k
     S = stream_share(budget)
     with acct.hold(3 * S):
-        crow = _cursor_row(below.dtype.itemsize, norm.key_bytes) if below is not None else 1
-        lower = None if k == 2 else Cursor(below.chunks(capped(S // crow, crow)),
-                                           suffix_key(bits), "p")
+        crow = _join_row(below.dtype.itemsize, k - 1) if below is not None else 1
+        lower = None if k == 2 else Join(below.chunks(capped(S // crow, crow)), "p",
+                                         reverse=True)
         work = _interp_row(k, pdt.itemsize, norm.key_bytes)
         for rec in norm.sorted_chunks(norm.chunk_rows(S, work)):
             w = rec["w"]
             if lower is None:
                 plow = p1[w[:, 1]]
             else:
-                plow = lower.lookup(pack(w[:, 1:], bits, reverse=True))  # w_2..w_k in suffix order
+                plow = lower.lookup(w[:, 1:])  # w_2..w_k, in suffix order
             pk = rec["u"] + rec["g"] * plow
             if p_table is not None:
                 pr = np.empty(len(rec), dtype=pdt)
