@@ -50,7 +50,7 @@ from ...errors import ConfigError, DataError
 from .corpus import BOS, BOS_ID, EOS, EOS_ID, SPECIALS
 from .kneser_ney import final_chain_grams
 from .kneser_ney import prune_thresholds
-from .spill import MemoryAccount, TempSpace, record_dtype
+from .spill import MemoryAccount, Table, TempSpace, record_dtype
 from .streaming import (Adjusted, StreamStats, apply_final_flush, check_order, check_size,
                         context_chunks, estimate_streaming, restrict, vocab_budget)
 
@@ -93,7 +93,7 @@ def build_spark(files: Sequence[str | os.PathLike], order: int, path, *, text, m
         P = partitions or 2 * sc.defaultParallelism
         spans = _spans([Path(f).resolve() for f in files], text.encoding, P)
         lines = sc.parallelize(spans, len(spans))
-        adjusted = _count_and_adjust(sc, lines, order, P, memory, text, stats)
+        adjusted = _count_and_adjust(sc, lines, order, P, memory, text, stats, space)
         B = vocab_budget(memory, len(adjusted.vocab), acct)
         estimate_streaming(adjusted, order, path, space=space, budget=B, acct=acct,
                            modified=modified, text=text, prune=prune, stats=stats)
@@ -101,7 +101,8 @@ def build_spark(files: Sequence[str | os.PathLike], order: int, path, *, text, m
 
 
 # ---------------------------------------------------------------------------------- the job
-def _count_and_adjust(sc, spans, N: int, P: int, memory: int, text, stats: StreamStats) -> Adjusted:
+def _count_and_adjust(sc, spans, N: int, P: int, memory: int, text, stats: StreamStats,
+                      space: TempSpace) -> Adjusted:
     from pyspark import StorageLevel
 
     # vocabulary: numbered in order of first appearance, as the single-machine builder does
@@ -143,7 +144,7 @@ def _count_and_adjust(sc, spans, N: int, P: int, memory: int, text, stats: Strea
     # to context order, by range partitions the driver streams one at a time [shuffle 2]
     Q = max(P, -(-int(sizes.sum()) * ROW_BYTES // max(memory // 4, 1)))
     ordered = adjusted.map(_by_order_and_context).sortByKey(numPartitions=Q).mapPartitions(_arrays)
-    return Adjusted(kept, c1, a1, n, _ByOrder(ordered.toLocalIterator()))
+    return Adjusted(kept, c1, a1, n, _ByOrder(ordered.toLocalIterator(), space))
 
 
 def _count_of_counts(n: np.ndarray, a1: np.ndarray) -> np.ndarray:
@@ -326,22 +327,37 @@ def _array(batch: list, k: int) -> np.ndarray:
 
 class _ByOrder:
     """``by_context`` of :class:`.streaming.Adjusted` over one stream sorted by (order,
-    context): the chunks of order k, then (on the next call) those of k + 1."""
+    context): the chunks of order k; the orders passed on the way (the estimation asks for
+    them from the top down) wait in temporary tables of ``space`` until asked for."""
 
-    def __init__(self, chunks: Iterable[np.ndarray]):
-        self.it, self.head = iter(chunks), None
+    def __init__(self, chunks: Iterable[np.ndarray], space: TempSpace):
+        self.it, self.space = iter(chunks), space
+        self.passed: dict[int, Table] = {}
 
     def __call__(self, k: int):
         return lambda share: context_chunks(self._order(k), share)
 
     def _order(self, k: int) -> Iterator[np.ndarray]:
-        while True:
-            if self.head is None:
-                self.head = next(self.it, None)
-            if self.head is None or self.head["w"].shape[1] != k:
+        if k in self.passed:
+            table = self.passed.pop(k)
+            yield from table.chunks(CHUNK)
+            table.drop()
+            return
+        for chunk in self.it:
+            j = chunk["w"].shape[1]
+            if j == k:
+                yield chunk
+            elif j > k:  # order k was empty
+                self._keep(chunk)
                 return
-            chunk, self.head = self.head, None
-            yield chunk
+            else:
+                self._keep(chunk)
+
+    def _keep(self, chunk: np.ndarray) -> None:
+        j = chunk["w"].shape[1]
+        if j not in self.passed:
+            self.passed[j] = Table(self.space, chunk.dtype, f"spark{j}")
+        self.passed[j].append(chunk)
 
 
 # ----------------------------------------------------------------------------- the session

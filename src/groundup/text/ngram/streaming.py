@@ -21,8 +21,9 @@ The passes (names as in the paper), each a stream over sorted files; three sorts
                    padding (<s> past the first word) are no n-grams; count-of-counts, discounts
     normalization  sorted to context order (sort 2), a context's n-grams are one run:
                    u(w | h) = (a(hw) - D(a(hw))) / sum_v a(hv),  gamma(h) = sum_v D(a(hv)) / sum_v a(hv);
-                   order k's records wait in context order for log10 gamma of each as a context
-                   of order k + 1 (the same order of the same words, a merge join)
+                   from the top order down, so that order k's n-grams are joined to log10 gamma of
+                   each as a context of order k + 1 (the same order of the same words, a merge
+                   join) on the way
     interpolation  sorted to suffix order (sort 3): p(w | h) = u(w | h) + gamma(h) p(w | h'),
                    with p(w | h') (the (k-1)-gram w_2..w_k) read from the order below, which
                    streams in the same order; each line of the ARPA file written as it is
@@ -263,7 +264,7 @@ class Adjusted:
     engine that counts (this module's passes, or the Spark job of :mod:`.spark`) and the
     passes from the discounts on, which stream the same way whichever engine counted.
 
-    ``by_context(k)`` (k = 2..N, called once per order in increasing k) prepares order k and
+    ``by_context(k)`` (k = 2..N, called once per order, from N down to 2) prepares order k and
     returns ``stream(share)``, which yields the order-k records ``w`` (k,), ``c`` raw count
     and ``a`` adjusted count (order N may leave ``a`` out: a = c there) in context order, in
     chunks that fit ``share`` bytes."""
@@ -420,26 +421,26 @@ def estimate_streaming(adj: Adjusted, N: int, path, *, space: TempSpace, budget:
     p1 = (a1f - d1) / a1f.sum() + gamma0 / Vu
     p1[BOS_ID] = 1.0
 
-    # normalization in context order, order by order; each order's records then wait for the
-    # backoffs its n-grams get as contexts of the order above, and are sorted to suffix order
+    # normalization in context order, from the top order down: order k's n-grams get their
+    # backoffs as contexts from order k + 1's (the same order of the same words), and go to
+    # their sort to suffix order
     sorters = {}  # k -> ExternalSorter of (w, u, g[, bo][, keep]) to suffix order
-    waiting = None  # Table of order k-1's normalized records in context order
-    bo1 = np.zeros(V)
-    for k in range(2, N + 1):
-        norm = _normalize(adj.by_context(k), k, N, D[k - 1], t[k - 1], bits, space, B, acct)
+    above = None  # Table of (w (k,), b) of the contexts of order k + 1, context order
+    for k in range(N, 1, -1):
+        norm = _normalize(adj.by_context(k), k, N, D[k - 1], t[k - 1], bits, space, B, acct,
+                          above)
         stats.ngrams[k - 1] = norm.kept
-        if k == 2:
-            with acct.hold(stream_share(B)) as share:
-                for rec in norm.backoff.chunks(share // norm.backoff.dtype.itemsize):
-                    bo1[rec["w"][:, 0]] = rec["b"]
-        else:
-            sorters[k - 1] = _attach_backoff(waiting, norm.backoff, bits, space, B, acct)
-            stats.runs[f"interpolation {k - 1}"] = len(sorters[k - 1].runs)
-        norm.backoff.drop()
-        waiting = norm.waiting
-        if k == N:
-            sorters[N] = norm.sorter
-            stats.runs[f"interpolation {N}"] = len(norm.sorter.runs)
+        sorters[k] = norm.sorter
+        stats.runs[f"interpolation {k}"] = len(norm.sorter.runs)
+        if above is not None:
+            above.drop()
+        above = norm.backoff
+    bo1 = np.zeros(V)
+    if N > 1:
+        with acct.hold(stream_share(B)) as share:
+            for rec in above.chunks(share // above.dtype.itemsize):
+                bo1[rec["w"][:, 0]] = rec["b"]
+        above.drop()
 
     # interpolation in suffix order, each order's ARPA lines written as they are computed
     from .arpa import LineFormatter, write_arpa_sections
@@ -465,86 +466,59 @@ def estimate_streaming(adj: Adjusted, N: int, path, *, space: TempSpace, budget:
 
 @dataclass
 class _Normalized:
-    backoff: Table                  # (w (k-1,), b = log10 gamma) of the contexts, context order
-    waiting: Table | None           # (w, u, g[, keep]) of order k < N, context order
-    sorter: ExternalSorter | None   # (w, u, g[, keep]) of order N, to suffix order
-    kept: int                       # n-grams not pruned
-
-
-def _norm_dtype(k: int, N: int, pruning: bool, *, with_bo: bool) -> np.dtype:
-    """Records of normalization's output: u and gamma, the backoff once attached (k < N), and
-    ``keep`` only when pruning (records of 4k + 16 bytes copy as machine words)."""
-    bo = {"bo": "<f8"} if with_bo and k < N else {}
-    return record_dtype(k, u="<f8", g="<f8", **bo, **({"keep": "?"} if pruning else {}))
+    sorter: ExternalSorter   # (w, u, g[, bo][, keep]) of order k, to suffix order
+    backoff: Table           # (w (k-1,), b = log10 gamma) of the contexts, context order
+    kept: int                # n-grams not pruned
 
 
 def _normalize(stream: ContextStream, k: int, N: int, Dk: np.ndarray, tk: int, bits: int,
-               space: TempSpace, budget: int, acct: MemoryAccount) -> _Normalized:
-    """u and gamma of the order-k records, which ``stream`` yields in context order. Order N
-    goes straight to its sort to suffix order; a lower order waits in a table (context order)
-    for its backoffs. Budget: a stream's share (with what a chunk computes), the sort arena."""
-    dt = _norm_dtype(k, N, tk > 0, with_bo=False)
-    if k == N:
-        sorter = ExternalSorter(space, dt, suffix_key(bits), account=acct, stem=f"suf{k}",
-                                arena=acct.sort_arena(budget))
-        waiting, sink = None, sorter.add
-    else:
-        sorter, waiting = None, Table(space, dt, f"norm{k}")
-        sink = waiting.append
+               space: TempSpace, budget: int, acct: MemoryAccount,
+               above: Table | None) -> _Normalized:
+    """u and gamma of the order-k records, which ``stream`` yields in context order, each
+    joined to its backoff log10 gamma as a context of order k + 1 (``above``, in the same
+    order; 0 for an n-gram that is no context), sorted to suffix order. Budget: the sort
+    arena, a stream's share each for the records (with what a chunk computes) and ``above``."""
+    pruning = tk > 0
+    # ``keep`` only when pruning (records of 4k + 16 bytes copy as machine words)
+    dt = record_dtype(k, u="<f8", g="<f8", **({"bo": "<f8"} if k < N else {}),
+                      **({"keep": "?"} if pruning else {}))
+    sorter = ExternalSorter(space, dt, suffix_key(bits), account=acct, stem=f"suf{k}",
+                            arena=acct.sort_arena(budget))
     bdt = record_dtype(k - 1, b="<f8")
     backoff = Table(space, bdt, f"backoff{k - 1}")
     kept = 0
-    with acct.hold(stream_share(budget)) as share:
-        for rec in grouped(stream(share), k - 1):
+    S = stream_share(budget)
+    with acct.hold(2 * S):
+        bo = None
+        if above is not None:
+            jrow = _join_row(above.dtype.itemsize, k)
+            bo = Join(above.chunks(capped(S // jrow, jrow)), "b", reverse=False, default=0.0)
+        for rec in grouped(stream(S), k - 1):
             w = rec["w"]
             first = run_starts(w, k - 1)  # where a context's run starts
             gid = np.cumsum(first) - 1  # the run of each n-gram
             a = rec["a"] if "a" in rec.dtype.names else rec["c"]  # order N: a = c
             ak = a.astype(np.float64)
             dk = Dk[np.minimum(a, 3)]
-            pruned = rec["c"] <= tk if tk > 0 else None  # by raw count, as lmplz
+            pruned = rec["c"] <= tk if pruning else None  # by raw count, as lmplz
             den = np.bincount(gid, weights=ak)  # sum_v a(hv)
             gamma = gamma_numerator(gid, dk, ak, pruned, None) / den
             out = np.empty(len(rec), dtype=dt)
             out["w"], out["u"], out["g"] = w, (ak - dk) / den[gid], gamma[gid]
+            if bo is not None:
+                out["bo"] = bo.lookup(w)
             if pruned is not None:
                 out["keep"] = ~pruned
                 kept += len(rec) - int(pruned.sum())
             else:
                 kept += len(rec)
-            sink(out)
+            sorter.add(out)
             starts = np.flatnonzero(first)
             b = np.empty(len(starts), dtype=bdt)
             b["w"], b["b"] = w[starts, :k - 1], np.log10(gamma)
             backoff.append(b)
-    if sorter is not None:
-        sorter.finish()
-    return _Normalized(backoff, waiting, sorter, kept)
-
-
-def _attach_backoff(waiting: Table, backoff: Table, bits: int, space: TempSpace, budget: int,
-                    acct: MemoryAccount) -> ExternalSorter:
-    """Order k's normalized records (context order) joined to their backoffs log10 gamma as
-    contexts of order k + 1 (the same order of the same k words; 0 for an n-gram that is no
-    context), sorted to suffix order. Budget: the sort arena, a stream's share each."""
-    k = waiting.dtype["w"].shape[0]
-    pruning = "keep" in waiting.dtype.names
-    dt = _norm_dtype(k, k + 1, pruning, with_bo=True)
-    sorter = ExternalSorter(space, dt, suffix_key(bits), account=acct, stem=f"suf{k}",
-                            arena=acct.sort_arena(budget))
-    with acct.hold(2 * stream_share(budget)) as share:
-        bo = Join(backoff.chunks(share // 2 // _join_row(backoff.dtype.itemsize, k)), "b",
-                  reverse=False, default=0.0)
-        row = 2 * dt.itemsize + 16  # the chunk, its copy with bo, the looked-up values
-        for rec in waiting.chunks(capped(share // 2 // row, row)):
-            out = np.empty(len(rec), dtype=dt)
-            for name in waiting.dtype.names:
-                out[name] = rec[name]
-            out["bo"] = bo.lookup(rec["w"])
-            sorter.add(out)
-    waiting.drop()
     sorter.finish()
-    return sorter
+    return _Normalized(sorter, backoff, kept)
 
 
 def _interpolate(norm: ExternalSorter, k: int, N: int, p1: np.ndarray, below: Table | None,
