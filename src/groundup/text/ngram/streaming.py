@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+from contextlib import contextmanager
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence
@@ -318,6 +319,20 @@ def vocab_budget(memory: int, V: int, acct: MemoryAccount) -> int:
     return max(memory - V * VOCAB_ROW, 1 << 15)
 
 
+@contextmanager
+def no_cyclic_gc():
+    """The cyclic garbage collector off for a build: reading makes a list per line and the
+    passes numpy arrays, none in cycles, and the collector's passes over them cost ~5% of
+    the time (reference counting still frees everything)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 # ----------------------------------------------------------------------------- the pipeline
 def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
                     memory: int, temp_dir=None, modified: bool = True, text=None,
@@ -332,7 +347,7 @@ def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
     stats = StreamStats()
     acct = MemoryAccount(memory)
     reuse_freed_memory()
-    with TempSpace(temp_dir) as space:
+    with TempSpace(temp_dir) as space, no_cyclic_gc():
         adjusted, B = _count_and_adjust(sentences, order, space, memory, acct, text, stats)
         estimate_streaming(adjusted, order, path, space=space, budget=B, acct=acct,
                            modified=modified, text=text, prune=prune, stats=stats)
@@ -344,13 +359,7 @@ def _count_and_adjust(sentences: Iterable[Sequence[str]], N: int, space: TempSpa
     """The single-machine engine: reading, counting and adjusting over sorted files; returns
     what it hands on and the budget B of each later pass."""
     # reading
-    gc_was = gc.isenabled()
-    gc.disable()  # a list per line, no cycles: the collector's passes cost ~5% of reading
-    try:
-        spool, vocab, word_counts, n_sent = _spool(sentences, space)
-    finally:
-        if gc_was:
-            gc.enable()
+    spool, vocab, word_counts, n_sent = _spool(sentences, space)
     stats.n_sentences, stats.n_words = n_sent, spool.rows - 2 * n_sent
     check_size(stats, N)
     vocab, remap = restrict(vocab, word_counts, text)
