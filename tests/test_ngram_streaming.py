@@ -142,6 +142,45 @@ def test_external_sort_matches_numpy_with_multi_lane_keys(tmp_path):
     assert got["c"].tolist() == [want[t] for t in sorted(want)]
 
 
+@pytest.mark.parametrize("spill_at", [None, 0, 3, "last"])
+def test_arena_sort_stays_resident_and_spills_when_the_room_is_needed(tmp_path, spill_at):
+    """A sort in the arena (bucket sort, suffix order, counts combined) gives the same records
+    as numpy; its one run stays in the arena, and a reader goes on from disk when another
+    sort takes the room in the middle of the stream (or just after its last chunk)."""
+    from groundup.text.ngram.spill import MemoryAccount, suffix_key
+
+    rng = np.random.default_rng(3)
+    n = 6000
+    dt = record_dtype(4, c="<i8")
+    rec = np.empty(n, dtype=dt)
+    rec["w"] = rng.zipf(1.3, size=(n, 4)) % 3000
+    rec["c"] = rng.integers(1, 5, size=n)
+    want: dict = {}
+    for t, c in zip(map(tuple, rec["w"][:, ::-1].tolist()), rec["c"].tolist()):
+        want[t] = want.get(t, 0) + c
+    acct = MemoryAccount(parse_size("64M"))
+    with TempSpace(tmp_path) as space:
+        arena = acct.sort_arena(parse_size("64M"))
+        s = ExternalSorter(space, dt, suffix_key(12), account=acct, combine=True, arena=arena)
+        for i in range(0, n, 900):
+            s.add(rec[i:i + 900])
+        s.finish()
+        assert s.runs == [] and s.n_runs == 1 and arena.resident is s
+        parts = []
+        if spill_at == "last":
+            spill_at = -(-len(want) // 500) - 1
+        for i, chunk in enumerate(s.sorted_chunks(500)):
+            parts.append(chunk)
+            if i == spill_at:  # another sort takes the arena's room
+                s.spill_resident()
+                assert len(s.runs) == 1 and arena.resident is None
+        got = np.concatenate(parts)
+        assert arena.resident is None and arena.base == 0
+        assert not list(space.dir.iterdir())  # the written run was deleted once read
+    assert [tuple(r) for r in got["w"][:, ::-1].tolist()] == sorted(want)
+    assert got["c"].tolist() == [want[t] for t in sorted(want)]
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 def test_join_looks_up_sorted_rows_across_chunks(reverse):
     """The merge join answers every query row from a stream cut into chunks anywhere: the equal

@@ -359,28 +359,58 @@ class SortArena:
     """One block of memory for the sort buffers of a whole build, allocated at the first sort
     and reused by each sort after it, one at a time (as lmplz allocates ``-S`` once): the pages
     of a fresh array cost the kernel a zeroing each on first touch, a reused one costs nothing.
-    A sort takes ``nbytes // row_cost`` rows: the buffer, and once it is sorted a working copy
-    of its records and the key lanes, all in the arena."""
+    A sort takes as many rows as fit at ``row_cost`` each: the buffer, and once it is sorted a
+    working copy of its records and the key lanes, all in the arena.
+
+    A sort whose records fit one buffer and take at most a third of the arena may stay here
+    sorted (:meth:`keep`) for the pass that reads it next, instead of going to disk and back;
+    the next sort then fills the room after it, and a sort that needs the whole arena has it
+    written out first (:meth:`ExternalSorter.spill_resident`)."""
 
     def __init__(self, nbytes: int):
         self.nbytes = nbytes
         self.mem: np.ndarray | None = None
-        self.user = None
+        self.user = None       # the sort filling its buffer
+        self.resident = None   # the sort whose records stay at the start, until read
+        self.base = 0          # where the next buffer starts (past the resident records)
 
-    def take(self, user, dtype: np.dtype, rows: int, need: int) -> np.ndarray:
-        """A buffer of ``rows`` records at the start of the arena, for ``user`` until
-        :meth:`give`; ``need`` bytes in all (a sort of n records works in the room after the
-        first n, so every sort touches the same pages from the start)."""
+    def take(self, user, dtype: np.dtype, cost: int) -> tuple[np.ndarray, int]:
+        """(a buffer of as many records as fit at ``cost`` bytes a row, its offset) for
+        ``user`` until :meth:`give`; a sort works in the room after its first n records, so
+        every sort touches the same pages."""
         if self.user is not None:
             raise RuntimeError("two sorts are filling the one sort arena")
-        if self.mem is None or len(self.mem) < need:  # (a tiny budget's 256-row minimum)
-            self.mem = np.empty(max(self.nbytes, need), dtype=np.uint8)  # touched pages only
+        if self.resident is not None and self.base > self.nbytes // 3:
+            self.resident.spill_resident()
+        if self.mem is None:
+            self.mem = np.empty(self.nbytes, dtype=np.uint8)  # touched pages only
+        rows = (self.nbytes - self.base) // cost
+        if rows < 256:  # (a tiny budget)
+            if self.resident is not None:
+                self.resident.spill_resident()
+            rows = max(self.nbytes // cost, 256)
+            if len(self.mem) < rows * cost:
+                self.mem = np.empty(rows * cost, dtype=np.uint8)
         self.user = user
-        return self.mem[:rows * dtype.itemsize].view(dtype)
+        off = self.base
+        return self.mem[off:off + rows * dtype.itemsize].view(dtype), off
 
     def give(self, user) -> None:
         if self.user is user:
             self.user = None
+
+    def keep(self, user, nbytes: int) -> bool:
+        """May ``user``, whose sorted records are the first ``nbytes`` of the arena, leave
+        them there? (Not when another sort's records are resident or it takes over a third.)"""
+        if self.resident is not None or nbytes > self.nbytes // 3:
+            return False
+        self.resident, self.base = user, -(-nbytes // 64) * 64
+        return True
+
+    def release(self, user) -> None:
+        """``user``'s resident records were read (or written out): the room is free."""
+        if self.resident is user:
+            self.resident, self.base = None, 0
 
 
 class ExternalSorter:
@@ -396,20 +426,23 @@ class ExternalSorter:
         self.arena = arena
         if arena is not None:
             budget = arena.nbytes
-        self.rows = max(budget // row_cost(dtype, self.key_bytes), 256)
+        self.rows = max(budget // row_cost(dtype, self.key_bytes), 256)  # (arena: at take)
         # the sort buffer and the sorted copy, filled in place
         self.buf: np.ndarray | None = None
         self.out: np.ndarray | None = None
+        self.off = 0  # the buffer's offset in the arena
         self.n_pending = 0
         self.runs: list[Path] = []
+        self.resident: np.ndarray | None = None  # the sorted records, left in the arena
         self.account = account or MemoryAccount(budget)
         self.held = self.account.reserve(budget) if arena is None else 0
 
     def add(self, rec: np.ndarray) -> None:
         if self.buf is None:
             if self.arena is not None:
-                self.buf = self.arena.take(self, self.dtype, self.rows,
-                                           self.rows * row_cost(self.dtype, self.key_bytes))
+                self.buf, self.off = self.arena.take(self, self.dtype,
+                                                     row_cost(self.dtype, self.key_bytes))
+                self.rows = len(self.buf)
             else:
                 self.buf = np.empty(self.rows, self.dtype)
         i = 0
@@ -427,9 +460,9 @@ class ExternalSorter:
         self.n_pending = 0
         if isinstance(self.key, Key) and self.arena is not None:
             # in place; the working space (n records, then the lanes) right after the records
-            n, isz = len(rec), self.dtype.itemsize
-            self.key.sort(rec, self.arena.mem[n * isz:2 * n * isz].view(self.dtype),
-                          self.arena.mem[2 * n * isz:])
+            n, isz, o = len(rec), self.dtype.itemsize, self.off
+            self.key.sort(rec, self.arena.mem[o + n * isz:o + 2 * n * isz].view(self.dtype),
+                          self.arena.mem[o + 2 * n * isz:])
         else:
             if self.out is None:
                 self.out = np.empty(self.rows, self.dtype)
@@ -449,10 +482,20 @@ class ExternalSorter:
         self.space.write(path, rec)
         self.runs.append(path)
 
+    @property
+    def n_runs(self) -> int:
+        return len(self.runs) + (self.resident is not None)
+
     def finish(self) -> "ExternalSorter":
-        """Write what is still in memory as a run (so no buffer outlives its pass)."""
+        """Write what is still in memory as a run (so no buffer outlives its pass), or leave
+        it sorted in the arena when it is the only run and the arena lets it stay."""
         if self.n_pending:
-            self._spill(self._sorted())
+            rec = self._sorted()
+            if (self.arena is not None and not self.runs and self.off == 0
+                    and self.arena.keep(self, rec.nbytes)):
+                self.resident = rec
+            else:
+                self._spill(rec)
         self.buf = self.out = None
         if self.arena is not None:
             self.arena.give(self)
@@ -466,11 +509,40 @@ class ExternalSorter:
         row = merge_cost(self.dtype, self.key_bytes) + work
         return capped(share // row, row)
 
+    def spill_resident(self) -> None:
+        """Write the records left in the arena as this sort's run (another sort needs the
+        room); a reader of :meth:`sorted_chunks` goes on from the file."""
+        if self.resident is not None:
+            self._spill(self.resident)
+            self.resident = None
+            self.arena.release(self)
+
     def sorted_chunks(self, rows: int) -> Iterator[np.ndarray]:
         """The records in key order (combined), in chunks of about ``rows`` (from
-        :meth:`chunk_rows`, whose share the reader holds); the runs are deleted as they end."""
+        :meth:`chunk_rows`, whose share the reader holds); the runs are deleted as they end.
+        Records left in the arena come as copies (another sort may take the room meanwhile:
+        then the rest comes from the file it writes them to)."""
         self.finish()
         rows = capped(rows, self.dtype.itemsize)
+        if self.resident is not None:
+            i, n = 0, len(self.resident)
+            while i < n and self.resident is not None:
+                chunk = self.resident[i:i + rows].copy()
+                i += len(chunk)
+                yield chunk
+            if self.resident is not None:
+                self.resident = None
+                self.arena.release(self)
+                return
+            if i == n:  # written out just after the last chunk
+                self.space.remove(self.runs.pop())
+                return
+            with open(self.runs[0], "rb") as f:  # written out meanwhile: the rest from there
+                f.seek(i * self.dtype.itemsize)
+                while len(rec := np.fromfile(f, dtype=self.dtype, count=rows)):
+                    yield rec
+            self.space.remove(self.runs.pop())
+            return
         if len(self.runs) == 1:
             path = self.runs[0]
             with open(path, "rb") as f:
@@ -484,6 +556,7 @@ class ExternalSorter:
         """The sorted records as a :class:`Table`: a single run becomes the table as it is
         (no copy), several are merged into one."""
         self.finish()
+        self.spill_resident()
         if len(self.runs) == 1:
             return Table(self.space, self.dtype, stem, path=self.runs.pop())
         table = Table(self.space, self.dtype, stem)

@@ -172,18 +172,12 @@ def _with_pos(tok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return tok, idx - start
 
 
-def _last_record(table: Table) -> np.void:
-    return np.fromfile(table.path, dtype=table.dtype, count=1,
-                       offset=(table.rows - 1) * table.dtype.itemsize)[0]
-
-
 # ---------------------------------------------------------------------------------- counting
 def _count(spool: Table, remap: np.ndarray, N: int, bits: int, space: TempSpace, budget: int,
-           acct: MemoryAccount, stats: StreamStats) -> Table:
-    """The padded N-grams' raw counts in suffix order: Table of (w (N,), c), one N-gram
+           acct: MemoryAccount, stats: StreamStats) -> ExternalSorter:
+    """The padded N-grams' raw counts in suffix order: a sort of (w (N,), c), one N-gram
     ending at every word and </s>, with <s> standing in for the words before a sentence (as
-    lmplz counts). Budget: the sort arena, a stream's share for the blocks cut into N-grams; the merge
-    of the runs, one stream's share."""
+    lmplz counts). Budget: the sort arena, a stream's share for the blocks cut into N-grams."""
     dt = record_dtype(N, c="<i8")
     sorter = ExternalSorter(space, dt, suffix_key(bits), account=acct, combine=True,
                             stem=f"count{N}", arena=acct.sort_arena(budget))
@@ -198,18 +192,17 @@ def _count(spool: Table, remap: np.ndarray, N: int, bits: int, space: TempSpace,
             rec["c"] = 1
             sorter.add(rec)
     sorter.finish()
-    stats.runs[f"counting {N}"] = len(sorter.runs)
-    with acct.hold(stream_share(budget)) as share:
-        return sorter.to_table(f"counts{N}", sorter.chunk_rows(share))
+    stats.runs[f"counting {N}"] = sorter.n_runs
+    return sorter
 
 
 # --------------------------------------------------------------------------------- adjusting
-def _adjust(counts: Table, N: int, V: int, space: TempSpace, share: int):
+def _adjust(counts: ExternalSorter, N: int, V: int, space: TempSpace, share: int):
     """Every order's n-grams with raw and adjusted counts from one pass over the padded
     N-grams in suffix order (:func:`.build_kernels.adjust_chunk`): (c1, a1) (V,) for the
     unigrams, {k: Table of (w (k,), c, a)} in suffix order for 2 <= k < N and of (w, c) at
     N, the count-of-counts (N, 5), and the (raw, adjusted) counts of the last padded
-    N-gram's suffixes (lmplz's final flush): {k: (c, a)}."""
+    N-gram's suffixes and its words (lmplz's final flush): {k: (c, a)}, (w_1, .., w_N)."""
     from .build_kernels import adjust_chunk
 
     c1 = np.zeros(V, dtype=np.int64)
@@ -222,9 +215,8 @@ def _adjust(counts: Table, N: int, V: int, space: TempSpace, share: int):
     grp_c = np.zeros(N + 1, dtype=np.int64)
     grp_d = np.zeros(N + 1, dtype=np.int64)
     last: dict[int, tuple[int, int]] = {}
-    isz = counts.dtype.itemsize
-    row = isz + N * (4 * N + 16)  # a chunk, and every order's groups that may end in it
-    chunks = counts.chunks(capped(share // row, row))
+    row = N * (4 * N + 16)  # every order's groups that may end in a chunk's rows
+    chunks = counts.sorted_chunks(counts.chunk_rows(share, row))
     rec = next(chunks, None)
     while rec is not None:
         nxt = next(chunks, None)
@@ -251,8 +243,8 @@ def _adjust(counts: Table, N: int, V: int, space: TempSpace, share: int):
                 out["a"] = a
             tables[k].append(out)
         rec = nxt
-    counts.drop()
-    return c1, a1, n, tables, last
+    full = tuple(int(x) for x in prev) if has_prev[0] else ()  # the last padded N-gram
+    return c1, a1, n, tables, last, full
 
 
 # ------------------------------------------------------------------------------- the seam
@@ -370,12 +362,10 @@ def _count_and_adjust(sentences: Iterable[Sequence[str]], N: int, space: TempSpa
     # counting: the padded N-grams, sorted on disk in suffix order
     counts = _count(spool, remap, N, bits, space, B, acct, stats)
     spool.drop()
-    full = tuple(int(x) for x in _last_record(counts)["w"]) if counts.rows else ()  # the
-    # last padded N-gram in suffix order (lmplz's final flush)
 
     # adjusting: every order from the N-grams, in one pass; count-of-counts
     with acct.hold(stream_share(B)) as share:
-        c1, a1, n, adjusted, last = _adjust(counts, N, V, space, share)
+        c1, a1, n, adjusted, last, full = _adjust(counts, N, V, space, share)
     stats.ngrams = [V] + [adjusted[k].rows for k in range(2, N + 1)]
     n[:, 0] = 0
     chain_grams = final_chain_grams(full) if N > 1 and full else []
@@ -396,7 +386,7 @@ def _count_and_adjust(sentences: Iterable[Sequence[str]], N: int, space: TempSpa
                 to_ctx.add(rec)
         to_ctx.finish()
         table.drop()
-        stats.runs[f"normalization {k}"] = len(to_ctx.runs)
+        stats.runs[f"normalization {k}"] = to_ctx.n_runs
         return lambda share: to_ctx.sorted_chunks(to_ctx.chunk_rows(share, _norm_row(k, isz)))
 
     return Adjusted(vocab, c1, a1, n, by_context), B
@@ -440,7 +430,7 @@ def estimate_streaming(adj: Adjusted, N: int, path, *, space: TempSpace, budget:
                           above)
         stats.ngrams[k - 1] = norm.kept
         sorters[k] = norm.sorter
-        stats.runs[f"interpolation {k}"] = len(norm.sorter.runs)
+        stats.runs[f"interpolation {k}"] = norm.sorter.n_runs
         if above is not None:
             above.drop()
         above = norm.backoff
