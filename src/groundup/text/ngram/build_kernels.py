@@ -403,3 +403,51 @@ def join_sorted(Q, S, V, i0, reverse, out, found):  # pragma: no cover - compile
         if c == 0:
             out[q] = V[i]
     return nq, i
+
+
+# ------------------------------------------------------------------------------ normalization
+@njit(cache=True)
+def normalize_runs(W, m, a, c, Dk, tk, u, g, keep, first, gam):  # pragma: no cover - compiled
+    """Modified Kneser-Ney's normalization of records in context order (the runs of equal
+    W[:, :m], whole in this chunk): for each n-gram hw of a context h with adjusted count a,
+
+        u(w | h) = (a(hw) - D(a(hw))) / sum_v a(hv),   gamma(h) = sum_v D'(hv) / sum_v a(hv)
+
+    with D' = D(a), or a itself where the n-gram is pruned (raw count c <= tk > 0: lmplz gives
+    a pruned n-gram's whole mass to gamma). Sums run in row order (what ``np.bincount`` does
+    in :func:`.kneser_ney.estimate`, so the floats are the same). Writes u, g (gamma of the
+    row's context) and keep per row, first (the run's first row) and gam (gamma) per run;
+    returns the number of runs."""
+    n = W.shape[0]
+    r = 0
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n:
+            same = True
+            for t in range(m):
+                if W[j, t] != W[i, t]:
+                    same = False
+                    break
+            if not same:
+                break
+            j += 1
+        den = 0.0
+        num = 0.0
+        for q in range(i, j):
+            den += np.float64(a[q])
+        for q in range(i, j):
+            aq = a[q]
+            pruned = tk > 0 and c[q] <= tk
+            num += np.float64(aq) if pruned else Dk[min(aq, 3)]
+        gamma = num / den
+        for q in range(i, j):
+            aq = a[q]
+            u[q] = (np.float64(aq) - Dk[min(aq, 3)]) / den
+            g[q] = gamma
+            keep[q] = not (tk > 0 and c[q] <= tk)
+        first[r] = i
+        gam[r] = gamma
+        r += 1
+        i = j
+    return r

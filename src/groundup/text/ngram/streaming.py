@@ -53,7 +53,7 @@ import numpy as np
 from ...errors import ConfigError, DataError
 from .corpus import BOS_ID, EOS_ID, SPECIALS, UNK, UNK_ID, _assemble
 from .model import warn_inner_whitespace
-from .kneser_ney import (DiscountFallbackWarning, discounts, final_chain_grams, gamma_numerator,
+from .kneser_ney import (DiscountFallbackWarning, discounts, final_chain_grams,
                          prune_thresholds, raw_in_final_flush)
 from .spill import (ExternalSorter, Join, MemoryAccount, Table, TempSpace, bits_for,
                     context_key, grouped, record_dtype, reuse_freed_memory, run_starts,
@@ -477,6 +477,8 @@ def _normalize(stream: ContextStream, k: int, N: int, Dk: np.ndarray, tk: int, b
     joined to its backoff log10 gamma as a context of order k + 1 (``above``, in the same
     order; 0 for an n-gram that is no context), sorted to suffix order. Budget: the sort
     arena, a stream's share each for the records (with what a chunk computes) and ``above``."""
+    from .build_kernels import normalize_runs
+
     pruning = tk > 0
     # ``keep`` only when pruning (records of 4k + 16 bytes copy as machine words)
     dt = record_dtype(k, u="<f8", g="<f8", **({"bo": "<f8"} if k < N else {}),
@@ -494,27 +496,20 @@ def _normalize(stream: ContextStream, k: int, N: int, Dk: np.ndarray, tk: int, b
             bo = Join(above.chunks(capped(S // jrow, jrow)), "b", reverse=False, default=0.0)
         for rec in grouped(stream(S), k - 1):
             w = rec["w"]
-            first = run_starts(w, k - 1)  # where a context's run starts
-            gid = np.cumsum(first) - 1  # the run of each n-gram
             a = rec["a"] if "a" in rec.dtype.names else rec["c"]  # order N: a = c
-            ak = a.astype(np.float64)
-            dk = Dk[np.minimum(a, 3)]
-            pruned = rec["c"] <= tk if pruning else None  # by raw count, as lmplz
-            den = np.bincount(gid, weights=ak)  # sum_v a(hv)
-            gamma = gamma_numerator(gid, dk, ak, pruned, None) / den
             out = np.empty(len(rec), dtype=dt)
-            out["w"], out["u"], out["g"] = w, (ak - dk) / den[gid], gamma[gid]
+            out["w"] = w
+            keep = out["keep"] if pruning else np.empty(len(rec), dtype=np.bool_)
+            first = np.empty(len(rec), dtype=np.int64)
+            gamma = np.empty(len(rec))
+            runs = normalize_runs(w, k - 1, a, rec["c"], Dk, tk if pruning else 0, out["u"],
+                                  out["g"], keep, first, gamma)
+            kept += int(keep.sum())
             if bo is not None:
                 out["bo"] = bo.lookup(w)
-            if pruned is not None:
-                out["keep"] = ~pruned
-                kept += len(rec) - int(pruned.sum())
-            else:
-                kept += len(rec)
             sorter.add(out)
-            starts = np.flatnonzero(first)
-            b = np.empty(len(starts), dtype=bdt)
-            b["w"], b["b"] = w[starts, :k - 1], np.log10(gamma)
+            b = np.empty(runs, dtype=bdt)
+            b["w"], b["b"] = w[first[:runs], :k - 1], np.log10(gamma[:runs])
             backoff.append(b)
     sorter.finish()
     return _Normalized(sorter, backoff, kept)
