@@ -105,7 +105,7 @@ def write(data: bytes, name: str) -> Path:
 def load_ngram(path: Path):
     from groundup.text.ngram import NgramModel
 
-    m = NgramModel.load(path)
+    m = NgramModel.load(path, verify=True)
     m.perplexity([["the", "cat"], ["zzz"]])
     m.score("the cat sat")
     return m

@@ -127,7 +127,7 @@ def test_load_maps_the_file_and_does_not_grow_with_it(tmp_path):
     _, anon1 = _rss_kb()
     assert (anon1 - anon0) * 1024 < size / 10, (anon1 - anon0, size)
     # the verified load reads every page, but through the page cache: no private copy
-    m2 = NgramModel.load(large)
+    m2 = NgramModel.load(large, verify=True)
     _, anon2 = _rss_kb()
     assert (anon2 - anon0) * 1024 < size / 10, (anon2 - anon0, size)
     assert m2.score("w1 w2") == m.score("w1 w2")
@@ -206,7 +206,7 @@ def test_damaged_files_are_refused(binfile, tmp_path):
         p = tmp_path / "bad.bin"
         p.write_bytes(data)
         with pytest.raises(ModelFormatError) as e:
-            NgramModel.load(p)
+            NgramModel.load(p, verify=True)
         msg = str(e.value)
         assert "\n" not in msg and str(p) in msg and want in msg, (name, msg)
 
@@ -224,6 +224,25 @@ def test_unverified_damaged_files_never_crash(binfile, tmp_path):
             continue
         m.score("the king is dead zzz")
         m.evaluate([["the", "king"], ["zzz"]])
+
+
+def test_query_trusts_values_by_default_and_checks_them_with_verify(binfile, tmp_path, capsys):
+    """The default load checks the header and sections only (its time does not grow with the
+    file); ``--verify`` reads every value first and refuses a NaN with one line."""
+    from groundup.cli import main
+
+    bad = tmp_path / "nan.bin"
+    data, want = damaged(binfile.read_bytes())["NaN log-probability"]
+    bad.write_bytes(data)
+    sents = tmp_path / "s.txt"
+    sents.write_text("the king is dead\n")
+    capsys.readouterr()
+    assert main(["ngram", "query", str(bad), str(sents), "--no-sentences"]) == 0
+    capsys.readouterr()
+    assert main(["ngram", "query", str(bad), str(sents), "--verify"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and want in err[0] and str(bad) in err[0]
+    assert main(["ngram", "query", str(binfile), str(sents), "--verify", "--no-sentences"]) == 0
 
 
 def test_cli_binarize_build_and_refusals(binfile, tmp_path, capsys):

@@ -91,9 +91,14 @@ def register(sub) -> None:
                    help="print word=ID NGRAM_LENGTH LOG10P for every scored token")
     q.add_argument("--no-sentences", action="store_true", help="print only the summary")
     q.add_argument("--json", action="store_true", help="one JSON object per line (then a summary object)")
-    q.add_argument("--no-verify", action="store_true",
-                   help="skip the value check of a binary model (load time then does not grow "
-                        "with its size; a corrupt file gives wrong scores, never a crash)")
+    v = q.add_mutually_exclusive_group()
+    v.add_argument("--verify", action="store_true",
+                   help="check every value of a binary model before scoring (the load then "
+                        "reads the whole file; without it a file damaged past its header gives "
+                        "wrong scores, never a crash)")
+    v.add_argument("--no-verify", action="store_false", dest="verify",
+                   help="the default: a binary model's header and sections checked, its values "
+                        "trusted (the load does not grow with the file)")
     _text_options(q)
     q.set_defaults(func=_query)
 
@@ -276,7 +281,7 @@ def _query(args) -> int:
     from ..text.ngram import NgramModel
     from ..text.ngram.query import query
 
-    model = NgramModel.load(args.model, verify=not args.no_verify)
+    model = NgramModel.load(args.model, verify=args.verify)
     text = _model_text(args, model)
     files = args.files or ["-"]
     return query(model, files, text, sys.stdout, words=args.words, json_lines=args.json,

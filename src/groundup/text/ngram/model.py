@@ -550,11 +550,12 @@ class NgramModel:
             np.savez(f, **arrays)
 
     @classmethod
-    def load(cls, path: str | Path, *, verify: bool = True) -> "NgramModel":
+    def load(cls, path: str | Path, *, verify: bool = False) -> "NgramModel":
         """Load an ARPA file, a ``.npz`` or a binary file written by :meth:`save` (told apart
         by their first bytes); ModelFormatError naming the file and the field for anything
-        malformed (regular files only: never blocks). A binary file is memory-mapped;
-        ``verify=False`` skips its O(size) value check (:mod:`.binary`)."""
+        malformed (regular files only: never blocks). A binary file is memory-mapped, its
+        header and sections checked; ``verify=True`` adds the O(size) check of every value
+        (:mod:`.binary`)."""
         from ...io_read import open_regular
 
         path = Path(path)
