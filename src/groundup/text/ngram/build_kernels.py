@@ -75,28 +75,12 @@ def extend(prev_sorted, prev_sorted_ids, nxt, V):  # pragma: no cover - compiled
 
 # ------------------------------------------------------------------------------------ sorting
 @njit(cache=True)
-def pack_lanes(W, bits, reverse, lanes):  # pragma: no cover - compiled
-    """(n, k) word ids -> (n, L) uint64: lane l holds words l*per .. min(k, (l+1)*per) - 1
-    (per = 64 // bits), ``bits`` bits each, the first of them most significant; the words are
-    taken from the last back when ``reverse`` (suffix order). Comparing the lanes in turn
-    compares the words in turn."""
-    n, k = W.shape
-    per = 64 // bits
-    out = np.empty((n, lanes), np.uint64)
-    b = np.uint64(bits)
-    for i in range(n):
-        for lane in range(lanes):
-            key = np.uint64(0)
-            for j in range(lane * per, min(k, lane * per + per)):
-                w = W[i, k - 1 - j] if reverse else W[i, j]
-                key = (key << b) | np.uint64(w)
-            out[i, lane] = key
-    return out
-
-
-@njit(cache=True)
 def lane_major(W, bits, reverse, out):  # pragma: no cover - compiled
-    """:func:`pack_lanes` into ``out`` (L, n) lane-major (lane 0 contiguous, ready to sort)."""
+    """(n, k) word ids -> ``out`` (L, n) uint64: lane l of row i holds words l*per ..
+    min(k, (l+1)*per) - 1 (per = 64 // bits), ``bits`` bits each, the first of them most
+    significant; the words are taken from the last back when ``reverse`` (suffix order).
+    Comparing the lanes in turn compares the words in turn. Lane-major, so lane 0 is
+    contiguous, ready to sort (a transposed view of an (n, L) array gives row-major keys)."""
     n, k = W.shape
     per = 64 // bits
     b = np.uint64(bits)

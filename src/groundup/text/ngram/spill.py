@@ -101,11 +101,12 @@ def pack(cols: np.ndarray, bits: int, *, reverse: bool = False) -> np.ndarray:
     """(n, m) word ids, most significant first (last first when ``reverse``) -> (n,) uint64
     keys, or (n,) ``S{8L}`` keys when m * bits > 64 (L lanes of 64 // bits words each,
     big-endian so memcmp order = word order). One compiled pass (:mod:`.build_kernels`)."""
-    from .build_kernels import pack_lanes
+    from .build_kernels import lane_major
 
     n, m = cols.shape
     lanes = -(-m // (64 // bits))
-    out = pack_lanes(cols, bits, reverse, lanes)  # (n, L) native uint64
+    out = np.empty((n, lanes), dtype=np.uint64)
+    lane_major(cols, bits, reverse, out.T)  # (n, L) native uint64
     if lanes == 1:
         return out.reshape(n)
     out.byteswap(inplace=True)  # now big-endian bytes
