@@ -315,44 +315,75 @@ def adjust_chunk(W, C, prev, has_prev, grp_c, grp_d, out_w, out_c, out_a, out_n,
 
 
 @njit(cache=True)
-def bucket_sort(src, lanes, dst, dst_lanes, shift, nb):  # pragma: no cover - compiled
-    """Sort the rows of ``src`` (n, m machine words) by ``lanes`` (L, n; compared lane by
-    lane), in place, with ``dst`` and ``dst_lanes`` (the same shapes) as scratch. A counting
-    sort by the top bits of lane 0 (``lanes[0] >> shift``, ``nb`` buckets) moves rows and lanes
-    to their bucket, reading in order; each bucket is then sorted by its own lanes and gathered
-    back, so the random reads of the gather stay inside one bucket (in cache) instead of
-    ranging over the whole buffer: the gather of an argsort costs a cache miss per row."""
-    n, m = src.shape
+def _scatter(src, lanes, dst, dst_lanes, s, e, shift, mask, start):  # pragma: no cover
+    """Counting sort of rows s..e of ``src``/``lanes`` into the same rows of ``dst``/
+    ``dst_lanes`` by the digit (lanes[0] >> shift) & mask, reading in order (stable); the
+    digit d's rows end up at start[d]..start[d + 1] (absolute)."""
+    m = src.shape[1]
     L = lanes.shape[0]
-    start = np.zeros(nb + 1, np.int64)
-    for i in range(n):
-        start[(lanes[0, i] >> shift) + 1] += 1
+    nb = mask + 1
+    start[:] = 0
+    for i in range(s, e):
+        start[((lanes[0, i] >> shift) & mask) + 1] += 1
+    start[0] = s
     for b in range(nb):
         start[b + 1] += start[b]
     pos = start[:nb].copy()
-    for i in range(n):
-        b = lanes[0, i] >> shift
+    for i in range(s, e):
+        b = (lanes[0, i] >> shift) & mask
         p = pos[b]
         pos[b] = p + 1
         for j in range(m):
             dst[p, j] = src[i, j]
         for lane in range(L):
             dst_lanes[lane, p] = lanes[lane, i]
-    for b in range(nb):
+
+
+@njit(cache=True)
+def _sort_gather(src, lanes, dst, s, e):  # pragma: no cover - compiled
+    """Rows s..e of ``src`` sorted by ``lanes`` into the same rows of ``dst``."""
+    m = src.shape[1]
+    if e - s == 1:
+        for j in range(m):
+            dst[s, j] = src[s, j]
+        return
+    perm = np.argsort(lanes[0, s:e])
+    if lanes.shape[0] > 1:
+        perm = break_ties(perm, lanes[:, s:e])
+    for q in range(e - s):
+        r = s + perm[q]
+        for j in range(m):
+            dst[s + q, j] = src[r, j]
+
+
+@njit(cache=True)
+def bucket_sort(src, lanes, dst, dst_lanes, top, big):  # pragma: no cover - compiled
+    """Sort the rows of ``src`` (n, m machine words) by ``lanes`` (L, n; compared lane by
+    lane), in place, with ``dst`` and ``dst_lanes`` (the same shapes) as scratch; ``top``: the
+    significant bits of lane 0. A counting sort by its top 16 bits moves rows and lanes to
+    their bucket, reading in order; a bucket of more than ``big`` rows (a frequent word) is
+    split again by the next 12 bits; each bucket is then sorted by its own lanes and gathered,
+    so the random reads of the gather stay inside one bucket (in cache) instead of ranging
+    over the whole buffer: the gather of an argsort costs a cache miss per row."""
+    n = src.shape[0]
+    b1 = min(16, top)
+    shift1 = top - b1
+    start = np.empty((1 << b1) + 1, np.int64)
+    _scatter(src, lanes, dst, dst_lanes, 0, n, shift1, (1 << b1) - 1, start)
+    b2 = min(12, shift1)
+    sub = np.empty((1 << b2) + 1, np.int64)
+    for b in range(1 << b1):
         s, e = start[b], start[b + 1]
-        if e == s:
-            continue
-        if e - s == 1:
-            for j in range(m):
-                src[s, j] = dst[s, j]
-            continue
-        perm = np.argsort(dst_lanes[0, s:e])
-        if L > 1:
-            perm = break_ties(perm, dst_lanes[:, s:e])
-        for q in range(e - s):
-            r = s + perm[q]
-            for j in range(m):
-                src[s + q, j] = dst[r, j]
+        if e - s > big and b2 > 0:  # split by the next bits, back into src, then sort each part
+            _scatter(dst, dst_lanes, src, lanes, s, e, shift1 - b2, (1 << b2) - 1, sub)
+            for c in range(1 << b2):
+                if sub[c + 1] > sub[c]:
+                    _sort_gather(src, lanes, dst, sub[c], sub[c + 1])
+            for q in range(s, e):
+                for j in range(src.shape[1]):
+                    src[q, j] = dst[q, j]
+        elif e > s:
+            _sort_gather(dst, dst_lanes, src, s, e)
 
 
 # ------------------------------------------------------------------------------ merge join

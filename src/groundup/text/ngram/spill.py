@@ -157,6 +157,9 @@ def run_starts(w: np.ndarray, hi: int, lo: int = 0) -> np.ndarray:
     return kernel(w, lo, hi)
 
 
+BIG_BUCKET = 1 << 14  # rows of a bucket split once more (rows in one bucket share 16 key bits)
+
+
 class Key:
     """The sort key of records by their words: ``key(rec)`` the packed keys (:func:`pack`), and
     ``key.sort(rec, ...)`` the records sorted by them in place, in the given working space
@@ -181,8 +184,7 @@ class Key:
         moved = spare[8 * L * n:16 * L * n].view(np.uint64).reshape(L, n)
         lane_major(rec["w"], self.bits, self.reverse, lanes)
         top = min(k, per) * self.bits  # the significant bits of lane 0
-        b = min(16, top)
-        bucket_sort(_words(rec), lanes, _words(scratch[:n]), moved, top - b, 1 << b)
+        bucket_sort(_words(rec), lanes, _words(scratch[:n]), moved, top, BIG_BUCKET)
 
 
 def context_key(bits: int) -> Key:
