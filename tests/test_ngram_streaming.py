@@ -142,6 +142,29 @@ def test_external_sort_matches_numpy_with_multi_lane_keys(tmp_path):
     assert got["c"].tolist() == [want[t] for t in sorted(want)]
 
 
+@pytest.mark.parametrize("bits,k", [(12, 2), (18, 5), (21, 4)])
+def test_bucket_sort_orders_like_tuples_with_big_buckets(bits, k):
+    """Key.sort (lanes, a counting sort by the top 16 bits, big buckets split again, each
+    bucket sorted inside itself) puts records in suffix order, as sorting the reversed word
+    tuples does; one frequent last word fills a bucket past spill.BIG_BUCKET rows."""
+    from groundup.text.ngram.spill import BIG_BUCKET, suffix_key
+
+    rng = np.random.default_rng(bits)
+    n = 3 * BIG_BUCKET
+    dt = record_dtype(k, c="<i8")
+    rec = np.empty(n, dtype=dt)
+    rec["w"] = rng.integers(0, 1 << bits, size=(n, k))
+    rec["w"][: n // 2, k - 1] = 7  # half the n-grams end in the same word
+    rec["w"][: n // 4, k - 2] = 3
+    rec["c"] = np.arange(n)
+    want = sorted(zip(map(tuple, rec["w"][:, ::-1].tolist()), rec["c"].tolist()))
+    got = rec.copy()
+    suffix_key(bits).sort(got, np.empty(n, dtype=dt), np.empty(16 * n * k, dtype=np.uint8))
+    keys = [tuple(r) for r in got["w"][:, ::-1].tolist()]
+    assert keys == [w for w, _ in want]
+    assert sorted(got["c"].tolist()) == list(range(n))  # every record once, whole
+
+
 @pytest.mark.parametrize("spill_at", [None, 0, 3, "last"])
 def test_arena_sort_stays_resident_and_spills_when_the_room_is_needed(tmp_path, spill_at):
     """A sort in the arena (bucket sort, suffix order, counts combined) gives the same records
