@@ -3,7 +3,7 @@
 
     .venv/bin/python benchmarks/bench_ngram_scale.py --words 1000000 [10000000 ...] [--sample N ...]
         [--budgets 1G 4G] [--lmplz PATH | env LMPLZ] [--work /tmp/ngram-scale]
-        [--out benchmarks/out/ngram_scale.json] [--compare-max-words 20000000]
+        [--out benchmarks/out/ngram_scale.json] [--compare-max-words 20000000] [--reps 3]
 
 The corpus. No corpus of 100M+ words ships, so one is sampled: an interpolated Witten-Bell
 trigram model of the 98 bundled novels (shared data ``english-novels-98``, found through
@@ -17,7 +17,9 @@ grows with the corpus as it does for real text. Words are whitespace-free (the n
 Each build is one child process: ``groundup ngram build CORPUS --order 5 --memory B
 --temp-dir WORK/tmp`` (interpreter start and imports included) and ``lmplz -o 5 -S B -T
 WORK/tmp < CORPUS``. Wall time and peak RSS come from GNU ``/usr/bin/time`` (via
-``bench_ngram.run_child``). Up to ``--compare-max-words``, the two ARPA files are compared entry
+``bench_ngram.run_child``). With ``--reps R`` each tool builds R times per budget, the two
+interleaved, and the run of median time is reported (all times kept in ``wall_runs``; the peak
+RSS is the highest). Up to ``--compare-max-words``, the two ARPA files are compared entry
 by entry (max |log10 p| and |log10 b| difference). Results merge into ``--out`` by corpus size,
 and the Markdown table of everything in it is printed. lmplz absent: its columns are skipped with
 a message.
@@ -171,6 +173,13 @@ def build_lmplz(lmplz: str, corpus: Path, budget: str, work: Path) -> dict:
             "arpa": str(out)}
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run of median wall time, with every run's time and the highest peak RSS."""
+    mid = sorted(runs, key=lambda x: x["wall_s"])[(len(runs) - 1) // 2]
+    return {**mid, "wall_runs": [x["wall_s"] for x in runs],
+            "peak_rss_mb": max(x["peak_rss_mb"] for x in runs)}
+
+
 def table(results: dict, budgets: list[str]) -> str:
     head = ["words", "unique 5-grams"]
     for b in budgets:
@@ -196,6 +205,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--words", type=int, nargs="+", default=[1_000_000])
     ap.add_argument("--budgets", nargs="+", default=["1G", "4G"])
+    ap.add_argument("--reps", type=int, default=1,
+                    help="builds per tool and budget, interleaved; the median time is reported "
+                         "(this machine's times vary by up to a third from run to run)")
     ap.add_argument("--lmplz", default=os.environ.get("LMPLZ") or shutil.which("lmplz"))
     ap.add_argument("--work", type=Path, default=Path("/tmp/ngram-scale"))
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "ngram_scale.json")
@@ -217,13 +229,19 @@ def main() -> int:
         r = results.setdefault(str(words), {})
         r["corpus_words"] = sum(len(l.split()) for l in open(corpus, encoding="utf-8"))
         for b in args.budgets:
-            if not args.skip_ours:
-                r.setdefault("ours", {})[b] = build_ours(corpus, b, args.work)
+            runs: dict[str, list[dict]] = {"ours": [], "lmplz": []}
+            for rep in range(args.reps):  # interleaved, so a slow spell of the machine hits both
+                if not args.skip_ours:
+                    runs["ours"].append(build_ours(corpus, b, args.work))
+                    print(f"{words:,} words, ours {b} #{rep + 1}: {runs['ours'][-1]}", file=sys.stderr)
+                if args.lmplz:
+                    runs["lmplz"].append(build_lmplz(args.lmplz, corpus, b, args.work))
+                    print(f"{words:,} words, lmplz {b} #{rep + 1}: {runs['lmplz'][-1]}", file=sys.stderr)
+            for tool, got in runs.items():
+                if got:
+                    r.setdefault(tool, {})[b] = median_run(got)
+            if runs["ours"]:
                 r["unique_5grams"] = r["ours"][b]["ngrams"][4]
-                print(f"{words:,} words, ours {b}: {r['ours'][b]}", file=sys.stderr)
-            if args.lmplz:
-                r.setdefault("lmplz", {})[b] = build_lmplz(args.lmplz, corpus, b, args.work)
-                print(f"{words:,} words, lmplz {b}: {r['lmplz'][b]}", file=sys.stderr)
         b = args.budgets[0]
         if args.lmplz and not args.skip_ours and words <= args.compare_max_words:
             r["compare"] = compare_arpa(Path(r["ours"][b]["arpa"]), Path(r["lmplz"][b]["arpa"]))
