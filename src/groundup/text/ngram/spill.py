@@ -5,19 +5,23 @@ The machinery under :mod:`.streaming` (lmplz's sort, Heafield et al. 2013, secti
 (``c`` a count, ``p`` a probability, ...). A *key* is one sortable number per record that
 orders the rows the way a pass needs:
 
-    context order  w_1, w_2, .., w_k   compared from the first word (the ARPA file's order)
+    context order  w_1, w_2, .., w_k   compared from the first word (a context's n-grams
+                   are adjacent)
     suffix order   w_k, w_{k-1}, .., w_1 compared from the last word (n-grams that share a
-                   suffix are adjacent, and suffixes come in the suffix order of order k-1)
+                   suffix are adjacent, and suffixes come in the suffix order of order k-1;
+                   the ARPA file's order, as lmplz writes it)
 
 :func:`pack` writes the words of a key with ``bits`` bits each into one uint64 when they fit,
 else into big-endian 64-bit lanes viewed as a fixed-width byte string (``S8L``), which numpy
 sorts and searches by memcmp: the same lexicographic order either way.
 
-:class:`ExternalSorter` collects blocks of records up to its share of the budget, sorts them
-(combining equal keys by summing ``c`` when asked: the counting pass), writes each full buffer
-as a sorted run in a :class:`TempSpace`, and merges the runs: all records up to the smallest
-"last key read" of the runs that still have data on disk are safe to emit, one vectorised sort
-per step. Everything is written through :meth:`TempSpace.write`, so a full disk becomes one
+:class:`ExternalSorter` collects records in a buffer (in the build's :class:`SortArena`), sorts
+it in place (:meth:`Key.sort`, a bucket sort; combining equal keys by summing ``c`` when asked:
+the counting pass), writes each full buffer as a sorted run in a :class:`TempSpace` (or leaves
+a single run in the arena for the next pass), and merges the runs: all records up to the
+smallest "last key read" of the runs that still have data on disk are safe to emit, one timsort
+of the runs' concatenated keys per step. :class:`Join` looks sorted streams up by sorted
+queries. Everything is written through :meth:`TempSpace.write`, so a full disk becomes one
 :class:`~groundup.errors.OutputError` line, and the folder is removed on exit whatever happens.
 """
 from __future__ import annotations

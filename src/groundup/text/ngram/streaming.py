@@ -56,7 +56,7 @@ from .model import warn_inner_whitespace
 from .kneser_ney import (DiscountFallbackWarning, discounts, final_chain_grams,
                          prune_thresholds, raw_in_final_flush)
 from .spill import (ExternalSorter, Join, MemoryAccount, Table, TempSpace, bits_for,
-                    context_key, grouped, record_dtype, reuse_freed_memory, run_starts,
+                    context_key, grouped, record_dtype, reuse_freed_memory,
                     capped, stream_share,
                     suffix_key)
 
@@ -78,7 +78,7 @@ def _norm_row(k: int, isz: int) -> int:
 
 
 def _interp_row(k: int, isz: int, key: int) -> int:
-    return 2 * key + 2 * isz + 80           # query keys, lookup, p, log p, two record copies
+    return 2 * key + 2 * isz + 80           # query words and lookup (<= 2 keys), p, log p, copies
 
 
 def _join_row(isz: int, k: int) -> int:
@@ -399,7 +399,7 @@ def estimate_streaming(adj: Adjusted, N: int, path, *, space: TempSpace, budget:
     at ``path``, each pass in ``budget`` bytes held on ``acct`` (the temporary files in
     ``space``); ``stats.ngrams`` holds the sizes per order on entry (the kept ones on return)."""
     t = prune_thresholds(prune, N)
-    vocab, c1, a1, n = adj.vocab, adj.c1, adj.a1, adj.n
+    vocab, a1, n = adj.vocab, adj.a1, adj.n
     warn_inner_whitespace(vocab, text)
     V = len(vocab)
     bits = bits_for(V)
