@@ -52,9 +52,13 @@ def test_same_bytes_as_the_in_memory_builder_spilled_or_not(order, tmp_path):
     assert spilled == ref
     if order >= 3:
         assert max(st.runs.values()) > 1, st.runs  # the tiny budget really spilled
+    assert st.temp_memory_peak_bytes == 0  # no room to spare: every file on disk
     _, held, st_big = both(tmp_path, sents, order, memory=parse_size("256M"))
     assert held == ref
     assert set(st_big.runs.values()) <= {1}
+    if order >= 2:  # the arena only as big as the corpus needs; the files held in the rest
+        assert st_big.temp_memory_peak_bytes > 0
+        assert st_big.temp_peak_bytes < st.temp_peak_bytes
     assert not list(tmp_path.glob("groundup-ngram-*"))  # temporary folder removed
 
 
@@ -393,3 +397,56 @@ def test_many_runs_stay_within_the_accounted_budget(tmp_path):
     assert st.runs["counting 5"] > 2, st.runs
     assert min(st.runs[f"{p} {k}"] for p in ("normalization", "interpolation") for k in (4, 5)) > 1, st.runs
     assert memory // 2 < st.memory_high_water <= memory
+
+
+def test_temp_files_held_in_memory_read_back_and_move_to_disk(tmp_path, monkeypatch):
+    """Files held in lent memory: appended across block boundaries, read back in chunks of any
+    size; one that outgrows the room goes to disk whole and goes on there; removing a file
+    gives its blocks back."""
+    monkeypatch.setattr(spill, "MEM_BLOCK", 64)
+    dt = record_dtype(3, c="<i8")  # 20 bytes: records straddle blocks
+    rng = np.random.default_rng(0)
+    rec = np.zeros(50, dt)
+    rec["w"], rec["c"] = rng.integers(0, 1000, (50, 3)), rng.integers(0, 99, 50)
+    with TempSpace(tmp_path) as space:
+        space.lend(10 * 64)
+        a, b = spill.Table(space, dt, "a"), spill.Table(space, dt, "b")
+        for i in range(0, 20, 7):
+            a.append(rec[i:min(i + 7, 20)])
+        assert a.path in space.mem and not a.path.exists()
+        assert space.mapped == 7 * 64  # 400 bytes in 7 blocks
+        for rows in (1, 3, 20, 64):
+            assert np.array_equal(np.concatenate(list(a.chunks(rows))), rec[:20])
+        b.append(rec[:10])        # 200 bytes: 4 more blocks do not fit the 3 left
+        assert b.path not in space.mem and b.path.stat().st_size == 200
+        b.append(rec[10:])
+        assert np.array_equal(np.concatenate(list(b.chunks(7))), rec)
+        assert (space.mapped, space.mem_peak_bytes, space.peak_bytes) == (7 * 64, 7 * 64, 1000)
+        a.append(rec[20:26])      # 120 bytes more: 2 blocks, still fits
+        assert space.mapped == 9 * 64 and a.rows == 26
+        a.append(rec[26:])        # outgrows: moves to disk, with what it held
+        assert a.path not in space.mem and space.mapped == 0
+        assert np.array_equal(np.concatenate(list(a.chunks(9))), rec)
+        c = spill.Table(space, dt, "c")
+        c.append(rec[:3])
+        assert space.mapped == 64
+        c.drop()
+        assert space.mapped == 0 and not space.mem
+        folder = space.dir
+    assert not folder.exists()
+
+
+def test_files_outgrowing_the_lent_memory_give_the_same_bytes(tmp_path, monkeypatch):
+    """A build whose files only partly fit the memory its small arena leaves: the ones that
+    outgrow it move to disk on the way, and the model is still the in-memory builder's."""
+    from groundup.text.ngram import streaming
+
+    monkeypatch.setattr(spill, "MEM_BLOCK", 4096)
+    monkeypatch.setattr(streaming, "_arena_need", lambda *a: 1 << 20)
+    sents = corpus(seed=3, n=4000, V=400)
+    memory = parse_size("4M")
+    ref, out, st = both(tmp_path, sents, 5, memory=memory)
+    assert out == ref
+    spool = sum(len(s) + 2 for s in sents) * 4
+    assert st.temp_memory_peak_bytes > 0 and st.temp_peak_bytes > spool
+    assert st.memory_high_water <= memory

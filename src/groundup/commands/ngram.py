@@ -327,6 +327,7 @@ def _build_streaming(args, cfg, t0, fmt: str) -> int:
     return _summary(args, cfg, t0, st.n_words, st.ngrams, st.warnings,
                     {"discounts": st.discounts, "memory": memory, "sorted_runs": st.runs,
                      "temp_peak_bytes": st.temp_peak_bytes,
+                     "temp_memory_peak_bytes": st.temp_memory_peak_bytes,
                      "memory_accounted_peak_bytes": st.memory_high_water})
 
 

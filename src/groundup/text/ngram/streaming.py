@@ -57,7 +57,7 @@ from .kneser_ney import (DiscountFallbackWarning, discounts, final_chain_grams,
                          prune_thresholds, raw_in_final_flush)
 from .spill import (ExternalSorter, Join, MemoryAccount, Table, TempSpace, bits_for,
                     context_key, grouped, record_dtype, reuse_freed_memory,
-                    capped, stream_share,
+                    capped, row_cost, stream_share,
                     suffix_key)
 
 SPOOL_LINES = 8192  # sentences encoded per step of the reading pass
@@ -96,7 +96,8 @@ class StreamStats:
     count_of_counts: list[list[int]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     runs: dict[str, int] = field(default_factory=dict)  # pass -> sorted runs written
-    temp_peak_bytes: int = 0
+    temp_peak_bytes: int = 0         # temporary files on disk, at most at once
+    temp_memory_peak_bytes: int = 0  # temporary files held in memory (blocks), at most at once
     memory_high_water: int = 0  # the most bytes held at once on the --memory account
 
 
@@ -173,14 +174,34 @@ def _with_pos(tok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------------------------- counting
+def _arena_need(T: int, N: int, bits: int, pruning: bool) -> int:
+    """The bytes of sort arena that sort every pass's records in one buffer, for a stream of
+    ``T`` tokens (no sort has more records): the largest of the counting sort, the sorts to
+    context order, and the sorts to suffix order with the context-order records of the same
+    order resident beside them (:class:`.spill.SortArena`)."""
+    def cost(dt):
+        lanes = -(-dt["w"].shape[0] // (64 // bits))
+        return row_cost(dt, 8 * lanes)
+
+    need = cost(record_dtype(N, c="<i8"))
+    for k in range(2, N + 1):
+        ctx = record_dtype(k, c="<i8", **({"a": "<i8"} if k < N else {}))
+        suf = record_dtype(k, u="<f8", g="<f8", **({"bo": "<f8"} if k < N else {}),
+                           **({"keep": "?"} if pruning else {}))
+        need = max(need, cost(ctx), ctx.itemsize + cost(suf))
+    return T * need
+
+
 def _count(spool: Table, remap: np.ndarray, N: int, bits: int, space: TempSpace, budget: int,
-           acct: MemoryAccount, stats: StreamStats) -> ExternalSorter:
+           acct: MemoryAccount, stats: StreamStats, pruning: bool = False) -> ExternalSorter:
     """The padded N-grams' raw counts in suffix order: a sort of (w (N,), c), one N-gram
     ending at every word and </s>, with <s> standing in for the words before a sentence (as
-    lmplz counts). Budget: the sort arena, a stream's share for the blocks cut into N-grams."""
+    lmplz counts). Budget: the sort arena (only as big as the corpus needs: the rest holds
+    temporary files in memory), a stream's share for the blocks cut into N-grams."""
     dt = record_dtype(N, c="<i8")
+    arena = acct.sort_arena(budget, _arena_need(spool.rows, N, bits, pruning), space)
     sorter = ExternalSorter(space, dt, suffix_key(bits), account=acct, combine=True,
-                            stem=f"count{N}", arena=acct.sort_arena(budget))
+                            stem=f"count{N}", arena=arena)
     with acct.hold(stream_share(budget)) as share:
         row = _count_row(N, dt.itemsize)
         for tok, pos in _blocks(spool, remap, capped(share // row, row)):
@@ -340,14 +361,16 @@ def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
     acct = MemoryAccount(memory)
     reuse_freed_memory()
     with TempSpace(temp_dir) as space, no_cyclic_gc():
-        adjusted, B = _count_and_adjust(sentences, order, space, memory, acct, text, stats)
+        adjusted, B = _count_and_adjust(sentences, order, space, memory, acct, text, stats,
+                                        any(t > 0 for t in prune_thresholds(prune, order)))
         estimate_streaming(adjusted, order, path, space=space, budget=B, acct=acct,
                            modified=modified, text=text, prune=prune, stats=stats)
     return stats
 
 
 def _count_and_adjust(sentences: Iterable[Sequence[str]], N: int, space: TempSpace, memory: int,
-                      acct: MemoryAccount, text, stats: StreamStats) -> tuple[Adjusted, int]:
+                      acct: MemoryAccount, text, stats: StreamStats,
+                      pruning: bool = False) -> tuple[Adjusted, int]:
     """The single-machine engine: reading, counting and adjusting over sorted files; returns
     what it hands on and the budget B of each later pass."""
     # reading
@@ -360,7 +383,7 @@ def _count_and_adjust(sentences: Iterable[Sequence[str]], N: int, space: TempSpa
     B = vocab_budget(memory, V, acct)
 
     # counting: the padded N-grams, sorted on disk in suffix order
-    counts = _count(spool, remap, N, bits, space, B, acct, stats)
+    counts = _count(spool, remap, N, bits, space, B, acct, stats, pruning)
     spool.drop()
 
     # adjusting: every order from the N-grams, in one pass; count-of-counts
@@ -460,6 +483,7 @@ def estimate_streaming(adj: Adjusted, N: int, path, *, space: TempSpace, budget:
     write_arpa_sections(path, text.record() if text is not None else None, stats.ngrams,
                         (section(k) for k in range(1, N + 1)))
     stats.temp_peak_bytes = space.peak_bytes
+    stats.temp_memory_peak_bytes = space.mem_peak_bytes
     stats.memory_high_water = acct.high_water
 
 
