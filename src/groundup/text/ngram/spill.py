@@ -223,47 +223,85 @@ def _terminated(signum, frame):
     raise SystemExit(128 + signum)
 
 
-# Temporary files held in memory grow by blocks of this many bytes, each its own anonymous
-# mapping (``mmap``), so a removed file's pages go back to the system at once, whatever glibc's
-# heap looks like.
+# Temporary files held in memory grow by blocks of this many bytes, taken from one anonymous
+# mapping of the memory lent (``mmap``: its pages go back to the system when the build ends,
+# whatever glibc's heap looks like; huge pages where the kernel gives them, as numpy's arrays).
 MEM_BLOCK = 4 << 20
 
 
-class _MemFile:
-    """The bytes of one temporary file held in memory: fixed-size blocks, filled in turn."""
+class _Blocks:
+    """The memory lent to a :class:`TempSpace`, as numbered blocks of :data:`MEM_BLOCK` bytes
+    in one mapping, touched only when first used. A freed block is used again before a fresh
+    one (its pages are resident already: no new page faults)."""
 
-    def __init__(self):
-        self.blocks: list[np.ndarray] = []
+    def __init__(self, nbytes: int):
+        self.size = MEM_BLOCK
+        self.n = nbytes // self.size
+        m = mmap.mmap(-1, max(self.n, 1) * self.size)
+        try:
+            m.madvise(mmap.MADV_HUGEPAGE)
+        except (AttributeError, OSError):
+            pass
+        self.mem = np.frombuffer(m, dtype=np.uint8)
+        self.free: list[int] = []
+        self.fresh = 0  # blocks from here on were never used
+
+    def available(self) -> int:
+        return len(self.free) + self.n - self.fresh
+
+    def take(self) -> int:
+        if self.free:
+            return self.free.pop()
+        self.fresh += 1
+        return self.fresh - 1
+
+    def block(self, i: int) -> np.ndarray:
+        return self.mem[i * self.size:(i + 1) * self.size]
+
+
+class _MemFile:
+    """The bytes of one temporary file held in memory: blocks of :class:`_Blocks`, in turn."""
+
+    def __init__(self, pool: _Blocks):
+        self.pool = pool
+        self.blocks: list[int] = []
         self.size = 0
 
-    def append(self, data: np.ndarray) -> int:
-        """Copy the bytes ``data`` (uint8) in; returns the bytes of new blocks it mapped."""
-        grown, i = 0, 0
+    def grow(self, nbytes: int) -> int:
+        """The blocks that appending ``nbytes`` would take."""
+        return -(-(self.size + nbytes) // self.pool.size) - len(self.blocks)
+
+    def append(self, data: np.ndarray) -> None:
+        """Copy the bytes ``data`` (uint8) in (the pool has the blocks: :meth:`grow`)."""
+        B, i = self.pool.size, 0
         while i < len(data):
-            at = self.size % MEM_BLOCK
-            if at == 0 and self.size // MEM_BLOCK == len(self.blocks):
-                self.blocks.append(np.frombuffer(mmap.mmap(-1, MEM_BLOCK), dtype=np.uint8))
-                grown += MEM_BLOCK
-            m = min(len(data) - i, MEM_BLOCK - at)
-            self.blocks[self.size // MEM_BLOCK][at:at + m] = data[i:i + m]
+            at = self.size % B
+            if self.size // B == len(self.blocks):
+                self.blocks.append(self.pool.take())
+            m = min(len(data) - i, B - at)
+            self.pool.block(self.blocks[-1])[at:at + m] = data[i:i + m]
             self.size += m
             i += m
-        return grown
 
     def read(self, at: int, nbytes: int) -> np.ndarray:
         """A copy of ``nbytes`` bytes from offset ``at`` (fewer at the end)."""
+        B = self.pool.size
         nbytes = max(min(nbytes, self.size - at), 0)
         out = np.empty(nbytes, dtype=np.uint8)
         i = 0
         while i < nbytes:
-            b, o = divmod(at + i, MEM_BLOCK)
-            m = min(nbytes - i, MEM_BLOCK - o)
-            out[i:i + m] = self.blocks[b][o:o + m]
+            b, o = divmod(at + i, B)
+            m = min(nbytes - i, B - o)
+            out[i:i + m] = self.pool.block(self.blocks[b])[o:o + m]
             i += m
         return out
 
-    def mapped(self) -> int:
-        return len(self.blocks) * MEM_BLOCK
+    def release(self) -> int:
+        """Give the blocks back; returns how many."""
+        n = len(self.blocks)
+        self.pool.free.extend(reversed(self.blocks))
+        self.blocks = []
+        return n
 
 
 class Reader:
@@ -318,8 +356,8 @@ class TempSpace:
         self.peak_bytes = 0       # on disk
         self._bytes = 0
         self.mem: dict[Path, _MemFile] = {}
-        self.room = 0             # bytes files may hold in memory (blocks mapped)
-        self.mapped = 0
+        self.pool: _Blocks | None = None  # the memory lent, if any
+        self.mapped = 0           # bytes of blocks in use
         self.mem_peak_bytes = 0
 
     def __enter__(self) -> "TempSpace":
@@ -339,21 +377,22 @@ class TempSpace:
             signal.signal(signal.SIGTERM, self._sigterm)
             self._sigterm = None
         self.mem.clear()
-        self.mapped = 0
+        self.pool, self.mapped = None, 0
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
 
     def lend(self, nbytes: int) -> None:
         """Let files take up to ``nbytes`` of memory (the caller holds them on its account)."""
-        self.room = nbytes
+        if nbytes >= MEM_BLOCK:
+            self.pool = _Blocks(nbytes)
 
     def new(self, stem: str) -> Path:
         """The path of a new, empty file (held in memory while there is room)."""
         self.n += 1
         path = self.dir / f"{self.n:05d}-{stem}.bin"
-        if self.room >= MEM_BLOCK:
-            self.mem[path] = _MemFile()
+        if self.pool is not None:
+            self.mem[path] = _MemFile(self.pool)
         else:
             path.touch()
         return path
@@ -364,9 +403,10 @@ class TempSpace:
         the folder."""
         f = self.mem.get(path)
         if f is not None:
-            grow = -(-(f.size + rec.nbytes) // MEM_BLOCK) - len(f.blocks)  # new blocks
-            if self.mapped + grow * MEM_BLOCK <= self.room:
-                self.mapped += f.append(np.ascontiguousarray(rec).reshape(-1).view(np.uint8))
+            grow = f.grow(rec.nbytes)
+            if grow <= self.pool.available():
+                f.append(np.ascontiguousarray(rec).reshape(-1).view(np.uint8))
+                self.mapped += grow * self.pool.size
                 self.mem_peak_bytes = max(self.mem_peak_bytes, self.mapped)
                 return
             self._write_out(path, f)
@@ -375,11 +415,11 @@ class TempSpace:
     def _write_out(self, path: Path, f: _MemFile) -> None:
         """Move a file held in memory to the folder."""
         del self.mem[path]
-        for b, block in enumerate(f.blocks):
-            self._to_disk(path, block[:min(MEM_BLOCK, f.size - b * MEM_BLOCK)])
-        if not f.blocks:
-            path.touch()
-        self.mapped -= f.mapped()
+        path.touch()
+        B = self.pool.size
+        for b, i in enumerate(f.blocks):
+            self._to_disk(path, self.pool.block(i)[:min(B, f.size - b * B)])
+        self.mapped -= f.release() * B
 
     def _to_disk(self, path: Path, rec: np.ndarray) -> None:
         try:
@@ -404,7 +444,7 @@ class TempSpace:
     def remove(self, path: Path) -> None:
         f = self.mem.pop(path, None)
         if f is not None:
-            self.mapped -= f.mapped()
+            self.mapped -= f.release() * self.pool.size
             return
         with_size = path.stat().st_size if path.exists() else 0
         path.unlink(missing_ok=True)
