@@ -319,8 +319,12 @@ def _build_streaming(args, cfg, t0, fmt: str) -> int:
             if spark:
                 st = _build_spark(args, cfg, sents, common)
             else:
-                st = build_streaming(progress(sents, desc="reading", unit=" lines"), cfg.order,
-                                     args.output, **common)
+                # a corpus the compiled reader can number goes to it whole, and reports lines
+                fast = sents.can_number
+                bar = progress(None if fast else sents, desc="reading", unit=" lines")
+                st = build_streaming(sents if fast else bar, cfg.order, args.output,
+                                     on_lines=bar.update if fast else None, **common)
+                bar.close()
         except DataError as e:
             raise DataError(f"{args.train}: {e}") from None
     _warn(caught)

@@ -514,16 +514,62 @@ class TextCorpus:
         """How this corpus' tokens are joined back into text."""
         return " " if self._tok is None else self._tok.joiner
 
-    def _pieces(self, max_chars: int | None):
-        from .textfile import is_stdin, iter_pieces
+    def _new_pass(self) -> None:
+        from .textfile import is_stdin
 
         if any(is_stdin(f) for f in self.files):
             if self._passes:
                 raise DataError("-: standard input can be read only once, and this needs a second "
                                 "pass over the text: give a file instead")
         self._passes += 1
+
+    def _pieces(self, max_chars: int | None):
+        from .textfile import iter_pieces
+
+        self._new_pass()
         for f in self.files:
             yield from iter_pieces(f, max_chars, encoding=self.encoding)
+
+    @property
+    def can_number(self) -> bool:
+        """Can :meth:`numbered_lines` read this corpus? (The ``spaces`` tokenizer, as written:
+        no lowercasing, script conversion, end-of-line token or slicing.)"""
+        return (self.tokenizer == "spaces" and not self.lowercase and self.script == "keep"
+                and self.eos is None and self.max_len is None)
+
+    def numbered_lines(self, numbering) -> Iterator[tuple]:
+        """The corpus as word ids, a block of lines at a time: ``(ids, words per line)`` from
+        ``numbering`` (a :class:`.fastwords.WordNumbering`, which collects the words), the same
+        words and lines as iterating the corpus (:attr:`can_number` corpora only), with its
+        spacing check; compiled, without a Python string per token."""
+        from .textfile import iter_blocks
+        from .tokenize import SpacingCheck
+
+        if not self.can_number:
+            raise ValueError("numbered_lines reads the spaces tokenizer's words only")
+        check = SpacingCheck() if self.check_spacing and not self._passes else None
+        self._new_pass()
+        for f in self.files:
+            pending = ""
+            for block in iter_blocks(f, encoding=self.encoding):
+                text = pending + block
+                cut = text.rfind("\n") + 1
+                pending = text[cut:]
+                if not cut:
+                    continue
+                if check is not None:
+                    for line in text[:cut].split("\n", check.LINES - check.lines)[:-1]:
+                        check.add(self._tok(line))
+                    if check.lines >= check.LINES:
+                        self._report(check)
+                        check = None
+                yield numbering.encode(text[:cut])
+            if pending:
+                if check is not None:
+                    check.add(self._tok(pending))
+                yield numbering.encode(pending)
+        if check is not None:
+            self._report(check)
 
     def lines(self) -> Iterator[str]:
         for line, _ in self._pieces(None):

@@ -102,9 +102,15 @@ class StreamStats:
 
 
 # ----------------------------------------------------------------------------------- reading
-def _spool(sentences: Iterable[Sequence[str]], space: TempSpace):
+def _spool(sentences: Iterable[Sequence[str]], space: TempSpace,
+           on_lines: Callable[[int], None] | None = None):
     """Number the words (first appearance; <unk> <s> </s> = 0 1 2) and spool the padded id
-    stream to disk: (Table of int32 tokens, vocab, word counts, sentences)."""
+    stream to disk: (Table of int32 tokens, vocab, word counts, sentences). A corpus the
+    compiled reader can number (:attr:`.corpora.TextCorpus.can_number`: the ``spaces``
+    tokenizer) is numbered by it, the same ids without a Python string per token (five times
+    faster); ``on_lines`` is then told the lines read, a block at a time."""
+    if getattr(sentences, "can_number", False):
+        return _spool_numbered(sentences, space, on_lines)
     vocab = list(SPECIALS)
     index = {w: i for i, w in enumerate(vocab)}
     spool = Table(space, np.dtype("<i4"), "tokens")
@@ -130,6 +136,27 @@ def _spool(sentences: Iterable[Sequence[str]], space: TempSpace):
         spool.append(enc.tokens)
         n_sent += enc.n_sentences
     return spool, vocab, counts[:len(vocab)], n_sent
+
+
+def _spool_numbered(corpus, space: TempSpace, on_lines: Callable[[int], None] | None):
+    from ...data.fastwords import WordNumbering
+
+    numbering = WordNumbering(SPECIALS)
+    spool = Table(space, np.dtype("<i4"), "tokens")
+    counts = np.zeros(1024, dtype=np.int64)
+    n_sent = 0
+    for ids, lens in corpus.numbered_lines(numbering):
+        enc = _assemble(numbering.words, ids, lens)
+        V = len(numbering.words)
+        if V > len(counts):
+            counts = np.concatenate([counts, np.zeros(max(V, 2 * len(counts)) - len(counts),
+                                                      dtype=np.int64)])
+        counts[:V] += np.bincount(enc.tokens, minlength=V)
+        spool.append(enc.tokens)
+        n_sent += enc.n_sentences
+        if on_lines is not None:
+            on_lines(len(lens))
+    return spool, numbering.words, counts[:len(numbering.words)], n_sent
 
 
 def restrict(vocab: list[str], counts: np.ndarray, text) -> tuple[list[str], np.ndarray]:
@@ -349,12 +376,13 @@ def no_cyclic_gc():
 # ----------------------------------------------------------------------------- the pipeline
 def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
                     memory: int, temp_dir=None, modified: bool = True, text=None,
-                    prune=()) -> StreamStats:
+                    prune=(), on_lines: Callable[[int], None] | None = None) -> StreamStats:
     """Estimate an interpolated (modified) Kneser-Ney model of ``order`` from token lists and
     write it as an ARPA file at ``path`` (atomically), holding at most about ``memory`` bytes
     of n-gram data in memory at any time (module docstring). ``text``: the text options, whose
     ``min_count``/``max_vocab`` map words to <unk> and which the file records; ``prune``:
-    lmplz's count-pruning thresholds (:func:`.kneser_ney.prune_thresholds`)."""
+    lmplz's count-pruning thresholds (:func:`.kneser_ney.prune_thresholds`); ``on_lines``: told
+    the lines read as they are, where a corpus is numbered in blocks (:func:`_spool`)."""
     check_order(order)
     prune_thresholds(prune, order)
     stats = StreamStats()
@@ -362,7 +390,8 @@ def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
     reuse_freed_memory()
     with TempSpace(temp_dir) as space, no_cyclic_gc():
         adjusted, B = _count_and_adjust(sentences, order, space, memory, acct, text, stats,
-                                        any(t > 0 for t in prune_thresholds(prune, order)))
+                                        any(t > 0 for t in prune_thresholds(prune, order)),
+                                        on_lines)
         estimate_streaming(adjusted, order, path, space=space, budget=B, acct=acct,
                            modified=modified, text=text, prune=prune, stats=stats)
     return stats
@@ -370,11 +399,12 @@ def build_streaming(sentences: Iterable[Sequence[str]], order: int, path, *,
 
 def _count_and_adjust(sentences: Iterable[Sequence[str]], N: int, space: TempSpace, memory: int,
                       acct: MemoryAccount, text, stats: StreamStats,
-                      pruning: bool = False) -> tuple[Adjusted, int]:
+                      pruning: bool = False,
+                      on_lines: Callable[[int], None] | None = None) -> tuple[Adjusted, int]:
     """The single-machine engine: reading, counting and adjusting over sorted files; returns
     what it hands on and the budget B of each later pass."""
     # reading
-    spool, vocab, word_counts, n_sent = _spool(sentences, space)
+    spool, vocab, word_counts, n_sent = _spool(sentences, space, on_lines)
     stats.n_sentences, stats.n_words = n_sent, spool.rows - 2 * n_sent
     check_size(stats, N)
     vocab, remap = restrict(vocab, word_counts, text)
