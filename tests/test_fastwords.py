@@ -125,3 +125,20 @@ def test_first_words_must_be_single_and_distinct():
         WordNumbering(("a", "a"))
     with pytest.raises(ValueError):
         WordNumbering(("a b",))
+
+
+def test_kernels_load_without_importing_scipy_linalg():
+    """numba's numpy support is loaded with scipy hidden (utils.numba_without_scipy): the first
+    kernel of a process does not import scipy.linalg, and scipy still imports afterwards."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from groundup.data.fastwords import WordNumbering; "
+            "WordNumbering(('a',)).encode('b c\\n'); "
+            "print('scipy.linalg' in sys.modules, 'scipy.linalg.cython_blas' in sys.modules)\n"
+            "try:\n    import scipy.linalg.cython_blas\n    print('ok')\n"
+            "except ImportError:\n    print('no scipy')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    first, second = out.stdout.split("\n")[:2]
+    assert first == "False False", out.stdout
+    assert second in ("ok", "no scipy")

@@ -21,6 +21,28 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def numba_without_scipy() -> None:
+    """Load numba's numpy support now, with scipy hidden from it, so that the first compiled
+    kernel of a process does not import ``scipy.linalg`` (0.26 s, a twelfth of a 1M-word n-gram
+    build). numba only looks for scipy's BLAS there to pick ``np.vdot``'s implementation (a
+    plain loop without it); ``np.dot`` and ``np.linalg`` in a kernel still import scipy when they
+    are compiled, and groundup's kernels use neither. Call it in a kernel module after
+    importing numba; a no-op once numba's numpy support is loaded."""
+    if "numba.np.arraymath" in sys.modules:
+        return
+    name = "scipy.linalg.cython_blas"
+    hide = name not in sys.modules
+    if hide:
+        sys.modules[name] = None  # import fails: numba takes the loop
+    try:
+        import importlib
+
+        importlib.import_module("numba.np.arraymath")
+    finally:
+        if hide:
+            del sys.modules[name]
+
+
 @contextlib.contextmanager
 def torch_threads(n: int | None, *, numba: bool = False) -> Iterator[None]:
     """Run the body with ``n`` torch threads (and numba threads, with ``numba=True``), then put

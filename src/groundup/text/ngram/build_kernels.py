@@ -12,6 +12,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ...utils import numba_without_scipy
+
+numba_without_scipy()
+
 
 # ----------------------------------------------------------------------------- counting (trie)
 @njit(cache=True)

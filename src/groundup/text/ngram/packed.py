@@ -37,6 +37,10 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from ...utils import numba_without_scipy
+
+numba_without_scipy()
+
 from .tables import BackoffTables
 
 FNV_OFFSET = 0xCBF29CE484222325  # FNV-1a, 64 bit (Fowler, Noll, Vo)
