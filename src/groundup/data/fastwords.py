@@ -157,7 +157,7 @@ class WordNumbering:
         data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
         self._room(len(data))
         ids = np.empty(len(data) // 2 + 1, dtype=np.int32)
-        lens = np.empty(len(data) + 1, dtype=np.int64)
+        lens = np.empty(text.count("\n") + 1, dtype=np.int64)
         n0 = int(self.n[0])
         nw, nl = number_lines(data, self.slots, self.hashes, self.start, self.size, self.arena,
                               self.n, ids, lens)

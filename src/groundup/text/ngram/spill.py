@@ -98,6 +98,19 @@ def reuse_freed_memory() -> None:
         pass
 
 
+def trim_heap() -> None:
+    """Hand the free pages inside glibc's heap back to the system (``malloc_trim``): after a
+    pass that allocated and freed many mid-sized arrays (reading), a few live objects high in
+    the heap would otherwise keep the freed space below them resident for the rest of the
+    build."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def bits_for(V: int) -> int:
     """Bits per word id in a key."""
     return max(1, int(V - 1).bit_length())

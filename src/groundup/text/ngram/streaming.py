@@ -57,7 +57,7 @@ from .kneser_ney import (DiscountFallbackWarning, discounts, final_chain_grams,
                          prune_thresholds, raw_in_final_flush)
 from .spill import (ExternalSorter, Join, MemoryAccount, Table, TempSpace, bits_for,
                     context_key, grouped, record_dtype, reuse_freed_memory,
-                    capped, row_cost, stream_share,
+                    capped, row_cost, stream_share, trim_heap,
                     suffix_key)
 
 SPOOL_LINES = 8192  # sentences encoded per step of the reading pass
@@ -107,15 +107,32 @@ def _spool(sentences: Iterable[Sequence[str]], space: TempSpace,
     """Number the words (first appearance; <unk> <s> </s> = 0 1 2) and spool the padded id
     stream to disk: (Table of int32 tokens, vocab, word counts, sentences). A corpus the
     compiled reader can number (:attr:`.corpora.TextCorpus.can_number`: the ``spaces``
-    tokenizer) is numbered by it, the same ids without a Python string per token (five times
-    faster); ``on_lines`` is then told the lines read, a block at a time."""
-    if getattr(sentences, "can_number", False):
-        return _spool_numbered(sentences, space, on_lines)
+    tokenizer) is numbered by it, the same ids without a Python string per token;
+    ``on_lines`` is then told the lines read, a block at a time."""
     vocab = list(SPECIALS)
-    index = {w: i for i, w in enumerate(vocab)}
+    if getattr(sentences, "can_number", False):
+        blocks = _numbered_blocks(sentences, vocab, on_lines)
+    else:
+        blocks = _python_blocks(sentences, vocab)
     spool = Table(space, np.dtype("<i4"), "tokens")
     counts = np.zeros(1024, dtype=np.int64)
     n_sent = 0
+    for ids, lens in blocks:  # the block's new words are in vocab now
+        enc = _assemble(vocab, ids, lens)
+        V = len(vocab)
+        if V > len(counts):
+            counts = np.concatenate([counts, np.zeros(max(V, 2 * len(counts)) - len(counts),
+                                                      dtype=np.int64)])
+        counts[:V] += np.bincount(enc.tokens, minlength=V)
+        spool.append(enc.tokens)
+        n_sent += enc.n_sentences
+    return spool, vocab, counts[:len(vocab)], n_sent
+
+
+def _python_blocks(sentences: Iterable[Sequence[str]], vocab: list[str]):
+    """(word ids, words per line) of :data:`SPOOL_LINES` token lists at a time, new words
+    appended to ``vocab``."""
+    index = {w: i for i, w in enumerate(vocab)}
     it = iter(sentences)
     while chunk := list(itertools.islice(it, SPOOL_LINES)):
         flat: list[str] = []
@@ -127,36 +144,20 @@ def _spool(sentences: Iterable[Sequence[str]], space: TempSpace,
             if w not in index:
                 index[w] = len(vocab)
                 vocab.append(w)
-        ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int32, count=len(flat))
-        enc = _assemble(vocab, ids, lens)
-        if len(vocab) > len(counts):
-            counts = np.concatenate([counts, np.zeros(max(len(vocab), 2 * len(counts)) - len(counts),
-                                                      dtype=np.int64)])
-        counts[:len(vocab)] += np.bincount(enc.tokens, minlength=len(vocab))
-        spool.append(enc.tokens)
-        n_sent += enc.n_sentences
-    return spool, vocab, counts[:len(vocab)], n_sent
+        yield np.fromiter(map(index.__getitem__, flat), dtype=np.int32, count=len(flat)), lens
 
 
-def _spool_numbered(corpus, space: TempSpace, on_lines: Callable[[int], None] | None):
+def _numbered_blocks(corpus, vocab: list[str], on_lines: Callable[[int], None] | None):
+    """The same from the compiled numbering (:mod:`groundup.data.fastwords`), a block of the
+    reader at a time."""
     from ...data.fastwords import WordNumbering
 
-    numbering = WordNumbering(SPECIALS)
-    spool = Table(space, np.dtype("<i4"), "tokens")
-    counts = np.zeros(1024, dtype=np.int64)
-    n_sent = 0
+    numbering = WordNumbering(vocab)
     for ids, lens in corpus.numbered_lines(numbering):
-        enc = _assemble(numbering.words, ids, lens)
-        V = len(numbering.words)
-        if V > len(counts):
-            counts = np.concatenate([counts, np.zeros(max(V, 2 * len(counts)) - len(counts),
-                                                      dtype=np.int64)])
-        counts[:V] += np.bincount(enc.tokens, minlength=V)
-        spool.append(enc.tokens)
-        n_sent += enc.n_sentences
+        vocab.extend(numbering.words[len(vocab):])
+        yield ids, lens
         if on_lines is not None:
             on_lines(len(lens))
-    return spool, numbering.words, counts[:len(numbering.words)], n_sent
 
 
 def restrict(vocab: list[str], counts: np.ndarray, text) -> tuple[list[str], np.ndarray]:
@@ -405,6 +406,7 @@ def _count_and_adjust(sentences: Iterable[Sequence[str]], N: int, space: TempSpa
     what it hands on and the budget B of each later pass."""
     # reading
     spool, vocab, word_counts, n_sent = _spool(sentences, space, on_lines)
+    trim_heap()
     stats.n_sentences, stats.n_words = n_sent, spool.rows - 2 * n_sent
     check_size(stats, N)
     vocab, remap = restrict(vocab, word_counts, text)
