@@ -2,6 +2,7 @@
 options come from the config dataclasses, and the text options are the same everywhere."""
 import argparse
 import dataclasses
+import sys
 
 import pytest
 
@@ -42,3 +43,35 @@ def test_generated_options_show_choices_and_defaults():
     text = COMMANDS[("word2vec", "train")].format_help()
     assert "{sg,cbow}" in text and "[default: 0.025]" in text
     assert "{word,spaces,char,codepoint,text8,zh}" in COMMANDS[("ngram", "build")].format_help()
+
+
+def test_the_command_exits_with_mains_code_and_skips_the_last_collections(monkeypatch):
+    """cli.run (the console script, python -m groundup) exits with main's code, its objects
+    frozen out of the interpreter's collections at exit."""
+    import gc
+
+    from groundup import cli
+
+    monkeypatch.setattr(cli, "main", lambda: 3)
+    before = gc.get_freeze_count()
+    try:
+        with pytest.raises(SystemExit) as e:
+            cli.run()
+        assert e.value.code == 3
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
+
+
+def test_python_m_groundup_exit_codes(tmp_path):
+    """python -m groundup: 0 on success, 2 and one line on bad input."""
+    import subprocess
+
+    ok = subprocess.run([sys.executable, "-m", "groundup", "--version"], capture_output=True,
+                        text=True)
+    assert ok.returncode == 0 and ok.stdout.strip()
+    bad = subprocess.run([sys.executable, "-m", "groundup", "ngram", "query",
+                          str(tmp_path / "missing.arpa")], capture_output=True, text=True,
+                         input="a b\n")
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("groundup: error:")

@@ -146,20 +146,29 @@ def test_external_sort_matches_numpy_with_multi_lane_keys(tmp_path):
     assert got["c"].tolist() == [want[t] for t in sorted(want)]
 
 
-@pytest.mark.parametrize("bits,k", [(12, 2), (18, 5), (21, 4)])
-def test_bucket_sort_orders_like_tuples_with_big_buckets(bits, k):
-    """Key.sort (lanes, a counting sort by the top 16 bits, big buckets split again, each
-    bucket sorted inside itself) puts records in suffix order, as sorting the reversed word
-    tuples does; one frequent last word fills a bucket past spill.BIG_BUCKET rows."""
+@pytest.mark.parametrize("bits,k,zipf", [(12, 2, False), (18, 5, False), (21, 4, False),
+                                         (18, 5, True), (7, 5, True)])
+def test_bucket_sort_orders_like_tuples_with_big_buckets(bits, k, zipf):
+    """Key.sort (lanes, a radix sort by the top 16 bits, buckets of more than
+    spill.BIG_BUCKET rows split again by their next bits, down the lanes, each small bucket
+    sorted inside itself) puts records in suffix order, as sorting the reversed word tuples
+    does: half the n-grams end in the same word, a quarter in the same two words and an
+    eighth in the same three (lane 0 all equal at 18 bits: the split goes on in lane 1), or
+    ids drawn from a Zipf law (frequent words share their top bits)."""
     from groundup.text.ngram.spill import BIG_BUCKET, suffix_key
 
     rng = np.random.default_rng(bits)
     n = 3 * BIG_BUCKET
     dt = record_dtype(k, c="<i8")
     rec = np.empty(n, dtype=dt)
-    rec["w"] = rng.integers(0, 1 << bits, size=(n, k))
-    rec["w"][: n // 2, k - 1] = 7  # half the n-grams end in the same word
-    rec["w"][: n // 4, k - 2] = 3
+    if zipf:
+        rec["w"] = (rng.zipf(1.2, size=(n, k)) - 1) % (1 << bits)
+    else:
+        rec["w"] = rng.integers(0, 1 << bits, size=(n, k))
+        rec["w"][: n // 2, k - 1] = 7
+        rec["w"][: n // 4, k - 2] = 3
+        if k > 2:
+            rec["w"][: n // 8, k - 3] = (1 << bits) - 1
     rec["c"] = np.arange(n)
     want = sorted(zip(map(tuple, rec["w"][:, ::-1].tolist()), rec["c"].tolist()))
     got = rec.copy()
@@ -450,3 +459,32 @@ def test_files_outgrowing_the_lent_memory_give_the_same_bytes(tmp_path, monkeypa
     spool = sum(len(s) + 2 for s in sents) * 4
     assert st.temp_memory_peak_bytes > 0 and st.temp_peak_bytes > spool
     assert st.memory_high_water <= memory
+
+
+def test_compiled_arpa_lines_equal_the_reference_formatter():
+    """The compiled line formatter (digits two at a time, trailing zeros dropped) writes the
+    text of arpa._fmt1 for log10 values of every magnitude, rounded to 0-6 decimals, -inf and
+    values past -99 (as -99), integer parts of 1, 2 and 3+ digits, words of up to 16 bytes (a
+    fixed-size copy from the padded table) and longer ones; values within 1e-9 of a
+    rounding half are left out (the compiled rounding rounds the scaled value half up, Python
+    the exact binary value)."""
+    from groundup.text.ngram.arpa import LineFormatter, _fmt1
+
+    rng = np.random.default_rng(0)
+    n = 20000
+    v = np.concatenate([
+        -rng.exponential(2.0, n), rng.normal(0, 1, n) * 10.0 ** rng.integers(-8, 4, n),
+        *[np.round(-rng.uniform(0, 99, n // 7), d) for d in range(7)],
+        [-np.inf, -99.0, -99.5, -98.9999996, 0.0, -0.0, 1e-7, -4e-7, -6e-7, 123.25, -1234.5,
+         99.9999996, 9.9999996, 1.5e-6, -0.0000015, 10.0, -100.000001]])
+    frac = np.abs(np.where(np.isfinite(v), v, 0.0)) * 1e6 % 1.0
+    v = v[~(np.abs(frac - 0.5) < 1e-9)]
+    vocab = ["a", "bb", "ccc", "y" * 16, "长词" * 6, "z" * 17, "</s>"]  # <= 16 bytes, more
+    W = rng.integers(0, len(vocab), size=(len(v), 3))
+    bo = v[::-1].copy()
+    got = bytes(LineFormatter(vocab).format(W, v, bo, True)).decode().splitlines()
+    want = [f"{_fmt1(max(x, -99.0))}\t{' '.join(vocab[i] for i in w)}\t{_fmt1(max(y, -99.0))}"
+            for x, y, w in zip(v.tolist(), bo.tolist(), W.tolist())]
+    assert got == want
+    plain = bytes(LineFormatter(["a"]).format(W[:3, :1] * 0, v[:3], v[:3], False)).decode()
+    assert plain.splitlines() == [f"{_fmt1(max(x, -99.0))}\ta" for x in v[:3].tolist()]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import gc
 import importlib
 import os
 import sys
@@ -96,6 +97,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         release_locks(mark)  # the output locks the command took
+
+
+def run() -> None:
+    """The ``groundup`` command (its console script and ``python -m groundup``): :func:`main`,
+    then the process's exit with the objects left frozen out of the interpreter's last garbage
+    collections, which would walk them all only to free what the process's end frees anyway
+    (0.15-0.3 s after an n-gram build: about a tenth of building 1M words). Files are closed
+    by then and exit handlers still run. Not in :func:`main`, which tests call in-process."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 _default_showwarning = warnings.showwarning

@@ -79,6 +79,14 @@ class LineFormatter:
         self.offs = np.zeros(len(enc) + 1, dtype=np.int64)
         np.cumsum(self.lens, out=self.offs[1:])
         self.chars = np.frombuffer(b"".join(enc), dtype=np.uint8)
+        from .build_kernels import PAD
+
+        self.pad = np.zeros((len(enc), PAD), dtype=np.uint8)  # the words of <= PAD bytes
+        short = np.flatnonzero(self.lens <= PAD)
+        rows = np.repeat(short, self.lens[short])
+        cols = np.arange(len(rows)) - np.repeat(np.cumsum(self.lens[short]) - self.lens[short],
+                                                self.lens[short])
+        self.pad[rows, cols] = self.chars[np.repeat(self.offs[short], self.lens[short]) + cols]
 
     def format(self, W: np.ndarray, lp: np.ndarray, bo: np.ndarray, with_bo: bool) -> memoryview:
         from .build_kernels import format_lines, line_bytes
@@ -89,7 +97,7 @@ class LineFormatter:
         out = np.empty(line_bytes(W, self.lens), dtype=np.uint8)
         n = format_lines(W, np.ascontiguousarray(lp, dtype=np.float64),
                          np.ascontiguousarray(bo, dtype=np.float64), with_bo, self.chars,
-                         self.offs, out)
+                         self.offs, self.pad, out)
         return memoryview(out[:n])  # written without another copy
 
 

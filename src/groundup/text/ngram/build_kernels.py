@@ -190,77 +190,108 @@ def gather_rows(src, perm, out):  # pragma: no cover - compiled
 
 
 # ------------------------------------------------------------------------------- ARPA lines
+# "00" "01" .. "99": two digits a step
+_PAIRS = np.array([ord(c) for i in range(100) for c in f"{i:02d}"], dtype=np.uint8)
+
+
 @njit(cache=True, inline="always")
 def _put_float(buf, p, v):  # pragma: no cover - compiled; same text as arpa._fmt1
-    """Six decimals, trailing zeros and point dropped, -inf (or <= -99) as -99."""
+    """Six decimals, trailing zeros and point dropped, -inf (or <= -99) as -99, at byte p
+    (unsigned); returns the byte after."""
+    one = np.uint64(1)
     if not (v > -99.0):
         v = -99.0
-    scaled = np.int64(np.floor(abs(v) * 1e6 + 0.5))
+    scaled = np.uint64(np.floor(abs(v) * 1e6 + 0.5))
     if scaled == 0:
         buf[p] = 48  # "0"
-        return p + 1
+        return p + one
     if v < 0:
         buf[p] = 45  # "-"
-        p += 1
-    ip = scaled // 1000000
-    fp = scaled % 1000000
-    nd = 1  # digits of the integer part, written right to left
-    t = ip // 10
-    while t:
-        nd += 1
-        t //= 10
-    for i in range(nd - 1, -1, -1):
-        buf[p + i] = 48 + ip % 10
-        ip //= 10
-    p += nd
+        p += one
+    ip = scaled // np.uint64(1000000)
+    fp = scaled - ip * np.uint64(1000000)
+    if ip < 10:
+        buf[p] = np.uint8(48 + ip)
+        p += one
+    elif ip < 100:
+        buf[p] = _PAIRS[2 * ip]
+        buf[p + one] = _PAIRS[2 * ip + one]
+        p += np.uint64(2)
+    else:
+        nd = np.uint64(1)  # digits of the integer part, written right to left
+        t = ip // np.uint64(10)
+        while t:
+            nd += one
+            t //= np.uint64(10)
+        for i in range(nd):
+            buf[p + nd - one - np.uint64(i)] = np.uint8(48 + ip % np.uint64(10))
+            ip //= np.uint64(10)
+        p += nd
     if fp:
         buf[p] = 46  # "."
-        p += 1
-        width = 6
-        while fp % 10 == 0:
-            fp //= 10
-            width -= 1
-        for i in range(width - 1, -1, -1):
-            buf[p + i] = 48 + fp % 10
-            fp //= 10
-        p += width
+        a = fp // np.uint64(10000)  # six digits, two at a time, then the zeros dropped
+        b = fp // np.uint64(100) % np.uint64(100)
+        c = fp % np.uint64(100)
+        buf[p + np.uint64(1)] = _PAIRS[2 * a]
+        buf[p + np.uint64(2)] = _PAIRS[2 * a + one]
+        buf[p + np.uint64(3)] = _PAIRS[2 * b]
+        buf[p + np.uint64(4)] = _PAIRS[2 * b + one]
+        buf[p + np.uint64(5)] = _PAIRS[2 * c]
+        buf[p + np.uint64(6)] = _PAIRS[2 * c + one]
+        p += np.uint64(7)
+        while buf[p - one] == 48:
+            p -= one
     return p
 
 
 @njit(cache=True)
 def line_bytes(W, lens):  # pragma: no cover - compiled
-    """An upper bound of the bytes :func:`format_lines` writes for these rows."""
+    """An upper bound of the bytes :func:`format_lines` writes for these rows (and the 16
+    bytes it may write past the last)."""
     n, k = W.shape
     total = 0
     for i in range(n):
         for j in range(k):
             total += lens[W[i, j]]
-    return total + n * (k + 2 * 12 + 2)
+    return total + n * (k + 2 * 12 + 2) + PAD
+
+
+PAD = 16  # words of at most this many bytes are copied from a table of rows this wide
 
 
 @njit(cache=True)
-def format_lines(W, lp, bo, with_bo, chars, offs, out):  # pragma: no cover - compiled
-    """``lp<TAB>w_1 .. w_k[<TAB>bo]<LF>`` per row into ``out``; returns the bytes written."""
-    p = 0
+def format_lines(W, lp, bo, with_bo, chars, offs, pad, out):  # pragma: no cover - compiled
+    """``lp<TAB>w_1 .. w_k[<TAB>bo]<LF>`` per row into ``out``; returns the bytes written.
+    A word of at most PAD bytes is copied as a whole row of ``pad`` (its bytes, zeros after:
+    a fixed-size copy, the zeros overwritten by what follows), a longer one byte by byte from
+    ``chars``; indices unsigned, so no negative-index checks."""
+    p = np.uint64(0)
+    one = np.uint64(1)
     n, k = W.shape
     for i in range(n):
         p = _put_float(out, p, lp[i])
         out[p] = 9
-        p += 1
+        p += one
         for j in range(k):
             if j:
                 out[p] = 32
-                p += 1
-            w = W[i, j]
-            for c in range(offs[w], offs[w + 1]):
-                out[p] = chars[c]
-                p += 1
+                p += one
+            w = np.uint64(W[i, j])
+            o = np.uint64(offs[w])
+            m = np.uint64(offs[w + one]) - o
+            if m <= np.uint64(PAD):
+                for c in range(PAD):
+                    out[p + np.uint64(c)] = pad[w, c]
+            else:
+                for c in range(m):
+                    out[p + np.uint64(c)] = chars[o + np.uint64(c)]
+            p += m
         if with_bo:
             out[p] = 9
-            p += 1
+            p += one
             p = _put_float(out, p, bo[i])
         out[p] = 10
-        p += 1
+        p += one
     return p
 
 
@@ -319,41 +350,42 @@ def adjust_chunk(W, C, prev, has_prev, grp_c, grp_d, out_w, out_c, out_a, out_n,
 
 
 @njit(cache=True)
-def _scatter(src, lanes, dst, dst_lanes, s, e, shift, mask, start):  # pragma: no cover
+def _scatter(src, lanes, dst, dst_lanes, s, e, lane, shift, mask, start):  # pragma: no cover
     """Counting sort of rows s..e of ``src``/``lanes`` into the same rows of ``dst``/
-    ``dst_lanes`` by the digit (lanes[0] >> shift) & mask, reading in order (stable); the
+    ``dst_lanes`` by the digit (lanes[lane] >> shift) & mask, reading in order (stable); the
     digit d's rows end up at start[d]..start[d + 1] (absolute)."""
     m = src.shape[1]
     L = lanes.shape[0]
     nb = mask + 1
     start[:] = 0
     for i in range(s, e):
-        start[((lanes[0, i] >> shift) & mask) + 1] += 1
+        start[((lanes[lane, i] >> shift) & mask) + 1] += 1
     start[0] = s
     for b in range(nb):
         start[b + 1] += start[b]
     pos = start[:nb].copy()
     for i in range(s, e):
-        b = (lanes[0, i] >> shift) & mask
+        b = (lanes[lane, i] >> shift) & mask
         p = pos[b]
         pos[b] = p + 1
         for j in range(m):
             dst[p, j] = src[i, j]
-        for lane in range(L):
-            dst_lanes[lane, p] = lanes[lane, i]
+        for t in range(L):
+            dst_lanes[t, p] = lanes[t, i]
 
 
 @njit(cache=True)
-def _sort_gather(src, lanes, dst, s, e):  # pragma: no cover - compiled
-    """Rows s..e of ``src`` sorted by ``lanes`` into the same rows of ``dst``."""
+def _sort_gather(src, lanes, dst, s, e, lane):  # pragma: no cover - compiled
+    """Rows s..e of ``src`` sorted by ``lanes`` from lane ``lane`` on (the lanes before it are
+    equal within the rows) into the same rows of ``dst``."""
     m = src.shape[1]
     if e - s == 1:
         for j in range(m):
             dst[s, j] = src[s, j]
         return
-    perm = np.argsort(lanes[0, s:e])
-    if lanes.shape[0] > 1:
-        perm = break_ties(perm, lanes[:, s:e])
+    perm = np.argsort(lanes[lane, s:e])
+    if lanes.shape[0] > lane + 1:
+        perm = break_ties(perm, lanes[lane:, s:e])
     for q in range(e - s):
         r = s + perm[q]
         for j in range(m):
@@ -361,33 +393,74 @@ def _sort_gather(src, lanes, dst, s, e):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def bucket_sort(src, lanes, dst, dst_lanes, top, big):  # pragma: no cover - compiled
+def bucket_sort(src, lanes, dst, dst_lanes, tops, big):  # pragma: no cover - compiled
     """Sort the rows of ``src`` (n, m machine words) by ``lanes`` (L, n; compared lane by
-    lane), in place, with ``dst`` and ``dst_lanes`` (the same shapes) as scratch; ``top``: the
-    significant bits of lane 0. A counting sort by its top 16 bits moves rows and lanes to
-    their bucket, reading in order; a bucket of more than ``big`` rows (a frequent word) is
-    split again by the next 12 bits; each bucket is then sorted by its own lanes and gathered,
-    so the random reads of the gather stay inside one bucket (in cache) instead of ranging
-    over the whole buffer: the gather of an argsort costs a cache miss per row."""
+    lane), in place, with ``dst`` and ``dst_lanes`` (the same shapes) as scratch; ``tops[l]``:
+    the significant bits of lane l. A most-significant-digit radix sort: a counting sort by the
+    top 16 bits of lane 0 moves rows and lanes to their bucket, reading in order; a bucket of
+    more than ``big`` rows is split again by its next 10 bits (into the other buffer), and so
+    on down the lanes; each bucket of at most ``big`` rows is then sorted by its own lanes and
+    gathered, so the random reads of the gather stay inside one bucket (in cache) instead of
+    ranging over the whole buffer: the gather of an argsort costs a cache miss per row. Word
+    ids are numbered by frequency, so the frequent words share their top bits and their
+    buckets are the ones split again, as deep as they need."""
     n = src.shape[0]
-    b1 = min(16, top)
-    shift1 = top - b1
-    start = np.empty((1 << b1) + 1, np.int64)
-    _scatter(src, lanes, dst, dst_lanes, 0, n, shift1, (1 << b1) - 1, start)
-    b2 = min(12, shift1)
-    sub = np.empty((1 << b2) + 1, np.int64)
-    for b in range(1 << b1):
-        s, e = start[b], start[b + 1]
-        if e - s > big and b2 > 0:  # split by the next bits, back into src, then sort each part
-            _scatter(dst, dst_lanes, src, lanes, s, e, shift1 - b2, (1 << b2) - 1, sub)
-            for c in range(1 << b2):
-                if sub[c + 1] > sub[c]:
-                    _sort_gather(src, lanes, dst, sub[c], sub[c + 1])
-            for q in range(s, e):
-                for j in range(src.shape[1]):
-                    src[q, j] = dst[q, j]
-        elif e > s:
-            _sort_gather(dst, dst_lanes, src, s, e)
+    L = lanes.shape[0]
+    if n == 0:
+        return
+    # a stack of buckets to sort: rows s..e, lane, bits of the lane left, where (0: src, 1: dst)
+    cap = 64
+    st_s = np.empty(cap, np.int64)
+    st_e = np.empty(cap, np.int64)
+    st_l = np.empty(cap, np.int64)
+    st_b = np.empty(cap, np.int64)
+    st_w = np.empty(cap, np.int64)
+    top = 1
+    st_s[0], st_e[0], st_l[0], st_b[0], st_w[0] = 0, n, 0, tops[0], 0
+    first = True
+    while top > 0:
+        top -= 1
+        s, e, lane, left, where = st_s[top], st_e[top], st_l[top], st_b[top], st_w[top]
+        if left == 0 and lane + 1 < L:
+            lane += 1
+            left = tops[lane]
+        if (e - s <= big and not first) or left == 0:
+            if where == 1:
+                _sort_gather(dst, dst_lanes, src, s, e, lane)
+            else:
+                _sort_gather(src, lanes, dst, s, e, lane)
+                for q in range(s, e):
+                    for j in range(src.shape[1]):
+                        src[q, j] = dst[q, j]
+            continue
+        b = min(16 if first else 10, left)
+        first = False
+        start = np.empty((1 << b) + 1, np.int64)
+        shift = left - b
+        if where == 0:
+            _scatter(src, lanes, dst, dst_lanes, s, e, lane, shift, (1 << b) - 1, start)
+        else:
+            _scatter(dst, dst_lanes, src, lanes, s, e, lane, shift, (1 << b) - 1, start)
+        for c in range((1 << b) - 1, -1, -1):
+            lo, hi = start[c], start[c + 1]
+            if hi == lo:
+                continue
+            if top == cap:
+                cap *= 2
+                st_s = _grow(st_s, cap)
+                st_e = _grow(st_e, cap)
+                st_l = _grow(st_l, cap)
+                st_b = _grow(st_b, cap)
+                st_w = _grow(st_w, cap)
+            st_s[top], st_e[top], st_l[top], st_b[top], st_w[top] = lo, hi, lane, shift, 1 - where
+            top += 1
+
+
+@njit(cache=True)
+def _grow(a, cap):  # pragma: no cover - compiled
+    out = np.empty(cap, a.dtype)
+    out[:len(a)] = a
+    return out
 
 
 # ------------------------------------------------------------------------------ merge join

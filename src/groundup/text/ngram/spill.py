@@ -176,7 +176,7 @@ def run_starts(w: np.ndarray, hi: int, lo: int = 0) -> np.ndarray:
     return kernel(w, lo, hi)
 
 
-BIG_BUCKET = 1 << 14  # rows of a bucket split once more (rows in one bucket share 16 key bits)
+BIG_BUCKET = 1 << 14  # a bucket of more rows is split again by its next key bits
 
 
 class Key:
@@ -202,8 +202,8 @@ class Key:
         lanes = spare[:8 * L * n].view(np.uint64).reshape(L, n)
         moved = spare[8 * L * n:16 * L * n].view(np.uint64).reshape(L, n)
         lane_major(rec["w"], self.bits, self.reverse, lanes)
-        top = min(k, per) * self.bits  # the significant bits of lane 0
-        bucket_sort(_words(rec), lanes, _words(scratch[:n]), moved, top, BIG_BUCKET)
+        tops = np.array([min(k - lane * per, per) * self.bits for lane in range(L)], np.int64)
+        bucket_sort(_words(rec), lanes, _words(scratch[:n]), moved, tops, BIG_BUCKET)
 
 
 def context_key(bits: int) -> Key:
