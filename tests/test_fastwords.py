@@ -142,3 +142,14 @@ def test_kernels_load_without_importing_scipy_linalg():
     first, second = out.stdout.split("\n")[:2]
     assert first == "False False", out.stdout
     assert second in ("ok", "no scipy")
+
+
+def test_the_word_hash_is_fnv1a_64():
+    """fnv1a (this numbering's hash and the binary model's word table's, part of its file
+    format) gives FNV-1a's published 64-bit values."""
+    from groundup.data.fastwords import fnv1a
+
+    for text, want in [(b"", 0xCBF29CE484222325), (b"a", 0xAF63DC4C8601EC8C),
+                       (b"foobar", 0x85944171F73967E8)]:
+        buf = np.frombuffer(b"xx" + text + b"yy", dtype=np.uint8)
+        assert int(fnv1a(buf, 2, 2 + len(text))) == want

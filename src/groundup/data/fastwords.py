@@ -22,8 +22,8 @@ from ..utils import numba_without_scipy
 
 numba_without_scipy()
 
-_FNV_OFFSET = np.uint64(14695981039346656037)
-_FNV_PRIME = np.uint64(1099511628211)
+FNV_OFFSET = np.uint64(0xCBF29CE484222325)  # FNV-1a, 64 bit (Fowler, Noll, Vo)
+FNV_PRIME = np.uint64(0x100000001B3)
 
 
 @njit(cache=True, inline="always")
@@ -31,11 +31,15 @@ def _is_space(b):  # pragma: no cover - compiled
     return b == 32 or b == 9 or b == 13
 
 
-@njit(cache=True)
-def _hash(buf, s, e):  # pragma: no cover - compiled
-    h = _FNV_OFFSET
+@njit(cache=True, inline="always")
+def fnv1a(buf, s, e):  # pragma: no cover - compiled
+    """FNV-1a (64 bit) of the bytes buf[s:e]: the word hash of this numbering and of the binary
+    n-gram model's word table (:mod:`groundup.text.ngram.packed`, where it is part of the file
+    format). A kernel that inlines it is cached by numba with it, so a change here needs those
+    caches cleared."""
+    h = FNV_OFFSET
     for i in range(s, e):
-        h = (h ^ np.uint64(buf[i])) * _FNV_PRIME
+        h = (h ^ np.uint64(buf[i])) * FNV_PRIME
     return h
 
 
@@ -93,7 +97,7 @@ def number_lines(buf, slots, hashes, start, size, arena, n, ids, lens):  # pragm
             s = i
             while i < L and buf[i] != 10 and not _is_space(buf[i]):
                 i += 1
-            ids[nw] = _find_or_add(buf, s, i, _hash(buf, s, i), slots, hashes, start, size,
+            ids[nw] = _find_or_add(buf, s, i, fnv1a(buf, s, i), slots, hashes, start, size,
                                    arena, n)
             nw += 1
             count += 1

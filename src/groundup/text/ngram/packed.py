@@ -41,10 +41,8 @@ from ...utils import numba_without_scipy
 
 numba_without_scipy()
 
+from ...data.fastwords import fnv1a  # the word hash (part of the file format)
 from .tables import BackoffTables
-
-FNV_OFFSET = 0xCBF29CE484222325  # FNV-1a, 64 bit (Fowler, Noll, Vo)
-FNV_PRIME = 0x100000001B3
 
 
 def table_bits(n: int) -> int:
@@ -145,20 +143,11 @@ def pack(t: BackoffTables) -> Packed:
 
 
 MULT = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing (Knuth, TAOCP 6.4)
-OFF, PRIME = np.uint64(FNV_OFFSET), np.uint64(FNV_PRIME)
 
 
 @njit(cache=True, inline="always")
 def slot(h, bits):  # pragma: no cover - compiled
     return np.int64((np.uint64(h) * MULT) >> np.uint64(64 - bits))
-
-
-@njit(cache=True, inline="always")
-def fnv(buf, a, b):  # pragma: no cover - compiled; FNV-1a of buf[a:b]
-    h = OFF
-    for i in range(a, b):
-        h = (h ^ np.uint64(buf[i])) * PRIME
-    return h
 
 
 @njit(cache=True)
@@ -183,7 +172,7 @@ def build(keys, lp, bo, bits, width, table):  # pragma: no cover - compiled
 def build_vocab(chars, offs, bits, table):  # pragma: no cover - compiled
     mask = (1 << bits) - 1
     for i in range(len(offs) - 1):
-        s = slot(fnv(chars, offs[i], offs[i + 1] - 1), bits)
+        s = slot(fnv1a(chars, offs[i], offs[i + 1] - 1), bits)
         while table[s] != -1:
             s = (s + 1) & mask
         table[s] = i
@@ -193,7 +182,7 @@ def build_vocab(chars, offs, bits, table):  # pragma: no cover - compiled
 def word_id(buf, a, b, chars, offs, vtable, vbits, V):  # pragma: no cover - compiled
     """Id of the word buf[a:b]; 0 (<unk>) when absent."""
     mask = (1 << vbits) - 1
-    s = slot(fnv(buf, a, b), vbits)
+    s = slot(fnv1a(buf, a, b), vbits)
     n = b - a
     for _ in range(mask + 1):
         i = vtable[s]

@@ -65,7 +65,8 @@ SPOOL_LINES = 8192  # sentences encoded per step of the reading pass
 # Bytes per row of what the passes compute from a chunk (the chunk itself included), from which
 # they size their chunks to their share of the budget (spill.MemoryAccount). Counted generously:
 # every temporary numpy array of the step, for k-gram records of ``isz`` bytes.
-VOCAB_ROW = 192     # V-sized arrays: counts, remap, a(w), p(w), log p, backoff, unigram lines
+VOCAB_ROW = 208     # V-sized arrays: counts, remap, a(w), p(w), log p, backoff, unigram lines,
+                    # the ARPA formatter's word table (16 bytes a word)
 BLOCK_ROW = 128     # a block of the token stream: ids, copies, positions, where k-grams end
 
 
