@@ -4,6 +4,7 @@ temporary files (removed on success, error and Ctrl-C; a full disk is one line).
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -317,6 +318,37 @@ def test_cli_memory_file_and_stdin_give_the_in_memory_bytes(tmp_path, cli, monke
     assert not list(tmp_path.glob("groundup-ngram-*"))
 
 
+def test_cli_memory_binary_model_is_the_binarized_arpa(tmp_path, cli):
+    """build --memory -o OUT.bin: the model of build --memory -o OUT.arpa then binarize (the
+    header's source the corpus), the ARPA file in between removed; a warning when binarizing
+    is likely to pass --memory."""
+    src = write_corpus(tmp_path / "train.txt", corpus())
+    code, _, err = cli("build", src, "--order", "3", "--memory", "64K", "--temp-dir", tmp_path,
+                       "-o", tmp_path / "m.arpa")
+    assert code == 0, err
+    code, _, err = cli("binarize", tmp_path / "m.arpa", tmp_path / "ref.bin")
+    assert code == 0, err
+    for budget, warned in (("64K", True), ("1G", False)):
+        out = tmp_path / f"m-{budget}.bin"
+        code, js, err = cli("build", src, "--order", "3", "--memory", budget, "--temp-dir",
+                            tmp_path, "-o", out, "--json")
+        assert code == 0, err
+        got, ref = NgramModel.load(out), NgramModel.load(tmp_path / "ref.bin")
+        assert got.tables.vocab == ref.tables.vocab
+        for k in range(3):
+            for name in ("keys", "logprob", "backoff"):
+                assert np.array_equal(getattr(got.tables, name)[k], getattr(ref.tables, name)[k])
+        # the header's source names the corpus (the ARPA file is gone)
+        assert got.info.pop("source") == str(src)
+        assert ref.info.pop("source") == str(tmp_path / "m.arpa")
+        assert got.info == ref.info
+        assert ("groundup: warning: binarizing holds the model in memory" in err) == warned
+        assert json.loads(js)["model"] == str(out)
+        assert not list(tmp_path.glob("groundup-ngram-*"))
+    code, _, err = cli("query", tmp_path / "m-1G.bin", tmp_path / "train.txt")
+    assert code == 0, err
+
+
 def test_cli_prune_with_and_without_memory(tmp_path, cli):
     src = write_corpus(tmp_path / "train.txt", corpus())
     for extra, name in (((), "mem.arpa"), (("--memory", "64K", "--temp-dir", tmp_path), "s.arpa")):
@@ -362,16 +394,17 @@ def test_full_disk_is_one_line_and_leaves_nothing(tmp_path, cli, monkeypatch):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".m.arpa")]
 
 
+@pytest.mark.parametrize("name", ["m.arpa", "m.bin"])
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_ctrl_c_and_sigterm_remove_the_temporary_files(tmp_path, sig, code):
+def test_ctrl_c_and_sigterm_remove_the_temporary_files(tmp_path, sig, code, name):
     """A real process reading stdin from a pipe: interrupted (Ctrl-C) or terminated (kill) once
-    its temporary folder exists."""
+    its temporary folder exists (for a binary model, the folder of its ARPA file too)."""
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {**os.environ, "GROUNDUP_PROGRESS": "0"}
     p = subprocess.Popen([sys.executable, "-m", "groundup.cli", "ngram", "build", "-", "--order",
                           "3", "--memory", "1M", "--temp-dir", str(temp), "-o",
-                          str(tmp_path / "m.arpa")], stdin=subprocess.PIPE,
+                          str(tmp_path / name)], stdin=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=env)
     p.stdin.write(b"a b c d\n" * 1000)
     p.stdin.flush()
@@ -383,7 +416,7 @@ def test_ctrl_c_and_sigterm_remove_the_temporary_files(tmp_path, sig, code):
     _, err = p.communicate(timeout=60)
     assert p.returncode == code, err
     assert not list(temp.iterdir())
-    assert not (tmp_path / "m.arpa").exists()
+    assert not (tmp_path / name).exists()
 
 
 def test_memory_account_holds_and_releases():

@@ -126,4 +126,4 @@ def _output_of(args) -> str | None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

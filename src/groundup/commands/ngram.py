@@ -48,7 +48,8 @@ def register(sub) -> None:
     b.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     b.add_argument("--memory", metavar="SIZE",
                    help="estimate in bounded memory like lmplz -S (e.g. 1G, 200M): n-grams are "
-                        "sorted in blocks and spilled to disk (mkn/kn, ARPA output); every large "
+                        "sorted in blocks and spilled to disk (mkn/kn; a .bin model is binarized from "
+                        "the ARPA file, in memory, as binarize does); every large "
                         "buffer (sort buffers, stream chunks, ARPA text) counts against SIZE, so "
                         "peak memory is SIZE plus a fixed overhead of about 160 MB (Python, "
                         "numpy, numba) and the vocabulary's strings (about 100 bytes a word)")
@@ -290,24 +291,61 @@ def _query(args) -> int:
 
 def _build_streaming(args, cfg, t0, fmt: str) -> int:
     """``build --memory``: :func:`groundup.text.ngram.streaming.build_streaming`; ``--engine
-    spark``: :func:`groundup.text.ngram.spark.build_spark`."""
+    spark``: :func:`groundup.text.ngram.spark.build_spark`. A binary model (``-o OUT.bin``) is
+    estimated as an ARPA file in the temporary folder, then binarized (the model of ``build -o
+    OUT.arpa`` then ``binarize``, its source the corpus) and the ARPA file removed, on success, error, Ctrl-C and SIGTERM
+    alike; binarizing holds the model in memory as ``binarize`` does, and a warning says when
+    that is likely to pass ``--memory`` (:data:`BIN_BYTES_PER_NGRAM`)."""
+    from ..errors import ConfigError
+    from ..text.ngram.spill import TempSpace, check_temp_dir, parse_size
+
+    how = "--engine spark" if args.engine == "spark" else "--memory"
+    if cfg.smoothing not in ("mkn", "kn"):
+        raise ConfigError(f"{how} estimates mkn or kn only, not {cfg.smoothing}")
+    if fmt not in ("arpa", "bin"):
+        raise ConfigError(f"{how} writes an ARPA or binary model: name the output *.arpa or "
+                          f"*.bin, not {args.output}")
+    memory = parse_size(args.memory if args.memory is not None else "1G")
+    check_temp_dir(args.temp_dir)
+    if fmt == "arpa":
+        st = _estimate(args, cfg, memory, args.output)
+    else:
+        with TempSpace(args.temp_dir) as hold:
+            arpa = str(hold.dir / "model.arpa")
+            st = _estimate(args, cfg, memory, arpa)
+            n = sum(st.ngrams)
+            if n * BIN_BYTES_PER_NGRAM > memory:
+                print(f"groundup: warning: binarizing holds the model in memory: about "
+                      f"{n * BIN_BYTES_PER_NGRAM / 2**20:,.0f} MiB for {n:,} n-grams, more than "
+                      f"--memory {memory / 2**20:,.0f} MiB (the estimation stayed within it)",
+                      file=sys.stderr)
+            print(f"binarizing {n:,} n-grams ...", file=sys.stderr)
+            model = _load(arpa)
+            model.info["source"] = str(args.train)  # not the ARPA file, gone with the folder
+            model.save(args.output, format="bin")
+    return _summary(args, cfg, t0, st.n_words, st.ngrams, st.warnings,
+                    {"discounts": st.discounts, "memory": memory, "sorted_runs": st.runs,
+                     "temp_peak_bytes": st.temp_peak_bytes,
+                     "temp_memory_peak_bytes": st.temp_memory_peak_bytes,
+                     "memory_accounted_peak_bytes": st.memory_high_water})
+
+
+# Peak memory of binarizing, per n-gram (measured: the 1M- and 10M-word sampled 5-gram models,
+# 3.2M and 26.5M n-grams, peaked at 574 MB and 3.07 GB, less the fixed 160 MB: 130 and 110).
+BIN_BYTES_PER_NGRAM = 130
+
+
+def _estimate(args, cfg, memory: int, output: str):
+    """The bounded-memory estimation of ``build --memory|--engine spark`` into the ARPA file
+    ``output``; returns its :class:`~groundup.text.ngram.streaming.StreamStats`."""
     import warnings
 
     from ..data.pipeline import read_corpus
-    from ..errors import ConfigError, DataError
-    from ..text.ngram.spill import check_temp_dir, parse_size
+    from ..errors import DataError
     from ..text.ngram.streaming import build_streaming
     from ..utils import progress
 
     spark = args.engine == "spark"
-    how = "--engine spark" if spark else "--memory"
-    if cfg.smoothing not in ("mkn", "kn"):
-        raise ConfigError(f"{how} estimates mkn or kn only, not {cfg.smoothing}")
-    if fmt != "arpa":
-        raise ConfigError(f"{how} writes an ARPA file (then `groundup ngram binarize`): name "
-                          f"the output *.arpa, not {args.output}")
-    memory = parse_size(args.memory if args.memory is not None else "1G")
-    check_temp_dir(args.temp_dir)
     common = dict(memory=memory, temp_dir=args.temp_dir, modified=cfg.smoothing == "mkn",
                   text=cfg.text_options(), prune=args.prune or ())
     sents = read_corpus(args.train, cfg, training=True)
@@ -317,25 +355,21 @@ def _build_streaming(args, cfg, t0, fmt: str) -> int:
         warnings.simplefilter("always")
         try:
             if spark:
-                st = _build_spark(args, cfg, sents, common)
+                st = _build_spark(args, cfg, sents, output, common)
             else:
                 # a corpus the compiled reader can number goes to it whole, and reports lines
                 fast = sents.can_number
                 bar = progress(None if fast else sents, desc="reading", unit=" lines")
-                st = build_streaming(sents if fast else bar, cfg.order, args.output,
+                st = build_streaming(sents if fast else bar, cfg.order, output,
                                      on_lines=bar.update if fast else None, **common)
                 bar.close()
         except DataError as e:
             raise DataError(f"{args.train}: {e}") from None
     _warn(caught)
-    return _summary(args, cfg, t0, st.n_words, st.ngrams, st.warnings,
-                    {"discounts": st.discounts, "memory": memory, "sorted_runs": st.runs,
-                     "temp_peak_bytes": st.temp_peak_bytes,
-                     "temp_memory_peak_bytes": st.temp_memory_peak_bytes,
-                     "memory_accounted_peak_bytes": st.memory_high_water})
+    return st
 
 
-def _build_spark(args, cfg, sents, common: dict):
+def _build_spark(args, cfg, sents, output: str, common: dict):
     """``--engine spark`` from a file or folder the workers read themselves: the first lines
     are read here (the spacing check of every training reader, and early errors), then
     :func:`groundup.text.ngram.spark.build_spark`."""
@@ -352,7 +386,7 @@ def _build_spark(args, cfg, sents, common: dict):
                           "give a file")
     for _ in itertools.islice(sents, SpacingCheck.LINES + 1):
         pass
-    return build_spark(resolve_files(args.train), cfg.order, args.output, master=args.spark_master,
+    return build_spark(resolve_files(args.train), cfg.order, output, master=args.spark_master,
                        partitions=args.spark_partitions, **common)
 
 
