@@ -222,7 +222,8 @@ def _parse(f, path: Path) -> BackoffTables:
             if len(lines) < min(left, chunk):
                 done = sizes[k - 1] - left + len(lines)
                 raise bad(f"the file ends inside the {k}-grams ({done} of {sizes[k - 1]} lines)")
-            build.add(k, *_section(lines, k, k < N, lineno, bad))
+            if k == 1 or not build.add_lines(k, lines, k < N):  # compiled, else the general path
+                build.add(k, *_section(lines, k, k < N, lineno, bad))
             lineno += len(lines)
             left -= len(lines)
             del lines
@@ -277,6 +278,11 @@ def _floats(values: list[str], what: str, path: Path, *, prob: bool = True) -> n
         x = np.fromiter(map(float, values), dtype=np.float64, count=len(values))
     except ValueError:
         raise ModelFormatError(f"{path}: a {what} is not a number") from None
+    return _checked(x, what, path, prob=prob)
+
+
+def _checked(x: np.ndarray, what: str, path: Path, *, prob: bool = True) -> np.ndarray:
+    """Parsed log10 values checked, -99 (or less) as -inf (in place)."""
     if np.isnan(x).any() or (prob and (x > 1e-6).any()):
         raise ModelFormatError(f"{path}: a {what} is NaN or above 0 (a probability above 1)")
     if np.isposinf(x).any():  # log10 b = inf: a weight no probability can carry
@@ -303,24 +309,56 @@ class _Builder:
         if k == 1:
             self._unigrams(probs, words[0], backs)
             return
-        n, V, keys = len(probs), self.V, self.keys
+        n = len(probs)
         try:
             W = [np.fromiter(map(self.index.__getitem__, col), dtype=np.int64, count=n) for col in words]
         except KeyError as e:
             raise ModelFormatError(f"{path}: a {k}-gram uses {e.args[0]!r}, which is no unigram") from None
+        self._rows(k, W, _floats(probs, f"{k}-gram log-probability", path),
+                   _floats(backs, f"{k}-gram backoff", path, prob=False)
+                   if backs is not None else np.zeros(n), words)
+
+    def add_lines(self, k: int, lines: list[str], lower: bool) -> bool:
+        """The compiled path (:mod:`.arpa_kernels`) for a chunk of order-k lines; False (and
+        nothing added) when the general path must read it: another layout, an unusual number,
+        a word that is no unigram, a context that is not listed (it says which)."""
+        from .arpa_kernels import parse_lines
+        from .packed import word_table
+
+        if not hasattr(self, "_vtable"):
+            self._chars, self._offs, self._vbits, self._vtable = word_table(self.vocab)
+        n = len(lines)
+        W = np.empty((n, k), dtype=np.int64)
+        lp, bo = np.empty(n), np.zeros(n)
+        buf = np.frombuffer("".join(lines).encode("utf-8"), dtype=np.uint8)
+        if parse_lines(buf, k, lower, self._chars, self._offs, self._vtable, self._vbits, self.V,
+                       W, lp, bo) != n:
+            return False
+        lp = _checked(lp, f"{k}-gram log-probability", self.path)
+        if lower:
+            bo = _checked(bo, f"{k}-gram backoff", self.path, prob=False)
+        return self._rows(k, [W[:, j] for j in range(k)], lp, bo, None)
+
+    def _rows(self, k: int, W: list[np.ndarray], lp: np.ndarray, bo: np.ndarray,
+              words: list[list[str]] | None) -> bool:
+        """Add order-k rows of word ids (one array per position): their keys from their
+        contexts' rows in the orders below. A context that is not listed is an error naming
+        it (``words``), or False without the words (the general path reads the chunk again)."""
+        path, V, keys = self.path, self.V, self.keys
         prefix = W[0]
         for j in range(2, k):  # the id of w_1..w_{k-1}, found order by order
             key = prefix * V + W[j - 1]
             pos = np.searchsorted(keys[j - 1], key)
             ok = (pos < len(keys[j - 1])) & (keys[j - 1][np.minimum(pos, len(keys[j - 1]) - 1)] == key)
             if not ok.all():
+                if words is None:
+                    return False
                 i = int(np.flatnonzero(~ok)[0])
                 ctx = " ".join(words[m][i] for m in range(j))
                 raise ModelFormatError(f"{path}: {k}-gram context {ctx!r} is not listed as a {j}-gram")
             prefix = pos
-        self._chunks.append((prefix * V + W[-1], _floats(probs, f"{k}-gram log-probability", path),
-                             _floats(backs, f"{k}-gram backoff", path, prob=False)
-                             if backs is not None else np.zeros(n)))
+        self._chunks.append((prefix * V + W[-1], lp, bo))
+        return True
 
     def end_section(self, k: int) -> None:
         """The order-k arrays in key order (the trie order :mod:`.tables` searches)."""

@@ -107,17 +107,24 @@ def table_offsets(t_bits: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
-def pack(t: BackoffTables) -> Packed:
-    """Build the hash tables of ``t`` (keys, log-probs and backoffs are concatenated)."""
-    K = kernels()
-    enc = [w.encode("utf-8") for w in t.vocab]
+def word_table(vocab: list[str]) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """The word hash table: (chars, vocab_offsets, vocab_bits, vocab_table) as the format
+    keeps them (module docstring); :func:`word_id` looks a word up in it."""
+    enc = [w.encode("utf-8") for w in vocab]
     chars = np.frombuffer(b"\n".join(enc), dtype=np.uint8)
     # word i is chars[off[i]:off[i+1]-1] (a '\n' between words): off[V] = len(chars) + 1
     lens = np.fromiter((len(b) + 1 for b in enc), dtype=np.int64, count=len(enc))
-    vocab_offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-    vocab_bits = table_bits(t.V)
-    vocab_table = np.full(1 << vocab_bits, -1, dtype=np.int64)
-    K.build_vocab(chars, vocab_offsets, vocab_bits, vocab_table)
+    offs = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    bits = table_bits(len(vocab))
+    table = np.full(1 << bits, -1, dtype=np.int64)
+    build_vocab(chars, offs, bits, table)
+    return chars, offs, bits, table
+
+
+def pack(t: BackoffTables) -> Packed:
+    """Build the hash tables of ``t`` (keys, log-probs and backoffs are concatenated)."""
+    K = kernels()
+    chars, vocab_offsets, vocab_bits, vocab_table = word_table(t.vocab)
     counts = np.array([len(k) for k in t.keys], dtype=np.int64)
     N = len(counts)
     t_bits = np.zeros(N + 1, dtype=np.int64)
