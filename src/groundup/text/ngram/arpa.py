@@ -303,6 +303,7 @@ class _Builder:
         self.backoff: list[np.ndarray] = []
         self.warnings: list[str] = []
         self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._tables: dict[int, tuple[int, np.ndarray]] = {}  # order -> its keys' positions
 
     def add(self, k: int, probs: list[str], words: list[list[str]], backs: list[str] | None):
         path = self.path
@@ -344,21 +345,34 @@ class _Builder:
         """Add order-k rows of word ids (one array per position): their keys from their
         contexts' rows in the orders below. A context that is not listed is an error naming
         it (``words``), or False without the words (the general path reads the chunk again)."""
+        from .arpa_kernels import find_keys
+
         path, V, keys = self.path, self.V, self.keys
         prefix = W[0]
         for j in range(2, k):  # the id of w_1..w_{k-1}, found order by order
             key = prefix * V + W[j - 1]
-            pos = np.searchsorted(keys[j - 1], key)
-            ok = (pos < len(keys[j - 1])) & (keys[j - 1][np.minimum(pos, len(keys[j - 1]) - 1)] == key)
-            if not ok.all():
+            pos = np.empty(len(key), dtype=np.int64)
+            i = find_keys(keys[j - 1], *self._index(j), key, pos)
+            if i >= 0:
                 if words is None:
                     return False
-                i = int(np.flatnonzero(~ok)[0])
                 ctx = " ".join(words[m][i] for m in range(j))
                 raise ModelFormatError(f"{path}: {k}-gram context {ctx!r} is not listed as a {j}-gram")
             prefix = pos
         self._chunks.append((prefix * V + W[-1], lp, bo))
         return True
+
+    def _index(self, j: int) -> tuple[int, np.ndarray]:
+        """The order-j keys' position table (:func:`.arpa_kernels.index_keys`), built once."""
+        from .arpa_kernels import index_keys
+        from .packed import table_bits
+
+        if j not in self._tables:
+            bits = table_bits(len(self.keys[j - 1]))
+            table = np.full(1 << bits, -1, dtype=np.int64)
+            index_keys(self.keys[j - 1], bits, table)
+            self._tables[j] = bits, table
+        return self._tables[j]
 
     def end_section(self, k: int) -> None:
         """The order-k arrays in key order (the trie order :mod:`.tables` searches)."""
@@ -399,6 +413,7 @@ class _Builder:
         self.backoff.append(bo1)
 
     def finish(self) -> BackoffTables:
+        self._tables = {}
         self.backoff[-1] = np.zeros(len(self.keys[-1]))
         info = {"method": "arpa", "source": str(self.path), "warnings": self.warnings}
         return BackoffTables(self.vocab, self.keys, self.logprob, self.backoff, info)

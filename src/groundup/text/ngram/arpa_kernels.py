@@ -22,7 +22,7 @@ from ...utils import numba_without_scipy
 
 numba_without_scipy()
 
-from .packed import word_id  # the word table of the binary format, looked up the same way
+from .packed import slot, word_id  # the binary format's hashing and word table
 
 _POW10 = np.array([10.0 ** d for d in range(23)])  # exact doubles up to 1e22
 _UNK = np.frombuffer(b"<unk>", dtype=np.uint8).copy()
@@ -104,3 +104,36 @@ def parse_lines(buf, k, with_bo, chars, offs, vtable, vbits, V, W, lp, bo):  # p
     if p != end:
         return -1
     return n
+
+
+# ------------------------------------------------------------------ contexts: key -> position
+@njit(cache=True)
+def index_keys(keys, bits, table):  # pragma: no cover - compiled
+    """An open-addressing table (Fibonacci hashing, linear probing; -1 empty) of the positions
+    of the distinct ``keys``, so that :func:`find_keys` finds a key's position in one or two
+    probes where a binary search over the sorted keys costs a cache miss a step."""
+    mask = (1 << bits) - 1
+    for i in range(len(keys)):
+        s = slot(keys[i], bits)
+        while table[s] != -1:
+            s = (s + 1) & mask
+        table[s] = i
+
+
+@njit(cache=True)
+def find_keys(keys, bits, table, queries, pos):  # pragma: no cover - compiled
+    """pos[q] = the position of queries[q] in ``keys`` (:func:`index_keys`); returns the first
+    query not found, or -1."""
+    mask = (1 << bits) - 1
+    for q in range(len(queries)):
+        key = queries[q]
+        s = slot(key, bits)
+        while True:
+            i = table[s]
+            if i == -1:
+                return q
+            if keys[i] == key:
+                pos[q] = i
+                break
+            s = (s + 1) & mask
+    return -1
