@@ -75,3 +75,25 @@ def test_python_m_groundup_exit_codes(tmp_path):
                          input="a b\n")
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("groundup: error:")
+
+
+def test_ctrl_c_inside_code_run_from_a_string_still_exits_130(tmp_path):
+    """A KeyboardInterrupt that leaves an exec(str) (as a dataclass being built at import
+    does) and is caught by main: python -m exits with 130 and one line, not by SIGINT."""
+    import os
+    import subprocess
+
+    (tmp_path / "interrupting.py").write_text(
+        "import groundup.commands.ngram as ngram\n"
+        "def build(args):\n"
+        "    exec('raise KeyboardInterrupt', {})\n"
+        "ngram._build = build\n"
+        "from groundup.cli import run\n"
+        "run()\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])] + sys.path)}
+    p = subprocess.run([sys.executable, "-m", "interrupting", "ngram", "build", "x.txt",
+                        "--order", "3", "-o", str(tmp_path / "m.arpa")], capture_output=True,
+                       text=True, env=env, cwd=tmp_path)
+    assert p.returncode == 130, (p.returncode, p.stderr)
+    assert p.stderr == "groundup: interrupted\n"

@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"groundup: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _forget_unhandled_interrupt()
         print("groundup: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
@@ -97,6 +98,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         release_locks(mark)  # the output locks the command took
+
+
+def _forget_unhandled_interrupt() -> None:
+    """Make a caught Ctrl-C exit with 130. CPython marks a KeyboardInterrupt that leaves code
+    run from a string (``exec(str)``: dataclasses and namedtuples build their methods so, at
+    import) as unhandled even when a caller catches it, and under ``python -m`` the process
+    then ends by SIGINT instead of with the code it returns, depending on where the signal
+    landed. The mark is cleared at the start of every string evaluation, so one that cannot
+    fail clears it."""
+    exec("pass", {})
 
 
 def run() -> None:
