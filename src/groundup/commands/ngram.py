@@ -48,8 +48,8 @@ def register(sub) -> None:
     b.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     b.add_argument("--memory", metavar="SIZE",
                    help="estimate in bounded memory like lmplz -S (e.g. 1G, 200M): n-grams are "
-                        "sorted in blocks and spilled to disk (mkn/kn; a .bin model is binarized from "
-                        "the ARPA file, in memory, as binarize does); every large "
+                        "sorted in blocks and spilled to disk (mkn/kn; a .bin model is "
+                        "binarized from the ARPA file, in memory, as binarize does); every large "
                         "buffer (sort buffers, stream chunks, ARPA text) counts against SIZE, so "
                         "peak memory is SIZE plus a fixed overhead of about 160 MB (Python, "
                         "numpy, numba) and the vocabulary's strings (about 100 bytes a word)")
@@ -293,9 +293,10 @@ def _build_streaming(args, cfg, t0, fmt: str) -> int:
     """``build --memory``: :func:`groundup.text.ngram.streaming.build_streaming`; ``--engine
     spark``: :func:`groundup.text.ngram.spark.build_spark`. A binary model (``-o OUT.bin``) is
     estimated as an ARPA file in the temporary folder, then binarized (the model of ``build -o
-    OUT.arpa`` then ``binarize``, its source the corpus) and the ARPA file removed, on success, error, Ctrl-C and SIGTERM
-    alike; binarizing holds the model in memory as ``binarize`` does, and a warning says when
-    that is likely to pass ``--memory`` (:data:`BIN_BYTES_PER_NGRAM`)."""
+    OUT.arpa`` then ``binarize``, its source the corpus) and the ARPA file removed, on success,
+    error, Ctrl-C and SIGTERM alike; binarizing holds the model in memory as ``binarize``
+    does, and a warning says when that is likely to pass ``--memory``
+    (:data:`BIN_BYTES_PER_NGRAM`)."""
     from ..errors import ConfigError
     from ..text.ngram.spill import TempSpace, check_temp_dir, parse_size
 

@@ -408,19 +408,15 @@ def bucket_sort(src, lanes, dst, dst_lanes, tops, big):  # pragma: no cover - co
     L = lanes.shape[0]
     if n == 0:
         return
-    # a stack of buckets to sort: rows s..e, lane, bits of the lane left, where (0: src, 1: dst)
-    cap = 64
-    st_s = np.empty(cap, np.int64)
-    st_e = np.empty(cap, np.int64)
-    st_l = np.empty(cap, np.int64)
-    st_b = np.empty(cap, np.int64)
-    st_w = np.empty(cap, np.int64)
+    # a stack of buckets to sort, a row each: rows s..e, lane, bits of the lane left, and where
+    # they are (0: src, 1: dst)
+    stack = np.empty((64, 5), np.int64)
+    stack[0] = (0, n, 0, tops[0], 0)
     top = 1
-    st_s[0], st_e[0], st_l[0], st_b[0], st_w[0] = 0, n, 0, tops[0], 0
     first = True
     while top > 0:
         top -= 1
-        s, e, lane, left, where = st_s[top], st_e[top], st_l[top], st_b[top], st_w[top]
+        s, e, lane, left, where = stack[top]
         if left == 0 and lane + 1 < L:
             lane += 1
             left = tops[lane]
@@ -441,26 +437,14 @@ def bucket_sort(src, lanes, dst, dst_lanes, tops, big):  # pragma: no cover - co
             _scatter(src, lanes, dst, dst_lanes, s, e, lane, shift, (1 << b) - 1, start)
         else:
             _scatter(dst, dst_lanes, src, lanes, s, e, lane, shift, (1 << b) - 1, start)
+        if top + (1 << b) > len(stack):  # room for every sub-bucket
+            grown = np.empty((2 * (top + (1 << b)), 5), np.int64)
+            grown[:top] = stack[:top]
+            stack = grown
         for c in range((1 << b) - 1, -1, -1):
-            lo, hi = start[c], start[c + 1]
-            if hi == lo:
-                continue
-            if top == cap:
-                cap *= 2
-                st_s = _grow(st_s, cap)
-                st_e = _grow(st_e, cap)
-                st_l = _grow(st_l, cap)
-                st_b = _grow(st_b, cap)
-                st_w = _grow(st_w, cap)
-            st_s[top], st_e[top], st_l[top], st_b[top], st_w[top] = lo, hi, lane, shift, 1 - where
-            top += 1
-
-
-@njit(cache=True)
-def _grow(a, cap):  # pragma: no cover - compiled
-    out = np.empty(cap, a.dtype)
-    out[:len(a)] = a
-    return out
+            if start[c + 1] > start[c]:
+                stack[top] = (start[c], start[c + 1], lane, shift, 1 - where)
+                top += 1
 
 
 # ------------------------------------------------------------------------------ merge join
